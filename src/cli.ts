@@ -1,0 +1,195 @@
+#!/usr/bin/env node
+/**
+ * Command-line wiring only: declare flags, reject bad combinations, call a command module,
+ * print its result, map errors to exit codes. Command modules are imported lazily so that
+ * `migrate` never loads the schema engine or @prisma/internals.
+ */
+import { createRequire } from 'node:module';
+import { Command, CommanderError, Option } from 'commander';
+import { OrchestrateError } from './errors.js';
+import type { CommandResult, Context, GlobalOptions, Reporter } from './commands/context.js';
+import { makeContext } from './commands/context.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../package.json') as { version: string };
+
+const useColor = process.stderr.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+const paint = (code: string, s: string) => (useColor ? `\u001b[${code}m${s}\u001b[0m` : s);
+
+const reporter: Reporter = {
+  info: (line) => process.stderr.write(`${line}\n`),
+  warn: (line) => process.stderr.write(`${paint('33', 'warning:')} ${line}\n`),
+};
+
+type Runner = (ctx: Context) => Promise<CommandResult>;
+
+let verbose = false;
+let jsonOutput = false;
+
+async function execute(cmd: Command, run: Runner): Promise<void> {
+  const globals = cmd.optsWithGlobals() as GlobalOptions;
+  verbose = Boolean(globals.verbose);
+  jsonOutput = Boolean(globals.json);
+  const ctx = makeContext(globals, reporter);
+  const result = await run(ctx);
+  if (globals.json) {
+    process.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);
+  } else if (result.text) {
+    process.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
+  }
+  process.exitCode = result.exitCode ?? 0;
+}
+
+const selection = (c: Command) =>
+  c
+    .option('--core', 'act on the core owner')
+    .option('--extension <name>', 'act on this extension (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--all', 'act on core and every enabled extension');
+
+const program = new Command()
+  .name('orchestrate')
+  .description('Per-owner Prisma migrations for a core schema plus extension fragments.')
+  .version(version, '-V, --version')
+  .option('--cwd <dir>', 'project root (default: the current directory)')
+  .option('--extensions <list>', 'enabled extensions, comma separated (overrides APP_EXTENSIONS)')
+  .option('--url <url>', 'database URL (overrides DATABASE_URL)')
+  .option('--json', 'print one JSON document on stdout')
+  .option('--verbose', 'print stack traces and engine logs')
+  .showHelpAfterError()
+  .exitOverride();
+
+selection(program.command('revision').description('generate a migration per changed owner'))
+  .option('-m, --name <name>', 'migration name', 'migration')
+  .option('--empty', 'write a blank migration for hand-written SQL')
+  .option('--regenerate', "replace an owner's migrations by one fresh initial migration")
+  .option('--force', 'with --regenerate: even when some are applied in the database')
+  .option('--check', 'write nothing; exit 3 when an owner has changes without a migration')
+  .addOption(new Option('--engine <engine>', 'how to diff').choices(['wasm', 'prisma-cli']).default('wasm'))
+  .action(async (opts, cmd: Command) => {
+    const { revision } = await import('./commands/revision.js');
+    await execute(cmd, (ctx) => revision(ctx, opts));
+  });
+
+for (const name of ['migrate', 'upgrade']) {
+  selection(program.command(name).description(name === 'migrate' ? 'apply pending migrations' : 'alias of migrate'))
+    .option('--target <migration>', 'stop after this migration')
+    .option('--sql', 'print the SQL the run would execute, touching nothing')
+    .option('--wait <seconds>', 'retry the first connection this long', parseSeconds)
+    .action(async (opts, cmd: Command) => {
+      const { migrate } = await import('./commands/migrate.js');
+      await execute(cmd, (ctx) => migrate(ctx, opts));
+    });
+}
+
+selection(program.command('downgrade').description('roll back applied migrations with their down.sql'))
+  .requiredOption('--target <migration>', 'last migration to keep, or "base" for none')
+  .option('--sql', 'print the SQL the run would execute, touching nothing')
+  .option('--cascade', 'first downgrade extension migrations that require what is rolled back')
+  .option('--wait <seconds>', 'retry the first connection this long', parseSeconds)
+  .action(async (opts, cmd: Command) => {
+    const { downgrade } = await import('./commands/downgrade.js');
+    await execute(cmd, (ctx) => downgrade(ctx, opts));
+  });
+
+selection(program.command('status').description('applied, pending, failed and modified migrations per owner'))
+  .option('--exit-code', 'exit 3 when anything is pending, failed or modified')
+  .action(async (opts, cmd: Command) => {
+    const { status } = await import('./commands/status.js');
+    await execute(cmd, (ctx) => status(ctx, opts));
+  });
+
+program
+  .command('history [owner]')
+  .description('applied migrations, oldest first')
+  .action(async (owner: string | undefined, _opts, cmd: Command) => {
+    const { history } = await import('./commands/history.js');
+    await execute(cmd, (ctx) => history(ctx, { owner }));
+  });
+
+program
+  .command('current [owner]')
+  .description('latest applied migration per owner')
+  .action(async (owner: string | undefined, _opts, cmd: Command) => {
+    const { current } = await import('./commands/current.js');
+    await execute(cmd, (ctx) => current(ctx, { owner }));
+  });
+
+program
+  .command('stamp <owner> <migration>')
+  .description('record migrations up to this one as applied without running them')
+  .action(async (owner: string, migration: string, _opts, cmd: Command) => {
+    const { stamp } = await import('./commands/stamp.js');
+    await execute(cmd, (ctx) => stamp(ctx, { owner, migration }));
+  });
+
+for (const name of ['create', 'init']) {
+  program
+    .command(`${name} <name>`)
+    .description(name === 'create' ? 'scaffold a new extension with an initial migration' : 'add migrations to an existing extension folder')
+    .option('--skip-model', 'do not write a sample model')
+    .option('--skip-migrate', 'do not apply the initial migration')
+    .action(async (extension: string, opts, cmd: Command) => {
+      const mod = await import('./commands/create.js');
+      await execute(cmd, (ctx) => (name === 'create' ? mod.create(ctx, extension, opts) : mod.init(ctx, extension, opts)));
+    });
+}
+
+program
+  .command('generate')
+  .description('write the merged schema and run `prisma generate` on it')
+  .action(async (opts, cmd: Command) => {
+    const { generate } = await import('./commands/generate.js');
+    await execute(cmd, (ctx) => generate(ctx, opts));
+  });
+
+program
+  .command('check')
+  .description('validate schemas and migrations, lint naming and ownership')
+  .action(async (opts, cmd: Command) => {
+    const { check } = await import('./commands/check.js');
+    await execute(cmd, (ctx) => check(ctx, opts));
+  });
+
+program
+  .command('debug')
+  .description('print environment, configuration, extensions and database information')
+  .action(async (opts, cmd: Command) => {
+    const { debug } = await import('./commands/debug.js');
+    await execute(cmd, (ctx) => debug(ctx, opts));
+  });
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new CommanderError(2, 'orchestrate.invalidArgument', `--wait takes a number of seconds, got "${value}".`);
+  return n;
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  const json = jsonOutput;
+  if (error instanceof OrchestrateError) {
+    const message = error.message;
+    if (json) process.stdout.write(`${JSON.stringify({ error: { message, exitCode: error.exitCode } }, null, 2)}\n`);
+    process.stderr.write(`${paint('31', 'error:')} ${message}\n`);
+    if (verbose && error.stack) process.stderr.write(`${error.stack}\n${error.cause instanceof Error ? `cause: ${error.cause.stack}\n` : ''}`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (json) process.stdout.write(`${JSON.stringify({ error: { message, exitCode: 1 } }, null, 2)}\n`);
+  process.stderr.write(`${paint('31', 'error:')} ${message}${verbose ? '' : ' (run with --verbose for details)'}\n`);
+  if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  return 1;
+}
+
+program.configureOutput({
+  outputError: (str, write) => write(str),
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = report(error);
+}

@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { loadSettings, type Settings } from '../config/settings.js';
+import { loadProject, type Project } from '../project/project.js';
+
+/** Flags every command accepts. */
+export interface GlobalOptions {
+  cwd?: string;
+  extensions?: string;
+  url?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** Where commands send human progress lines (stderr in the CLI, a buffer in tests). */
+export interface Reporter {
+  info(line: string): void;
+  warn(line: string): void;
+}
+
+export const silentReporter: Reporter = { info() {}, warn() {} };
+
+export interface Context {
+  root: string;
+  globals: GlobalOptions;
+  env: NodeJS.ProcessEnv;
+  reporter: Reporter;
+}
+
+/** What a command hands back to the CLI: data for `--json`, lines for humans, an exit code. */
+export interface CommandResult<T = unknown> {
+  data: T;
+  text: string;
+  exitCode?: 0 | 3;
+}
+
+export function makeContext(globals: GlobalOptions, reporter: Reporter = silentReporter, env: NodeJS.ProcessEnv = process.env): Context {
+  return { root: path.resolve(globals.cwd ?? process.cwd()), globals, env, reporter };
+}
+
+export function contextSettings(ctx: Context): Settings {
+  return loadSettings(ctx.root);
+}
+
+export function contextProject(ctx: Context): Project {
+  return loadProject(contextSettings(ctx), { extensions: ctx.globals.extensions, env: ctx.env });
+}
+
+/** The database URL: `--url`, else `DATABASE_URL`; undefined means "use the embedded database". */
+export function explicitUrl(ctx: Context): string | undefined {
+  const url = ctx.globals.url ?? ctx.env.DATABASE_URL;
+  return url && url.trim() !== '' ? url.trim() : undefined;
+}

@@ -1,0 +1,106 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { ColumnTypeEnum } from '@prisma/driver-adapter-utils';
+import type {
+  ColumnType,
+  SqlDriverAdapter,
+  SqlMigrationAwareDriverAdapterFactory,
+  SqlQuery,
+  SqlResultSet,
+} from '@prisma/driver-adapter-utils';
+
+/** Thrown (inside the engine) when it tries anything but reading. */
+export class EngineWriteRefused extends Error {}
+
+const READ_ONLY = /^\s*(select|show|with\s+(?![\s\S]*\b(insert|update|delete|create|drop|alter)\b))/i;
+
+/**
+ * Wraps a driver adapter factory so that the engine can only read. The engine needs one
+ * read-only query (server version, namespace) to diff two datamodels; anything else would
+ * mean it is about to change the user's database, so it fails loudly instead.
+ */
+export function readOnlyFactory(inner: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory {
+  const refuse = (what: string): never => {
+    throw new EngineWriteRefused(`orchestrate refused a database write from the schema engine (${what}); the engine is only allowed to read.`);
+  };
+  return {
+    provider: inner.provider,
+    adapterName: inner.adapterName,
+    async connect() {
+      return guard(await inner.connect(), refuse);
+    },
+    async connectToShadowDb() {
+      return refuse('shadow database');
+    },
+  };
+}
+
+function guard(adapter: SqlDriverAdapter, refuse: (what: string) => never): SqlDriverAdapter {
+  return {
+    provider: adapter.provider,
+    adapterName: adapter.adapterName,
+    queryRaw(query: SqlQuery) {
+      if (!READ_ONLY.test(query.sql)) refuse(query.sql.slice(0, 80));
+      return adapter.queryRaw(query);
+    },
+    executeRaw(query: SqlQuery) {
+      return refuse(query.sql.slice(0, 80));
+    },
+    executeScript(script: string) {
+      return refuse(script.slice(0, 80));
+    },
+    startTransaction() {
+      return refuse('transaction');
+    },
+    getConnectionInfo: adapter.getConnectionInfo?.bind(adapter),
+    dispose: () => adapter.dispose(),
+  };
+}
+
+const PG_TYPES: Record<number, ColumnType> = {
+  16: ColumnTypeEnum.Boolean,
+  20: ColumnTypeEnum.Int64,
+  21: ColumnTypeEnum.Int32,
+  23: ColumnTypeEnum.Int32,
+  25: ColumnTypeEnum.Text,
+  19: ColumnTypeEnum.Text,
+  1043: ColumnTypeEnum.Text,
+  700: ColumnTypeEnum.Float,
+  701: ColumnTypeEnum.Double,
+};
+
+/**
+ * A minimal driver adapter over PGlite: enough for the schema engine's read-only
+ * start-up query. Writes never reach it (see `readOnlyFactory`).
+ */
+export function pgliteFactory(db: PGlite): SqlMigrationAwareDriverAdapterFactory {
+  const adapter: SqlDriverAdapter = {
+    provider: 'postgres',
+    adapterName: 'orchestrate-pglite',
+    async queryRaw(query: SqlQuery): Promise<SqlResultSet> {
+      const result = await db.query<Record<string, unknown>>(query.sql, query.args as unknown[], { rowMode: 'array' } as never);
+      const columnTypes = result.fields.map((f) => PG_TYPES[f.dataTypeID] ?? ColumnTypeEnum.Text);
+      const rows = (result.rows as unknown as unknown[][]).map((row) =>
+        row.map((v, i) => (columnTypes[i] === ColumnTypeEnum.Int64 && v !== null ? String(v) : v)),
+      );
+      return { columnNames: result.fields.map((f) => f.name), columnTypes, rows };
+    },
+    async executeRaw(query: SqlQuery): Promise<number> {
+      const result = await db.query(query.sql, query.args as unknown[]);
+      return result.affectedRows ?? 0;
+    },
+    async executeScript(script: string): Promise<void> {
+      await db.exec(script);
+    },
+    async startTransaction(): Promise<never> {
+      throw new Error('transactions are not supported by this adapter');
+    },
+    getConnectionInfo: () => ({ schemaName: 'public', supportsRelationJoins: true }),
+    async dispose() {},
+  };
+  return {
+    provider: 'postgres',
+    adapterName: 'orchestrate-pglite',
+    connect: async () => adapter,
+    connectToShadowDb: async () => adapter,
+  };
+}

@@ -1,0 +1,129 @@
+import { RuntimeError, UsageError } from '../errors.js';
+import { redactUrl } from '../db/url.js';
+
+export interface SchemaFile {
+  /** Shown in the engine's messages; use the project-relative path of the original file. */
+  path: string;
+  content: string;
+}
+
+/** One side of a diff: a set of schema files, or nothing at all. */
+export type DiffSide = SchemaFile[] | 'empty';
+
+/**
+ * Computes the SQL that takes a database from one Prisma schema to another.
+ * Implementations: the in-process wasm engine (default) and the Prisma CLI.
+ */
+export interface DiffEngine {
+  readonly name: string;
+  /** The migration script, or '' when the two sides are equivalent. */
+  diff(from: DiffSide, to: DiffSide): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface EngineOptions {
+  /** A PostgreSQL URL for server-version detection; without one an in-memory PGlite answers. */
+  url?: string;
+}
+
+const EMPTY_MARKER = '-- This is an empty migration.';
+
+/** Normalises the engine's script output: the "empty migration" marker means no change. */
+export function normaliseScript(stdout: string | null): string {
+  const text = stdout ?? '';
+  if (text.trim() === '' || text.trim() === EMPTY_MARKER) return '';
+  return text;
+}
+
+const side = (s: DiffSide) => (s === 'empty' ? { tag: 'empty' } : { tag: 'schemaDatamodel', files: s });
+
+/**
+ * Starts Prisma's schema engine in-process, once for a whole command.
+ *
+ * Its database connection only serves server-version detection, and is wrapped so that any
+ * write fails: the engine is never given a `migrations`, `url` or `schemaDatasource` target.
+ *
+ * @example
+ *   const engine = await startWasmEngine({});
+ *   const sql = await engine.diff('empty', [{ path: 'schema.prisma', content }]);
+ *   await engine.close();
+ */
+export async function startWasmEngine(options: EngineOptions): Promise<DiffEngine> {
+  const [{ loadSchemaEngineRuntime }, { readOnlyFactory, pgliteFactory }, { bindMigrationAwareSqlAdapterFactory }] = await Promise.all([
+    import('./wasm.js'),
+    import('./adapters.js'),
+    import('@prisma/driver-adapter-utils'),
+  ]);
+  const runtimePromise = loadSchemaEngineRuntime();
+  let closeDb: () => Promise<void>;
+  let factory;
+  if (options.url) {
+    const { PrismaPg } = await import('@prisma/adapter-pg');
+    factory = new PrismaPg({ connectionString: options.url, max: 1, connectionTimeoutMillis: 10_000 });
+    closeDb = async () => {};
+  } else {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const db = await PGlite.create();
+    factory = pgliteFactory(db);
+    closeDb = () => db.close();
+  }
+  const runtime = await runtimePromise;
+  const logs: string[] = [];
+  let engine;
+  try {
+    engine = await runtime.SchemaEngine.new(
+      { datamodels: [['schema.prisma', 'datasource db {\n  provider = "postgresql"\n}\n']] },
+      (line: string) => logs.push(line),
+      bindMigrationAwareSqlAdapterFactory(readOnlyFactory(factory)),
+    );
+    // The engine connects lazily; make it connect now so an unreachable server fails here.
+    await engine.version();
+  } catch (error) {
+    await closeDb();
+    const where = options.url ? `the database at ${redactUrl(options.url)}` : 'the in-memory database';
+    throw new RuntimeError(
+      `Cannot start Prisma's schema engine against ${where} (${engineMessage(error)}); check --url / DATABASE_URL, or unset both to diff without a database.`,
+      { cause: error },
+    );
+  }
+  const live = engine;
+  return {
+    name: 'wasm',
+    async diff(from, to) {
+      try {
+        const result = await live.diff({
+          from: side(from),
+          to: side(to),
+          script: true,
+          exitCode: null,
+          filters: { externalTables: [], externalEnums: [] },
+        });
+        return normaliseScript(result.stdout);
+      } catch (error) {
+        throw new UsageError(`Prisma's schema engine could not diff the schemas: ${engineMessage(error)}`, { cause: error });
+      }
+    },
+    async close() {
+      try {
+        live.free();
+      } finally {
+        await closeDb();
+      }
+    },
+  };
+}
+
+/** The engine throws plain objects or Errors with JSON inside; pull out the human part. */
+export function engineMessage(error: unknown): string {
+  if (error instanceof Error) {
+    const m = error.message;
+    try {
+      const parsed = JSON.parse(m) as { message?: string; error?: string };
+      return (parsed.message ?? parsed.error ?? m).trim();
+    } catch {
+      return m.trim();
+    }
+  }
+  if (typeof error === 'object' && error !== null && 'message' in error) return String((error as { message: unknown }).message).trim();
+  return String(error);
+}
