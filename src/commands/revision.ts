@@ -1,0 +1,192 @@
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CheckError, UsageError } from '../errors.js';
+import type { DiffEngine } from '../engine/engine.js';
+import {
+  DOWN_SQL,
+  LOCK_FILE,
+  MIGRATION_SQL,
+  SNAPSHOT,
+  lockFileContent,
+  nextMigrationName,
+  slugify,
+  type Requirement,
+} from '../migrations/folder.js';
+import { diffOwner, requirementsHeader } from '../plan/revision.js';
+import { selectOwners, transitiveDependencies, type Owner, type Project, type Selection } from '../project/project.js';
+import { compose, validateComposed } from '../schema/compose.js';
+import { ownerSource, readOwnerHistory, readSchemaText, relativePath, type OwnerHistory } from '../schema/sources.js';
+import { contextProject, explicitUrl, type CommandResult, type Context } from './context.js';
+
+export interface RevisionOptions extends Selection {
+  name?: string;
+  empty?: boolean;
+  regenerate?: boolean;
+  force?: boolean;
+  check?: boolean;
+  engine?: 'wasm' | 'prisma-cli';
+}
+
+export interface RevisionEntry {
+  owner: string;
+  status: 'created' | 'unchanged' | 'pending';
+  migration?: string;
+  path?: string;
+  statements?: number;
+  replaced?: string[];
+}
+
+export interface RevisionData {
+  check: boolean;
+  owners: RevisionEntry[];
+}
+
+const EMPTY_MIGRATION = '-- This is an empty migration.\n';
+
+/** Loads the engine the user chose, once for the whole command. */
+async function startEngine(ctx: Context, choice: RevisionOptions['engine']): Promise<DiffEngine> {
+  const url = explicitUrl(ctx);
+  if (choice === 'prisma-cli') {
+    const { startPrismaCliEngine } = await import('../engine/prisma-cli.js');
+    return startPrismaCliEngine({ url, cwd: ctx.root });
+  }
+  const { startWasmEngine } = await import('../engine/engine.js');
+  return startWasmEngine({ url });
+}
+
+function validateFlags(opts: RevisionOptions): void {
+  if (opts.check && (opts.empty || opts.regenerate)) throw new UsageError('--check only reports; it cannot be combined with --empty or --regenerate.');
+  if (opts.empty && opts.regenerate) throw new UsageError('--empty and --regenerate do not go together: --regenerate writes the full schema as one migration.');
+  if (opts.force && !opts.regenerate) throw new UsageError('--force only applies to --regenerate.');
+  if (opts.name !== undefined && slugify(opts.name) === '') throw new UsageError(`-m ${JSON.stringify(opts.name)} has no letters or digits to name a migration folder with; use e.g. -m add_invoices.`);
+}
+
+interface Planned {
+  owner: Owner;
+  history: OwnerHistory;
+  up: string;
+  down: string;
+  snapshot: string;
+}
+
+/**
+ * `orchestrate revision`: for each selected owner, diff what its migrations produce against
+ * its schema (the rest of its world held at the current state) and write one new migration.
+ */
+export async function revision(ctx: Context, opts: RevisionOptions): Promise<CommandResult<RevisionData>> {
+  validateFlags(opts);
+  const project = contextProject(ctx);
+  const selected = selectOwners(project, opts);
+  const current = new Map(project.owners.map((o) => [o.name, readSchemaText(project, o)]));
+  const histories = new Map(selected.map((o) => [o.name, readOwnerHistory(project, o)]));
+
+  const changed = selected.filter((o) => opts.regenerate || opts.empty || histories.get(o.name)!.snapshot !== current.get(o.name));
+  // The engine (and its database connection) start while the whole schema is validated.
+  const needsEngine = !opts.empty && changed.length > 0;
+  const enginePromise = needsEngine ? startEngine(ctx, opts.engine) : null;
+  enginePromise?.catch(() => {});
+  let engine: DiffEngine | null = null;
+  const planned: Planned[] = [];
+  try {
+    const all = compose(project.owners.map((o) => ownerSource(project, o, current.get(o.name)!)));
+    await validateComposed(all);
+    if (opts.regenerate && !opts.force) await refuseAppliedRegeneration(ctx, project, selected, histories);
+    engine = enginePromise ? await enginePromise : null;
+    for (const owner of changed) {
+      const history = histories.get(owner.name)!;
+      if (opts.empty) {
+        planned.push({ owner, history, up: EMPTY_MIGRATION, down: EMPTY_MIGRATION, snapshot: history.snapshot ?? '' });
+        continue;
+      }
+      const diff = await diffOwner(engine!, project, owner, current, opts.regenerate ? null : history.snapshot);
+      if (diff.up !== '') planned.push({ owner, history, up: diff.up, down: diff.down, snapshot: current.get(owner.name)! });
+    }
+  } finally {
+    if (engine) await engine.close();
+    else if (enginePromise) await enginePromise.then((e) => e.close(), () => {});
+  }
+
+  if (opts.check) return checkResult(project, selected, planned);
+  warnAboutUnmigratedWorld(ctx, project, selected, current, planned);
+  return write(ctx, project, selected, planned, opts);
+}
+
+function checkResult(project: Project, selected: Owner[], planned: Planned[]): CommandResult<RevisionData> {
+  const pending = new Set(planned.map((p) => p.owner.name));
+  const owners: RevisionEntry[] = selected.map((o) => ({ owner: o.name, status: pending.has(o.name) ? 'pending' : 'unchanged' }));
+  const lines = planned.map(
+    (p) => `${p.owner.name}: ${relativePath(project, p.owner.schemaPath)} has changes without a migration; run \`orchestrate revision ${p.owner.kind === 'core' ? '--core' : `--extension ${p.owner.name}`} -m <name>\`.`,
+  );
+  if (planned.length === 0) lines.push(`No changes: the migrations of ${selected.length} owner(s) match their schemas.`);
+  return { data: { check: true, owners }, text: lines.join('\n'), exitCode: planned.length > 0 ? 3 : 0 };
+}
+
+/** An extension migration generated against unmigrated core/dependency changes would need them first. */
+function warnAboutUnmigratedWorld(ctx: Context, project: Project, selected: Owner[], current: Map<string, string>, planned: Planned[]): void {
+  const revised = new Set(planned.map((p) => p.owner.name));
+  const selectedNames = new Set(selected.map((o) => o.name));
+  const warned = new Set<string>();
+  for (const p of planned) {
+    if (p.owner.kind !== 'extension') continue;
+    for (const dep of [project.core, ...transitiveDependencies(p.owner, project)]) {
+      if (revised.has(dep.name) || selectedNames.has(dep.name) || warned.has(dep.name)) continue;
+      const snapshot = readOwnerHistory(project, dep).snapshot;
+      if (snapshot !== current.get(dep.name)) {
+        warned.add(dep.name);
+        ctx.reporter.warn(`${dep.name} has schema changes without a migration; ${p.owner.name}'s new migration was computed against them — run \`orchestrate revision --all\` so they get one too.`);
+      }
+    }
+  }
+}
+
+function write(ctx: Context, project: Project, selected: Owner[], planned: Planned[], opts: RevisionOptions): CommandResult<RevisionData> {
+  const latest = new Map<string, string | undefined>(project.owners.map((o) => [o.name, readOwnerHistory(project, o).migrations.at(-1)?.name]));
+  const entries = new Map<string, RevisionEntry>(selected.map((o) => [o.name, { owner: o.name, status: 'unchanged' }]));
+  const lines: string[] = [];
+  // Writes are synchronous and happen after every diff succeeded: an error or Ctrl-C before
+  // this point leaves the project untouched, and nothing can interrupt the loop halfway.
+  for (const p of planned) {
+    const existing = opts.regenerate ? [] : p.history.migrations.map((m) => m.name);
+    const slug = slugify(opts.name ?? (existing.length === 0 ? 'init' : 'migration'));
+    const name = nextMigrationName(existing, slug);
+    const requires: Requirement[] = [];
+    if (p.owner.kind === 'extension') {
+      for (const dep of [project.core, ...transitiveDependencies(p.owner, project)]) {
+        const m = latest.get(dep.name);
+        if (m) requires.push({ owner: dep.name, migration: m });
+      }
+    }
+    const replaced = opts.regenerate ? p.history.migrations.map((m) => m.name) : [];
+    for (const old of p.history.migrations.filter((m) => replaced.includes(m.name))) rmSync(old.dir, { recursive: true, force: true });
+    const dir = path.join(p.owner.migrationsDir, name);
+    mkdirSync(dir, { recursive: true });
+    const lock = path.join(p.owner.migrationsDir, LOCK_FILE);
+    if (!existsSync(lock)) writeFileSync(lock, lockFileContent('postgresql'));
+    writeFileSync(path.join(dir, MIGRATION_SQL), requirementsHeader(requires) + p.up);
+    writeFileSync(path.join(dir, DOWN_SQL), p.down);
+    writeFileSync(path.join(dir, SNAPSHOT), p.snapshot);
+    latest.set(p.owner.name, name);
+    const statements = p.up.split(/;\s*$/m).filter((s) => s.replace(/--[^\n]*/g, '').trim() !== '').length;
+    entries.set(p.owner.name, { owner: p.owner.name, status: 'created', migration: name, path: relativePath(project, dir), statements, ...(replaced.length ? { replaced } : {}) });
+    lines.push(`${p.owner.name}: created ${relativePath(project, dir)}${opts.empty ? ' (empty, for hand-written SQL)' : ` (${statements} statement${statements === 1 ? '' : 's'})`}${replaced.length ? `, replacing ${replaced.length} migration(s)` : ''}`);
+  }
+  if (planned.length === 0) lines.push(`No changes: the migrations of ${selected.length} owner(s) match their schemas.`);
+  void ctx;
+  return { data: { check: false, owners: [...entries.values()] }, text: lines.join('\n') };
+}
+
+/** `--regenerate` replaces history; refuse when the target database has any of it applied. */
+async function refuseAppliedRegeneration(ctx: Context, project: Project, selected: Owner[], histories: Map<string, OwnerHistory>): Promise<void> {
+  const { appliedMigrationNames } = await import('../db/applied.js');
+  for (const owner of selected) {
+    const names = histories.get(owner.name)!.migrations.map((m) => m.name);
+    if (names.length === 0) continue;
+    const applied = await appliedMigrationNames(ctx, project, owner);
+    const hit = names.filter((n) => applied.has(n));
+    if (hit.length > 0) {
+      throw new CheckError(
+        `Refusing to regenerate ${owner.name}: ${hit.length} of its migrations (${hit.slice(0, 3).join(', ')}${hit.length > 3 ? ', ...' : ''}) are applied in the target database; roll them back first (\`orchestrate downgrade ${owner.kind === 'core' ? '--core' : `--extension ${owner.name}`} --target base\`) or pass --force if you will rebuild that database.`,
+      );
+    }
+  }
+}

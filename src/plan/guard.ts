@@ -1,0 +1,146 @@
+import type { Ownership } from '../schema/compose.js';
+
+/** One object a generated statement touches that its owner does not own. */
+export interface Violation {
+  statement: string;
+  object: string;
+  owner: string;
+}
+
+/**
+ * Splits an engine-generated script into statements: semicolons outside quotes and comments.
+ */
+export function splitStatements(sql: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i]!;
+    if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end === -1 ? sql.length : end;
+      current += '\n';
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      const end = sql.indexOf(c, i + 1);
+      const stop = end === -1 ? sql.length : end;
+      current += sql.slice(i, stop + 1);
+      i = stop;
+      continue;
+    }
+    if (c === ';') {
+      if (current.trim()) out.push(current.trim());
+      current = '';
+      continue;
+    }
+    current += c;
+  }
+  if (current.trim()) out.push(current.trim());
+  return out;
+}
+
+const ID = String.raw`(?:"[^"]+"\.)?"([^"]+)"`;
+const re = (s: string) => new RegExp(s.replaceAll('ID', ID), 'i');
+const CREATE_TABLE = re(String.raw`^CREATE\s+TABLE\s+ID`);
+const DROP_TABLE = re(String.raw`^DROP\s+TABLE\s+ID`);
+const ALTER_TABLE = re(String.raw`^ALTER\s+TABLE\s+ID\s+([\s\S]*)$`);
+const CREATE_INDEX = re(String.raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?ID\s+ON\s+ID`);
+const DROP_INDEX = re(String.raw`^DROP\s+INDEX\s+ID`);
+const ALTER_INDEX = re(String.raw`^ALTER\s+INDEX\s+ID`);
+const TYPE_STMT = re(String.raw`^(?:CREATE|ALTER|DROP)\s+TYPE\s+ID`);
+
+/** Splits `ADD COLUMN "a" ..., DROP COLUMN "b"` at top-level commas. */
+function actions(body: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === '"' || c === "'") {
+      const end = body.indexOf(c, i + 1);
+      const stop = end === -1 ? body.length : end;
+      cur += body.slice(i, stop + 1);
+      i = stop;
+      continue;
+    }
+    if (c === '(') depth++;
+    if (c === ')') depth--;
+    if (c === ',' && depth === 0) {
+      parts.push(cur.trim());
+      cur = '';
+      continue;
+    }
+    cur += c;
+  }
+  if (cur.trim()) parts.push(cur.trim());
+  return parts;
+}
+
+const quoted = (s: string) => [...s.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+/**
+ * Tables no model declares: Prisma's implicit many-to-many tables (`_AToB`) belong to whoever
+ * declares the relation, which is the owner being diffed (everything else is held constant);
+ * any other unknown table is reported.
+ */
+const implicit = (table: string) => (table.startsWith('_') ? undefined : '(undeclared)');
+const baseEnum = (name: string) => name.replace(/_(new|old)$/, '');
+
+/**
+ * Checks that every object a generated migration creates, alters or drops belongs to `owner`:
+ * tables and enums it declares, columns and indexes it adds with `extend model`.
+ * `before` and `after` are the ownership maps of the two sides of the diff (a dropped object
+ * is only known on the `before` side).
+ */
+export function findViolations(sql: string, owner: string, before: Ownership, after: Ownership): Violation[] {
+  const ownerOf = (kind: keyof Ownership, key: string): string | undefined =>
+    (after[kind] as Map<string, unknown>).get(key) as string | undefined ?? (before[kind] as Map<string, unknown>).get(key) as string | undefined;
+  const contributes = (table: string) =>
+    ownerOf('tables', table) === owner || after.extended.get(owner)?.has(table) || before.extended.get(owner)?.has(table);
+  const violations: Violation[] = [];
+  const flag = (statement: string, object: string, actual: string | undefined) => {
+    if (actual !== undefined && actual !== owner) violations.push({ statement, object, owner: actual });
+  };
+
+  for (const statement of splitStatements(sql)) {
+    const oneLine = statement.replace(/\s+/g, ' ');
+    let m: RegExpExecArray | null;
+    if ((m = CREATE_TABLE.exec(statement)) || (m = DROP_TABLE.exec(statement))) {
+      flag(oneLine, `table "${m[1]}"`, ownerOf('tables', m[1]!) ?? implicit(m[1]!));
+    } else if ((m = ALTER_TABLE.exec(statement))) {
+      const table = m[1]!;
+      const tableOwner = ownerOf('tables', table);
+      for (const action of actions(m[2]!)) {
+        const col = /^(?:ADD|DROP|ALTER)\s+COLUMN\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"([^"]+)"/i.exec(action) ?? /^RENAME\s+COLUMN\s+"([^"]+)"/i.exec(action);
+        if (col) {
+          flag(oneLine, `column "${table}"."${col[1]}"`, ownerOf('columns', `${table}.${col[1]}`) ?? tableOwner);
+          continue;
+        }
+        const fk = /^ADD\s+CONSTRAINT\s+"[^"]+"\s+FOREIGN\s+KEY\s*\(([^)]*)\)/i.exec(action);
+        if (fk) {
+          for (const c of quoted(fk[1]!)) flag(oneLine, `column "${table}"."${c}"`, ownerOf('columns', `${table}.${c}`) ?? tableOwner);
+          continue;
+        }
+        const con = /^(?:ADD|DROP|RENAME)\s+CONSTRAINT\s+(?:IF\s+EXISTS\s+)?"([^"]+)"/i.exec(action);
+        if (con) {
+          if (tableOwner === owner) continue;
+          // A constraint on another owner's table is ours when it is named after one of our columns.
+          const name = con[1]!;
+          const ours = [...after.columns, ...before.columns].some(([key, o]) => o === owner && key.startsWith(`${table}.`) && name.startsWith(`${table}_${key.slice(table.length + 1)}`));
+          if (!ours) flag(oneLine, `constraint "${name}" on table "${table}"`, tableOwner ?? '(unknown)');
+          continue;
+        }
+        flag(oneLine, `table "${table}"`, tableOwner);
+      }
+    } else if ((m = CREATE_INDEX.exec(statement))) {
+      if (!contributes(m[2]!)) flag(oneLine, `index "${m[1]}" on table "${m[2]}"`, ownerOf('tables', m[2]!) ?? implicit(m[2]!));
+    } else if ((m = DROP_INDEX.exec(statement)) || (m = ALTER_INDEX.exec(statement))) {
+      const name = m[1]!;
+      const tables = new Set([...after.tables.keys(), ...before.tables.keys()]);
+      const table = [...tables].filter((t) => name.startsWith(`${t}_`)).sort((a, b) => b.length - a.length)[0];
+      if (table && !contributes(table)) flag(oneLine, `index "${name}" on table "${table}"`, ownerOf('tables', table));
+    } else if ((m = TYPE_STMT.exec(statement))) {
+      flag(oneLine, `enum "${baseEnum(m[1]!)}"`, ownerOf('enumTypes', baseEnum(m[1]!)) ?? ownerOf('enumTypes', m[1]!));
+    }
+  }
+  return violations;
+}

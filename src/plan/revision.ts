@@ -1,0 +1,70 @@
+import { CheckError } from '../errors.js';
+import type { DiffEngine, DiffSide } from '../engine/engine.js';
+import type { Requirement } from '../migrations/folder.js';
+import { transitiveDependencies, type Owner, type Project } from '../project/project.js';
+import { compose, type Composed } from '../schema/compose.js';
+import { ownerSource } from '../schema/sources.js';
+import { findViolations } from './guard.js';
+
+/** The two schema states an owner's new migration moves between, and the resulting SQL. */
+export interface OwnerDiff {
+  owner: string;
+  /** Forward SQL ('' when the owner has no change). */
+  up: string;
+  /** Reverse SQL. */
+  down: string;
+}
+
+/**
+ * The world an owner's schema lives in: core and its dependencies at their current state,
+ * plus the owner itself as `ownText` (null: the owner absent, i.e. before its first migration).
+ */
+export function world(project: Project, owner: Owner, current: Map<string, string>, ownText: string | null): Composed | null {
+  if (owner.kind === 'core') {
+    if (ownText === null || ownText.trim() === '') return null;
+    return compose([ownerSource(project, owner, ownText)]);
+  }
+  const sources = [project.core, ...transitiveDependencies(owner, project)].map((o) => ownerSource(project, o, current.get(o.name)!));
+  if (ownText !== null) sources.push(ownerSource(project, owner, ownText));
+  return compose(sources);
+}
+
+const sideOf = (c: Composed | null): DiffSide => (c ? c.files : 'empty');
+
+const emptyOwnership = () => ({ blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map() });
+
+/**
+ * Diffs one owner from what its migrations produce (`snapshot`) to what its schema says now,
+ * both ways, and refuses SQL that would touch another owner's objects.
+ */
+export async function diffOwner(
+  engine: DiffEngine,
+  project: Project,
+  owner: Owner,
+  current: Map<string, string>,
+  snapshot: string | null,
+): Promise<OwnerDiff> {
+  const before = world(project, owner, current, snapshot);
+  const after = world(project, owner, current, current.get(owner.name)!);
+  const up = await engine.diff(sideOf(before), sideOf(after));
+  if (up === '') return { owner: owner.name, up: '', down: '' };
+  const down = await engine.diff(sideOf(after), sideOf(before));
+  const ob = before?.ownership ?? emptyOwnership();
+  const oa = after?.ownership ?? emptyOwnership();
+  const violations = [...findViolations(up, owner.name, ob, oa), ...findViolations(down, owner.name, oa, ob)];
+  if (violations.length > 0) {
+    const v = violations[0]!;
+    const who = owner.kind === 'core' ? 'core' : `extension "${owner.name}"`;
+    throw new CheckError(
+      `The migration for ${who} would change ${v.object}, which belongs to ${v.owner === 'core' ? 'core' : `extension "${v.owner}"`} (statement: ${v.statement.slice(0, 160)}); ` +
+        `an owner may only change its own models, enums and the fields it adds with \`extend model\` — move that change to its owner's schema.` +
+        (violations.length > 1 ? ` (${violations.length - 1} more such statement(s).)` : ''),
+    );
+  }
+  return { owner: owner.name, up, down };
+}
+
+/** The `-- orchestrate:requires` header of an extension migration: latest migration of core and each dependency. */
+export function requirementsHeader(requires: Requirement[]): string {
+  return requires.map((r) => `-- orchestrate:requires ${r.owner} ${r.migration}\n`).join('');
+}

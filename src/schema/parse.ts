@@ -1,0 +1,184 @@
+import { getSchema, PrismaParser, VisitorClassFactory, type Block as AstBlock, type Field, type BlockAttribute } from '@mrleebo/prisma-ast';
+import { UsageError } from '../errors.js';
+
+/** A schema file as read from disk, with its owner. */
+export interface SourceFile {
+  owner: string;
+  /** Project-relative path with forward slashes: what messages show. */
+  path: string;
+  text: string;
+}
+
+export type BlockKind = 'model' | 'enum' | 'view' | 'type' | 'datasource' | 'generator';
+
+export interface ParsedField {
+  name: string;
+  /** Type name without `?`/`[]`. */
+  type: string;
+  /** Database column name (`@map`) or the field name. */
+  column: string;
+  line: number;
+  isList: boolean;
+}
+
+export interface ParsedBlock {
+  kind: BlockKind;
+  name: string;
+  /** `extend model X { ... }` in a fragment. */
+  extend: boolean;
+  /** 1-based line of the block keyword and of its closing brace. */
+  startLine: number;
+  endLine: number;
+  /** 0-based character offsets: block start (incl. `extend`) and just after the closing brace. */
+  startOffset: number;
+  endOffset: number;
+  /** Offset just after `{` and of the closing `}`: the body in between is copied verbatim. */
+  bodyStart: number;
+  bodyEnd: number;
+  /** Database name: `@@map` argument or the block name (models, views, enums). */
+  dbName: string;
+  fields: ParsedField[];
+  /** Block attributes (`@@index`, `@@unique`, ...) by name with their line. */
+  attributes: { name: string; line: number }[];
+}
+
+export interface ParsedFile {
+  file: SourceFile;
+  blocks: ParsedBlock[];
+}
+
+let parser: PrismaParser | undefined;
+let visitor: unknown;
+
+function parserAndVisitor(): { parser: PrismaParser; visitor: unknown } {
+  if (!parser) {
+    parser = new PrismaParser({ nodeLocationTracking: 'full' });
+    const Visitor = VisitorClassFactory(parser);
+    visitor = new Visitor(parser);
+  }
+  return { parser, visitor };
+}
+
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/**
+ * Finds the braces of the block starting at `from`: skips `//` comments and string literals,
+ * so braces inside them never count.
+ */
+function findBraces(text: string, from: number): { open: number; close: number } | null {
+  let depth = 0;
+  let open = -1;
+  for (let i = from; i < text.length; i++) {
+    const c = text[i];
+    if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '"') {
+      i++;
+      while (i < text.length && text[i] !== '"') {
+        if (text[i] === '\\') i++;
+        i++;
+      }
+    } else if (c === '{') {
+      if (depth === 0) open = i;
+      depth++;
+    } else if (c === '}') {
+      depth--;
+      if (depth === 0) return { open, close: i };
+    }
+  }
+  return null;
+}
+
+function stringArg(value: unknown): string | null {
+  if (typeof value === 'string' && /^".*"$/.test(value)) return JSON.parse(value) as string;
+  if (typeof value === 'object' && value !== null && (value as { type?: string }).type === 'keyValue') {
+    const kv = value as { key: string; value: unknown };
+    if (kv.key === 'name' || kv.key === 'map') return stringArg(kv.value);
+  }
+  return null;
+}
+
+function mapArgument(attrs: { name: string; args?: { value: unknown }[] }[] | undefined, name: string): string | null {
+  const attr = attrs?.find((a) => a.name === name);
+  const first = attr?.args?.[0];
+  return first ? stringArg(first.value) : null;
+}
+
+/**
+ * Parses one schema file with a real Prisma grammar (comments, strings and attribute arguments
+ * with braces are handled by the parser), and records where each block starts and ends.
+ * Throws a UsageError naming file:line:column on a syntax error.
+ */
+export function parseSchemaFile(file: SourceFile): ParsedFile {
+  const { parser: p, visitor: v } = parserAndVisitor();
+  let ast;
+  try {
+    ast = getSchema(file.text, { parser: p, visitor: v as never });
+  } catch (error) {
+    const token = (error as { token?: { startLine?: number; startColumn?: number; image?: string } }).token;
+    const where = token?.startLine ? `${file.path}:${token.startLine}:${token.startColumn}` : file.path;
+    const found = token?.image ? `unexpected ${JSON.stringify(token.image)}` : 'unexpected end of file';
+    throw new UsageError(`${where}: syntax error, ${found}; fix the schema at that position (fields are \`name Type @attributes\`, one per line, inside \`model Name { ... }\`).`, { cause: error });
+  }
+  const blocks: ParsedBlock[] = [];
+  for (const node of ast.list as AstBlock[]) {
+    if (!('name' in node) || !('location' in node) || !node.location) continue;
+    const kind = node.type as BlockKind;
+    const keywordOffset = node.location.startOffset;
+    const before = file.text.slice(0, keywordOffset);
+    const extendMatch = /\bextend\s+$/.exec(before);
+    const startOffset = extendMatch ? extendMatch.index : keywordOffset;
+    const braces = findBraces(file.text, keywordOffset);
+    if (!braces) {
+      throw new UsageError(`${file.path}:${node.location.startLine}: the ${kind} block "${node.name}" has no closing brace; add "}" at its end.`);
+    }
+    const fields: ParsedField[] = [];
+    const attributes: { name: string; line: number }[] = [];
+    let dbName = node.name;
+    if (kind === 'model' || kind === 'view' || kind === 'type') {
+      for (const prop of (node as { properties: unknown[] }).properties) {
+        const pr = prop as Field | BlockAttribute;
+        if (pr.type === 'field') {
+          const field = pr as Field;
+          const type = typeof field.fieldType === 'string' ? field.fieldType : (field.fieldType as { name: string }).name;
+          fields.push({
+            name: field.name,
+            type,
+            column: mapArgument(field.attributes, 'map') ?? field.name,
+            line: field.location?.startLine ?? lineAt(file.text, keywordOffset),
+            isList: Boolean(field.array),
+          });
+        } else if (pr.type === 'attribute') {
+          const attr = pr as BlockAttribute;
+          const line = attr.location?.startLine ?? lineAt(file.text, keywordOffset);
+          attributes.push({ name: attr.name, line });
+          if (attr.name === 'map') dbName = mapArgument([attr], 'map') ?? dbName;
+        }
+      }
+    } else if (kind === 'enum') {
+      for (const e of (node as { enumerators: unknown[] }).enumerators) {
+        const en = e as BlockAttribute;
+        if (en.type === 'attribute' && en.name === 'map') dbName = mapArgument([en], 'map') ?? dbName;
+      }
+    }
+    blocks.push({
+      kind,
+      name: node.name,
+      extend: Boolean(extendMatch),
+      startLine: lineAt(file.text, startOffset),
+      endLine: lineAt(file.text, braces.close),
+      startOffset,
+      endOffset: braces.close + 1,
+      bodyStart: braces.open + 1,
+      bodyEnd: braces.close,
+      dbName,
+      fields,
+      attributes,
+    });
+  }
+  return { file, blocks };
+}

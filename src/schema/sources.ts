@@ -1,0 +1,60 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
+import { transitiveDependencies, type Owner, type Project } from '../project/project.js';
+import type { OwnerSource } from './compose.js';
+
+/** Project-relative path with forward slashes, for messages and engine file names. */
+export function relativePath(project: Project, file: string): string {
+  return path.relative(project.settings.root, file).split(path.sep).join('/');
+}
+
+export function readSchemaText(project: Project, owner: Owner): string {
+  try {
+    return readFileSync(owner.schemaPath, 'utf8');
+  } catch {
+    const rel = relativePath(project, owner.schemaPath);
+    throw new UsageError(
+      owner.kind === 'core'
+        ? `The core schema ${rel} does not exist; create it with a datasource block, or set "coreSchema" in orchestrate.config.json.`
+        : `Extension "${owner.name}" has no fragment: ${rel} does not exist; create it (models, enums, \`extend model\` blocks) or remove the extension folder.`,
+    );
+  }
+}
+
+/** Owners an owner may refer to: core and its transitive dependencies. */
+export function visibleOwners(project: Project, owner: Owner): string[] {
+  if (owner.kind === 'core') return [];
+  return ['core', ...transitiveDependencies(owner, project).map((d) => d.name)];
+}
+
+export function ownerSource(project: Project, owner: Owner, text: string): OwnerSource {
+  return {
+    owner: owner.name,
+    kind: owner.kind,
+    visible: visibleOwners(project, owner),
+    file: { owner: owner.name, path: relativePath(project, owner.schemaPath), text },
+    manifestPath: owner.kind === 'extension' ? relativePath(project, path.join(path.dirname(owner.schemaPath), 'extension.json')) : undefined,
+  };
+}
+
+/** What an owner's migrations produce, as recorded by the snapshot of its latest migration. */
+export interface OwnerHistory {
+  migrations: MigrationFiles[];
+  /** Snapshot text of the latest migration, or null when the owner has no migrations. */
+  snapshot: string | null;
+}
+
+export function readOwnerHistory(project: Project, owner: Owner): OwnerHistory {
+  const migrations = readMigrations(owner.migrationsDir);
+  const latest = migrations.at(-1);
+  if (!latest) return { migrations, snapshot: null };
+  if (!existsSync(latest.snapshotPath)) {
+    const rel = relativePath(project, latest.dir);
+    throw new UsageError(
+      `${rel} has no snapshot.prisma, so orchestrate cannot tell what ${owner.name}'s migrations produce; if they match the current schema, copy ${relativePath(project, owner.schemaPath)} to ${rel}/snapshot.prisma, or start over with \`orchestrate revision --${owner.kind === 'core' ? 'core' : `extension ${owner.name}`} --regenerate\`.`,
+    );
+  }
+  return { migrations, snapshot: readFileSync(latest.snapshotPath, 'utf8') };
+}
