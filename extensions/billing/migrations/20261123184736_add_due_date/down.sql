@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "billing_invoices" DROP COLUMN "dueAt";

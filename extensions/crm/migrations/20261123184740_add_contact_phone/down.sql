@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "crm_contacts" DROP COLUMN "phone";
