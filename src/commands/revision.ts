@@ -82,13 +82,13 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
 
   const changed = selected.filter((o) => opts.regenerate || opts.empty || histories.get(o.name)!.snapshot !== current.get(o.name));
   // The engine (and its database connection) start while the whole schema is validated.
+  const all = compose(project.owners.map((o) => ownerSource(project, o, current.get(o.name)!)));
   const needsEngine = !opts.empty && changed.length > 0;
   const enginePromise = needsEngine ? startEngine(ctx, opts.engine) : null;
   enginePromise?.catch(() => {});
   let engine: DiffEngine | null = null;
   const planned: Planned[] = [];
   try {
-    const all = compose(project.owners.map((o) => ownerSource(project, o, current.get(o.name)!)));
     await validateComposed(all);
     if (opts.regenerate && !opts.force) await refuseAppliedRegeneration(ctx, project, selected, histories);
     engine = enginePromise ? await enginePromise : null;

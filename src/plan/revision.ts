@@ -51,7 +51,10 @@ export async function diffOwner(
   const down = await engine.diff(sideOf(after), sideOf(before));
   const ob = before?.ownership ?? emptyOwnership();
   const oa = after?.ownership ?? emptyOwnership();
-  const violations = [...findViolations(up, owner.name, ob, oa), ...findViolations(down, owner.name, oa, ob)];
+  // Whole tables first: they say most about what went wrong.
+  const violations = [...findViolations(up, owner.name, ob, oa), ...findViolations(down, owner.name, oa, ob)].sort(
+    (a, b) => Number(!a.object.startsWith('table')) - Number(!b.object.startsWith('table')),
+  );
   if (violations.length > 0) {
     const v = violations[0]!;
     const who = owner.kind === 'core' ? 'core' : `extension "${owner.name}"`;

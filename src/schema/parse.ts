@@ -121,7 +121,8 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
   } catch (error) {
     const token = (error as { token?: { startLine?: number; startColumn?: number; image?: string } }).token;
     const where = token?.startLine ? `${file.path}:${token.startLine}:${token.startColumn}` : file.path;
-    const found = token?.image ? `unexpected ${JSON.stringify(token.image)}` : 'unexpected end of file';
+    const image = token?.image;
+    const found = image === undefined || image === '' ? 'unexpected end of file' : image.trim() === '' ? 'unexpected end of line' : `unexpected ${JSON.stringify(image)}`;
     throw new UsageError(`${where}: syntax error, ${found}; fix the schema at that position (fields are \`name Type @attributes\`, one per line, inside \`model Name { ... }\`).`, { cause: error });
   }
   const blocks: ParsedBlock[] = [];

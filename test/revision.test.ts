@@ -1,0 +1,338 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PG_ADMIN_URL, catalogSnapshot, createDatabase, runCli, tempDir, writeProject } from './helpers.js';
+import pg from 'pg';
+
+const CORE = `model Organization {
+  id    Int    @id @default(autoincrement())
+  name  String
+  users User[]
+}
+
+model User {
+  id             Int          @id @default(autoincrement())
+  email          String       @unique
+  organizationId Int
+  organization   Organization @relation(fields: [organizationId], references: [id])
+}
+`;
+
+const BILLING = `// braces in comments { and strings must not confuse composition }
+model Invoice {
+  id     Int    @id @default(autoincrement())
+  number String @default("INV-{0}")
+  userId Int
+  user   User   @relation(fields: [userId], references: [id])
+
+  @@map("billing_invoices")
+}
+
+extend model User {
+  invoices          Invoice[]
+  billingCustomerId String?   @map("billing_customer_id")
+}
+`;
+
+const REPORTS = `model Report {
+  id        Int     @id @default(autoincrement())
+  invoiceId Int
+  invoice   Invoice @relation(fields: [invoiceId], references: [id])
+
+  @@map("reports_reports")
+}
+
+extend model Invoice {
+  reports Report[]
+}
+`;
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+function project(spec: Parameters<typeof writeProject>[1] = {}) {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  writeProject(t.dir, {
+    core: CORE,
+    extensions: {
+      billing: { schema: BILLING },
+      reports: { schema: REPORTS, manifest: { dependsOn: ['billing'] } },
+    },
+    ...spec,
+  });
+  return t.dir;
+}
+
+// A server answers the engine's version query faster than an in-memory database starts;
+// the engine only reads from it. One test below runs without any database.
+const ALL = { APP_EXTENSIONS: 'billing,reports', DATABASE_URL: PG_ADMIN_URL };
+
+function migrationsOf(dir: string, owner: string): string[] {
+  const folder = owner === 'core' ? path.join(dir, 'prisma/migrations') : path.join(dir, 'extensions', owner, 'migrations');
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder).filter((n) => n !== 'migration_lock.toml').sort();
+}
+
+function read(dir: string, owner: string, index: number, file: string): string {
+  const folder = owner === 'core' ? path.join(dir, 'prisma/migrations') : path.join(dir, 'extensions', owner, 'migrations');
+  return readFileSync(path.join(folder, migrationsOf(dir, owner)[index]!, file), 'utf8');
+}
+
+async function gitStatus(dir: string): Promise<string> {
+  return (await execa('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: dir })).stdout;
+}
+
+async function gitInit(dir: string): Promise<void> {
+  await execa('git', ['init', '-q'], { cwd: dir });
+  await execa('git', ['add', '-A'], { cwd: dir });
+  await execa('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'init'], { cwd: dir });
+}
+
+describe('revision', () => {
+  it('writes per-owner migrations that only touch their own objects', async () => {
+    const dir = project();
+    const r = await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^core: created prisma\/migrations\/\d{14}_init \(\d+ statements\)$/m);
+
+    const core = read(dir, 'core', 0, 'migration.sql');
+    expect(core).toContain('CREATE TABLE "Organization"');
+    expect(core).toContain('CREATE TABLE "User"');
+    expect(core).not.toMatch(/billing|Invoice|Report/);
+    // Core snapshot is the core schema as it was at that migration.
+    expect(read(dir, 'core', 0, 'snapshot.prisma')).toBe(readFileSync(path.join(dir, 'prisma/schema.prisma'), 'utf8'));
+
+    const billing = read(dir, 'billing', 0, 'migration.sql');
+    expect(billing).toMatch(/^-- orchestrate:requires core \d{14}_init\n/);
+    expect(billing).toContain('CREATE TABLE "billing_invoices"');
+    expect(billing).toContain('ALTER TABLE "User" ADD COLUMN     "billing_customer_id" TEXT;');
+    expect(billing).not.toMatch(/CREATE TABLE "User"|DROP TABLE "User"|CREATE TABLE "Organization"/);
+    expect(read(dir, 'billing', 0, 'snapshot.prisma')).toBe(BILLING);
+
+    const reports = read(dir, 'reports', 0, 'migration.sql');
+    expect(reports).toMatch(/-- orchestrate:requires billing \d{14}_init\n/);
+    expect(reports).toContain('CREATE TABLE "reports_reports"');
+    expect(reports).toContain('REFERENCES "billing_invoices"("id")');
+    expect(reports).not.toMatch(/CREATE TABLE "billing_invoices"|DROP TABLE/);
+
+    for (const folder of ['prisma/migrations', 'extensions/billing/migrations', 'extensions/reports/migrations']) {
+      expect(readFileSync(path.join(dir, folder, 'migration_lock.toml'), 'utf8')).toContain('provider = "postgresql"');
+    }
+  });
+
+  it('is idempotent and a change to one fragment gives exactly one new migration in that owner', async () => {
+    const dir = project();
+    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    await gitInit(dir);
+    const again = await runCli(dir, ['revision', '--all'], ALL);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toBe('No changes: the migrations of 3 owner(s) match their schemas.');
+    expect(await gitStatus(dir)).toBe('');
+
+    writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING.replace('  userId Int\n', '  userId Int\n  paidAt DateTime?\n'));
+    const r = await runCli(dir, ['revision', '--all', '-m', 'add paid at'], ALL);
+    expect(r.exitCode).toBe(0);
+    expect(migrationsOf(dir, 'core')).toHaveLength(1);
+    expect(migrationsOf(dir, 'reports')).toHaveLength(1);
+    expect(migrationsOf(dir, 'billing')).toHaveLength(2);
+    expect(migrationsOf(dir, 'billing')[1]).toMatch(/^\d{14}_add_paid_at$/);
+    const status = (await gitStatus(dir)).split('\n').sort();
+    expect(status).toEqual([
+      `?? extensions/billing/migrations/${migrationsOf(dir, 'billing')[1]}/down.sql`,
+      `?? extensions/billing/migrations/${migrationsOf(dir, 'billing')[1]}/migration.sql`,
+      `?? extensions/billing/migrations/${migrationsOf(dir, 'billing')[1]}/snapshot.prisma`,
+      ` M extensions/billing/schema.prisma`,
+    ].sort());
+  });
+
+  it("writes exactly the SQL Prisma's engine writes for the change", async () => {
+    const dir = project();
+    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING.replace('  userId Int\n', '  userId Int\n  paidAt DateTime?\n  total  Decimal  @default(0) @db.Decimal(12, 2)\n'));
+    await runCli(dir, ['revision', '--extension', 'billing', '-m', 'amounts'], ALL);
+    const up = read(dir, 'billing', 1, 'migration.sql').replace(/^-- orchestrate:requires .*\n/gm, '');
+    expect(up).toBe('-- AlterTable\nALTER TABLE "billing_invoices" ADD COLUMN     "paidAt" TIMESTAMP(3),\nADD COLUMN     "total" DECIMAL(12,2) NOT NULL DEFAULT 0;\n');
+    expect(read(dir, 'billing', 1, 'down.sql')).toBe('-- AlterTable\nALTER TABLE "billing_invoices" DROP COLUMN "paidAt",\nDROP COLUMN "total";\n');
+
+    writeFileSync(path.join(dir, 'prisma/schema.prisma'), readFileSync(path.join(dir, 'prisma/schema.prisma'), 'utf8') + '\nenum Plan {\n  FREE\n  PRO\n}\n');
+    await runCli(dir, ['revision', '--core', '-m', 'plan enum'], ALL);
+    expect(read(dir, 'core', 1, 'migration.sql')).toBe('-- CreateEnum\nCREATE TYPE "Plan" AS ENUM (\'FREE\', \'PRO\');\n');
+    expect(read(dir, 'core', 1, 'down.sql')).toBe('-- DropEnum\nDROP TYPE "Plan";\n');
+  });
+
+  it('down.sql returns a real PostgreSQL database to its previous schema', async () => {
+    const dir = project();
+    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING.replace('  userId Int\n', '  userId Int\n  paidAt DateTime? @unique\n'));
+    await runCli(dir, ['revision', '--all', '-m', 'paid'], ALL);
+    const db = await createDatabase();
+    cleanups.push(db.drop);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    cleanups.push(() => client.end());
+    const empty = await catalogSnapshot(db.url);
+    await client.query(read(dir, 'core', 0, 'migration.sql'));
+    const coreOnly = await catalogSnapshot(db.url);
+    await client.query(read(dir, 'billing', 0, 'migration.sql'));
+    const billing1 = await catalogSnapshot(db.url);
+    await client.query(read(dir, 'reports', 0, 'migration.sql'));
+    const withReports = await catalogSnapshot(db.url);
+    await client.query(read(dir, 'billing', 1, 'migration.sql'));
+    expect(await catalogSnapshot(db.url)).not.toBe(withReports);
+    await client.query(read(dir, 'billing', 1, 'down.sql'));
+    expect(await catalogSnapshot(db.url)).toBe(withReports);
+    await client.query(read(dir, 'reports', 0, 'down.sql'));
+    expect(await catalogSnapshot(db.url)).toBe(billing1);
+    await client.query(read(dir, 'billing', 0, 'down.sql'));
+    expect(await catalogSnapshot(db.url)).toBe(coreOnly);
+    await client.query(read(dir, 'core', 0, 'down.sql'));
+    expect(await catalogSnapshot(db.url)).toBe(empty);
+  });
+
+  it('--check writes nothing and exits 3 while a change has no migration (no database at all)', async () => {
+    const dir = project();
+    await gitInit(dir);
+    const r = await runCli(dir, ['revision', '--all', '--check'], { APP_EXTENSIONS: 'billing,reports' });
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toContain('core: prisma/schema.prisma has changes without a migration');
+    expect(await gitStatus(dir)).toBe('');
+    await runCli(dir, ['revision', '--all'], ALL);
+    const ok = await runCli(dir, ['revision', '--all', '--check', '--json'], ALL);
+    expect(ok.exitCode).toBe(0);
+    expect(JSON.parse(ok.stdout)).toEqual({ check: true, owners: [
+      { owner: 'core', status: 'unchanged' },
+      { owner: 'billing', status: 'unchanged' },
+      { owner: 'reports', status: 'unchanged' },
+    ] });
+  });
+
+  it('--empty writes a blank migration and --regenerate replaces history with one initial migration', async () => {
+    const dir = project();
+    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING.replace('  userId Int\n', '  userId Int\n  paidAt DateTime?\n'));
+    await runCli(dir, ['revision', '--extension', 'billing', '-m', 'paid'], ALL);
+    const empty = await runCli(dir, ['revision', '--extension', 'billing', '--empty', '-m', 'backfill'], ALL);
+    expect(empty.exitCode).toBe(0);
+    expect(migrationsOf(dir, 'billing')).toHaveLength(3);
+    expect(read(dir, 'billing', 2, 'migration.sql')).toContain('-- This is an empty migration.');
+    // The empty migration keeps the snapshot, so nothing is pending afterwards.
+    expect((await runCli(dir, ['revision', '--all', '--check'], ALL)).exitCode).toBe(0);
+
+    const regen = await runCli(dir, ['revision', '--extension', 'billing', '--regenerate', '-m', 'init'], ALL);
+    expect(regen.stderr).toBe('');
+    expect(regen.exitCode).toBe(0);
+    expect(migrationsOf(dir, 'billing')).toHaveLength(1);
+    expect(read(dir, 'billing', 0, 'migration.sql')).toContain('"paidAt" TIMESTAMP(3)');
+    expect(read(dir, 'billing', 0, 'migration.sql')).toContain('CREATE TABLE "billing_invoices"');
+  });
+
+  it('refuses a migration that would change another owner\'s objects', async () => {
+    const dir = project({
+      core: CORE,
+      extensions: { billing: { schema: BILLING.replace('extend model User {\n', 'extend model User {\n  @@map("people")\n') } },
+    });
+    await runCli(dir, ['revision', '--core', '-m', 'init'], { APP_EXTENSIONS: 'billing' });
+    await gitInit(dir);
+    const r = await runCli(dir, ['revision', '--extension', 'billing', '-m', 'x'], { APP_EXTENSIONS: 'billing' });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/^error: The migration for extension "billing" would change table "User", which belongs to core \(statement: /);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await gitStatus(dir)).toBe('');
+  });
+});
+
+describe('revision: bad input (exit 2, one sentence, nothing written)', () => {
+  const cases: { name: string; spec: Parameters<typeof writeProject>[1]; env?: Record<string, string>; args?: string[]; message: RegExp }[] = [
+    {
+      name: 'fragment syntax error',
+      spec: { core: CORE, extensions: { billing: { schema: 'model Invoice {\n  id Int @id\n  total Int Int Int @@\n}\n' } } },
+      message: /^error: extensions\/billing\/schema\.prisma:3:\d+: syntax error, unexpected end of line; fix the schema/,
+    },
+    {
+      name: 'datasource in a fragment',
+      spec: { core: CORE, extensions: { billing: { schema: 'datasource db {\n  provider = "postgresql"\n}\n' + BILLING } } },
+      message: /^error: extensions\/billing\/schema\.prisma:1: a datasource block is not allowed in an extension fragment; remove it/,
+    },
+    {
+      name: 'generator in a fragment',
+      spec: { core: CORE, extensions: { billing: { schema: BILLING + '\ngenerator client {\n  provider = "prisma-client"\n}\n' } } },
+      message: /^error: extensions\/billing\/schema\.prisma:\d+: a generator block is not allowed/,
+    },
+    {
+      name: 'model declared in two owners',
+      spec: { core: CORE, extensions: { billing: { schema: 'model User {\n  id Int @id\n}\n' } } },
+      message: /^error: extensions\/billing\/schema\.prisma:1: model "User" is already declared in prisma\/schema\.prisma:\d+ \(core\)/,
+    },
+    {
+      name: 'extend of an unknown model',
+      spec: { core: CORE, extensions: { billing: { schema: 'extend model Customer {\n  x Int?\n}\n' } } },
+      message: /^error: extensions\/billing\/schema\.prisma:1: `extend model Customer` names no model of core or of the dependencies of extension "billing"/,
+    },
+    {
+      name: 'extend of a model owned by a non-dependency',
+      spec: { core: CORE, extensions: { billing: { schema: BILLING }, reports: { schema: REPORTS } } },
+      env: { APP_EXTENSIONS: 'billing,reports' },
+      message: /^extensions\/reports\/schema\.prisma:4: field "invoice" refers to Invoice, owned by extension "billing", which extension "reports" does not depend on; add "billing" to dependsOn in extensions\/reports\/extension\.json\.$/m,
+    },
+    {
+      name: 'a field added twice',
+      spec: { core: CORE, extensions: { billing: { schema: 'extend model User {\n  email String?\n}\n' } } },
+      message: /^error: extensions\/billing\/schema\.prisma:2: field "email" is added to model User twice \(already declared at prisma\/schema\.prisma:\d+ \(core\)\)/,
+    },
+    {
+      name: 'invalid extension name',
+      spec: { core: CORE },
+      env: { APP_EXTENSIONS: 'a;drop table x' },
+      message: /^error: APP_EXTENSIONS: invalid extension name "a;drop table x"; names must match/,
+    },
+    {
+      name: 'unknown extension',
+      spec: { core: CORE, extensions: { billing: { schema: BILLING } } },
+      env: { APP_EXTENSIONS: 'billing,shipping' },
+      message: /^error: APP_EXTENSIONS names "shipping", but there is no such folder under .* \(discovered: billing\)/,
+    },
+    {
+      name: 'dependency cycle',
+      spec: { core: CORE, extensions: { a: { schema: '', manifest: { dependsOn: ['b'] } }, b: { schema: '', manifest: { dependsOn: ['a'] } } } },
+      env: { APP_EXTENSIONS: 'a,b' },
+      message: /^error: Dependency cycle between extensions: a -> b -> a; remove one of these dependsOn entries\.$/,
+    },
+    {
+      name: 'Prisma validation error at the original line',
+      spec: { core: CORE, extensions: { billing: { schema: 'model Invoice {\n  id Int @id\n  owner Usr\n}\n' } } },
+      message: /^error: extensions\/billing\/schema\.prisma:3: Type "Usr" is neither a built-in type/,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const t = tempDir();
+      cleanups.push(t.cleanup);
+      writeProject(t.dir, c.spec);
+      await gitInit(t.dir);
+      const r = await runCli(t.dir, c.args ?? ['revision', '--all', '-m', 'x'], c.env ?? { APP_EXTENSIONS: 'billing' });
+      expect(r.exitCode).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(c.message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(await gitStatus(t.dir)).toBe('');
+    });
+  }
+
+  it('Ctrl-C while diffing leaves the project untouched', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    writeProject(t.dir, { core: CORE, extensions: { billing: { schema: BILLING } } });
+    await gitInit(t.dir);
+    const { CLI } = await import('./helpers.js');
+    const child = execa(process.execPath, [CLI, 'revision', '--all'], { cwd: t.dir, reject: false, env: { APP_EXTENSIONS: 'billing', DATABASE_URL: '' } });
+    await new Promise((r) => setTimeout(r, 400));
+    child.kill('SIGINT');
+    await child;
+    expect(await gitStatus(t.dir)).toBe('');
+  });
+});
