@@ -1,0 +1,102 @@
+/**
+ * The database seen by the apply half of the tool: one connection, a script runner and the
+ * migration lock. Everything that differs between database products (history table DDL, the
+ * lock, transaction rules, literal quoting) sits behind `Driver` and `Dialect`, so MySQL or
+ * SQLite can follow with their own pair.
+ */
+
+export type Row = Record<string, unknown>;
+
+/** SQL text that differs between providers. Pure functions: used by `--sql` and by the runner alike. */
+export interface Dialect {
+  readonly provider: 'postgresql';
+  /** Whether DDL can be rolled back with its transaction (false on MySQL, for instance). */
+  readonly transactionalDdl: boolean;
+  readonly begin: string;
+  readonly commit: string;
+  readonly rollback: string;
+  quoteIdentifier(name: string): string;
+  quoteLiteral(value: string): string;
+  /** Prisma Migrate's history table, created when missing. */
+  createHistoryTable(table: string): string;
+  dropHistoryTable(table: string): string;
+  /** A history row as Prisma Migrate writes it; `startedAt` null means "when the transaction began". */
+  insertHistoryRow(table: string, row: NewHistoryRow): string;
+  deleteHistoryRow(table: string, id: string): string;
+  /** Marks failed rows as rolled back, as `prisma migrate resolve` does. */
+  markRolledBack(table: string, ids: string[]): string;
+  /** Query listing which of `$1` (an array of table names) exist; returns rows `{ name }`. */
+  readonly existingTablesQuery: string;
+  /** One query returning the rows of every given table with an `owner` column. */
+  selectHistory(tables: { owner: string; table: string }[]): string;
+  /** Splits a script into statements, for running outside a transaction and for error reports. */
+  splitStatements(script: string): { text: string; start: number; end: number; line: number; terminated: boolean }[];
+}
+
+export interface NewHistoryRow {
+  id: string;
+  checksum: string;
+  migrationName: string;
+  appliedStepsCount: number;
+  startedAt: Date | null;
+}
+
+/**
+ * One open connection to the target database.
+ *
+ * @example
+ *   const db = await openDatabase(ctx, { waitSeconds: 30 });
+ *   try {
+ *     await db.lock(() => reporter.info('Waiting for the migration lock...'));
+ *     await db.exec('BEGIN; CREATE TABLE t (id int); COMMIT;');
+ *   } finally {
+ *     await db.close();
+ *   }
+ */
+export interface Driver {
+  readonly dialect: Dialect;
+  /** Printable location: a URL without password, or the embedded database's folder. */
+  readonly location: string;
+  readonly embedded: boolean;
+  /** One statement with `$1`-style parameters. */
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** A script of any number of statements, without parameters. */
+  exec(script: string): Promise<void>;
+  /** Runs `fn` between BEGIN and COMMIT; rolls back and rethrows when it throws. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Takes the migration lock for the rest of the connection's life; calls `onWait` once when another process holds it. */
+  lock(onWait: () => void): Promise<void>;
+  unlock(): Promise<void>;
+  serverVersion(): Promise<string>;
+  /** Whether the connection still works (false after the server or network dropped it). */
+  readonly alive: boolean;
+  close(): Promise<void>;
+}
+
+/** The fields a database error carries (node-postgres and PGlite use the same names). */
+export interface DatabaseErrorFields {
+  message: string;
+  code?: string;
+  position?: string | number;
+  detail?: string;
+  hint?: string;
+}
+
+export function databaseErrorFields(error: unknown): DatabaseErrorFields {
+  if (typeof error === 'object' && error !== null) {
+    const e = error as Record<string, unknown>;
+    return {
+      message: typeof e.message === 'string' ? e.message : String(error),
+      code: typeof e.code === 'string' ? e.code : undefined,
+      position: typeof e.position === 'string' || typeof e.position === 'number' ? e.position : undefined,
+      detail: typeof e.detail === 'string' ? e.detail : undefined,
+      hint: typeof e.hint === 'string' ? e.hint : undefined,
+    };
+  }
+  return { message: String(error) };
+}
+
+/** SQLSTATE codes are five characters; anything else (ECONNRESET...) is a connection problem. */
+export function isSqlState(code: string | undefined): boolean {
+  return code !== undefined && /^[0-9A-Z]{5}$/.test(code);
+}

@@ -1,0 +1,67 @@
+import type { Driver } from './driver.js';
+
+/** One row of a Prisma Migrate history table (`_prisma_migrations` or an extension's copy). */
+export interface HistoryRow {
+  owner: string;
+  id: string;
+  checksum: string;
+  finishedAt: Date | null;
+  migrationName: string;
+  logs: string | null;
+  rolledBackAt: Date | null;
+  startedAt: Date;
+  appliedStepsCount: number;
+}
+
+/** What the database says, for a set of owners: which history tables exist and their rows. */
+export interface HistorySnapshot {
+  existingTables: Set<string>;
+  rows: HistoryRow[];
+}
+
+export const EMPTY_HISTORY: HistorySnapshot = { existingTables: new Set(), rows: [] };
+
+interface RawRow {
+  owner: string;
+  id: string;
+  checksum: string;
+  finished_at: Date | string | null;
+  migration_name: string;
+  logs: string | null;
+  rolled_back_at: Date | string | null;
+  started_at: Date | string;
+  applied_steps_count: number | string;
+}
+
+const toDate = (v: Date | string | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v));
+
+/**
+ * Reads every owner's history in two round trips, however many owners there are (a no-op
+ * `migrate` in a container entrypoint should cost little more than starting Node).
+ *
+ * @example
+ *   const { rows } = await readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable })));
+ */
+export async function readHistory(db: Driver, tables: { owner: string; table: string }[]): Promise<HistorySnapshot> {
+  if (tables.length === 0) return EMPTY_HISTORY;
+  const names = [...new Set(tables.map((t) => t.table))];
+  const existing = await db.query<{ name: string }>(db.dialect.existingTablesQuery, [names]);
+  const existingTables = new Set(existing.map((r) => r.name));
+  const present = tables.filter((t) => existingTables.has(t.table));
+  if (present.length === 0) return { existingTables, rows: [] };
+  const raw = await db.query<RawRow & Record<string, unknown>>(db.dialect.selectHistory(present));
+  const rows = raw.map(
+    (r): HistoryRow => ({
+      owner: r.owner,
+      id: r.id,
+      checksum: r.checksum,
+      finishedAt: toDate(r.finished_at),
+      migrationName: r.migration_name,
+      logs: r.logs,
+      rolledBackAt: toDate(r.rolled_back_at),
+      startedAt: toDate(r.started_at)!,
+      appliedStepsCount: Number(r.applied_steps_count),
+    }),
+  );
+  return { existingTables, rows };
+}

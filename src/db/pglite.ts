@@ -1,0 +1,69 @@
+import { mkdirSync } from 'node:fs';
+import type { PGlite } from '@electric-sql/pglite';
+import type { Driver, Row } from './driver.js';
+import { acquireFileLock, type FileLock } from './file-lock.js';
+import { postgresDialect } from './postgres-dialect.js';
+
+/**
+ * The embedded database: PGlite (PostgreSQL compiled to WebAssembly) in a project folder.
+ *
+ * PGlite runs inside one process and must never open its folder twice, so the lock is a lock
+ * file taken before the folder is opened and held until it is closed; the advisory lock of a
+ * server would protect nothing here. `lock()` therefore has nothing left to do.
+ */
+export async function openPglite(dataDir: string, lockFile: string, location: string, onWait: (holder: string) => void): Promise<Driver> {
+  mkdirSync(dataDir, { recursive: true });
+  const fileLock: FileLock = await acquireFileLock(lockFile, onWait);
+  let db: PGlite;
+  try {
+    const { PGlite } = await import('@electric-sql/pglite');
+    db = await PGlite.create({ dataDir });
+  } catch (error) {
+    fileLock.release();
+    throw error;
+  }
+  let alive = true;
+  return {
+    dialect: postgresDialect,
+    location,
+    embedded: true,
+    get alive() {
+      return alive;
+    },
+    async query<T extends Row = Row>(sql: string, params: unknown[] = []) {
+      const result = await db.query<T>(sql, params);
+      return result.rows;
+    },
+    async exec(script: string) {
+      await db.exec(script);
+    },
+    async transaction<T>(fn: () => Promise<T>) {
+      await db.exec('BEGIN');
+      try {
+        const value = await fn();
+        await db.exec('COMMIT');
+        return value;
+      } catch (error) {
+        await db.exec('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    },
+    async lock() {
+      // Held since open (see above).
+    },
+    async unlock() {},
+    async serverVersion() {
+      const [row] = (await db.query<{ server_version: string }>('SHOW server_version')).rows;
+      return `${row?.server_version ?? 'unknown'} (PGlite)`;
+    },
+    async close() {
+      if (!alive) return;
+      alive = false;
+      try {
+        await db.close();
+      } finally {
+        fileLock.release();
+      }
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { Dialect, NewHistoryRow } from './driver.js';
+import { splitStatements } from './split.js';
+
+const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const quoteLiteral = (value: string) => `'${value.replace(/'/g, "''")}'`;
+
+/**
+ * PostgreSQL (server and PGlite). The history table is byte for byte the one Prisma Migrate
+ * creates, so `prisma migrate status` keeps working on the core table and a database migrated by
+ * Prisma alone is adopted as it is.
+ */
+export const postgresDialect: Dialect = {
+  provider: 'postgresql',
+  transactionalDdl: true,
+  begin: 'BEGIN;',
+  commit: 'COMMIT;',
+  rollback: 'ROLLBACK;',
+  quoteIdentifier,
+  quoteLiteral,
+  createHistoryTable: (table) =>
+    `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table)} (
+    "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum"              VARCHAR(64) NOT NULL,
+    "finished_at"           TIMESTAMPTZ,
+    "migration_name"        VARCHAR(255) NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        TIMESTAMPTZ,
+    "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
+);`,
+  dropHistoryTable: (table) => `DROP TABLE IF EXISTS ${quoteIdentifier(table)};`,
+  insertHistoryRow: (table: string, row: NewHistoryRow) =>
+    // started_at: now() is the start of the migration's transaction; finished_at: the moment of
+    // the insert, i.e. after the migration's statements ran.
+    `INSERT INTO ${quoteIdentifier(table)} ("id", "checksum", "finished_at", "migration_name", "logs", "rolled_back_at", "started_at", "applied_steps_count") VALUES (${quoteLiteral(row.id)}, ${quoteLiteral(row.checksum)}, clock_timestamp(), ${quoteLiteral(row.migrationName)}, NULL, NULL, ${row.startedAt ? `${quoteLiteral(row.startedAt.toISOString())}::timestamptz` : 'now()'}, ${row.appliedStepsCount});`,
+  deleteHistoryRow: (table, id) => `DELETE FROM ${quoteIdentifier(table)} WHERE "id" = ${quoteLiteral(id)};`,
+  markRolledBack: (table, ids) =>
+    `UPDATE ${quoteIdentifier(table)} SET "rolled_back_at" = now() WHERE "id" IN (${ids.map(quoteLiteral).join(', ')});`,
+  // to_regclass resolves an unqualified name through search_path, exactly as the unqualified
+  // CREATE TABLE / INSERT statements above do.
+  existingTablesQuery: `SELECT t AS name FROM unnest($1::text[]) AS t WHERE to_regclass(quote_ident(t)) IS NOT NULL`,
+  selectHistory: (tables) =>
+    tables
+      .map(
+        ({ owner, table }) =>
+          `SELECT ${quoteLiteral(owner)} AS owner, "id", "checksum", "finished_at", "migration_name", "logs", "rolled_back_at", "started_at", "applied_steps_count" FROM ${quoteIdentifier(table)}`,
+      )
+      .join('\nUNION ALL\n') + '\nORDER BY "started_at", "migration_name"',
+  splitStatements,
+};

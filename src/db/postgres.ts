@@ -1,0 +1,101 @@
+import { createRequire } from 'node:module';
+import type { Client, ClientConfig } from 'pg';
+import type { Driver, Row } from './driver.js';
+import { postgresDialect } from './postgres-dialect.js';
+import { redactUrl } from './url.js';
+
+// node-postgres through require(): its ESM wrapper costs ~20 ms more to load, which a no-op
+// `migrate` in a container entrypoint pays on every start.
+const require = createRequire(import.meta.url);
+
+/**
+ * Connection settings from a Prisma-style URL. Prisma's `?schema=` becomes the search_path, so
+ * the history tables and unqualified migration SQL land where Prisma Migrate would put them.
+ */
+export function clientConfig(url: string, connectTimeoutMs: number): ClientConfig {
+  let connectionString = url;
+  let options: string | undefined;
+  try {
+    const u = new URL(url);
+    const schema = u.searchParams.get('schema');
+    if (schema) {
+      u.searchParams.delete('schema');
+      connectionString = u.toString();
+      options = `-c search_path="${schema.replace(/"/g, '""').replace(/([\\ ])/g, '\\$1')}"`;
+    }
+  } catch {
+    // Leave malformed URLs to node-postgres, whose error message names the problem.
+  }
+  return { connectionString, connectionTimeoutMillis: connectTimeoutMs, ...(options ? { options } : {}), application_name: 'orchestrate' };
+}
+
+/** node-postgres connection; the migration lock is a session-level advisory lock. */
+export async function connectPostgres(url: string, lockKey: number, connectTimeoutMs: number): Promise<Driver> {
+  const pg = require('pg') as typeof import('pg');
+  const client: Client = new pg.Client(clientConfig(url, connectTimeoutMs));
+  let alive = true;
+  // Without a listener, a server that drops an idle connection crashes the process.
+  client.on('error', () => {
+    alive = false;
+  });
+  client.on('end', () => {
+    alive = false;
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    alive = false;
+    client.end().catch(() => {});
+    throw error;
+  }
+  let locked = false;
+  const driver: Driver = {
+    dialect: postgresDialect,
+    location: redactUrl(url),
+    embedded: false,
+    get alive() {
+      return alive;
+    },
+    async query<T extends Row = Row>(sql: string, params: unknown[] = []) {
+      const result = await client.query(sql, params);
+      return result.rows as T[];
+    },
+    async exec(script: string) {
+      await client.query(script);
+    },
+    async transaction<T>(fn: () => Promise<T>) {
+      await client.query('BEGIN');
+      try {
+        const value = await fn();
+        await client.query('COMMIT');
+        return value;
+      } catch (error) {
+        if (alive) await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    },
+    async lock(onWait: () => void) {
+      const [row] = (await client.query('SELECT pg_try_advisory_lock($1) AS ok', [lockKey])).rows as { ok: boolean }[];
+      if (!row?.ok) {
+        onWait();
+        await client.query('SELECT pg_advisory_lock($1)', [lockKey]);
+      }
+      locked = true;
+    },
+    async unlock() {
+      if (!locked) return;
+      locked = false;
+      if (alive) await client.query('SELECT pg_advisory_unlock($1)', [lockKey]);
+    },
+    async serverVersion() {
+      const [row] = (await client.query('SHOW server_version')).rows as { server_version: string }[];
+      return row?.server_version ?? 'unknown';
+    },
+    async close() {
+      // Closing the session also releases the advisory lock on the server.
+      alive = false;
+      await client.end().catch(() => {});
+    },
+  };
+  return driver;
+}

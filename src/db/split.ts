@@ -1,0 +1,176 @@
+/**
+ * Splits a PostgreSQL script into statements the way psql does: semicolons end a statement
+ * unless they are inside a string, a quoted identifier, a dollar-quoted body, a comment,
+ * parentheses, or a `BEGIN ATOMIC ... END` function body.
+ *
+ * Used to run `-- orchestrate:no-transaction` migrations one statement at a time (PostgreSQL
+ * refuses CREATE INDEX CONCURRENTLY inside a multi-statement query) and to name the statement
+ * that failed. Whole transactional migrations are sent to the server as one script, so a
+ * splitter mistake can never change what a normal migration does.
+ */
+
+export interface Statement {
+  /** The statement without surrounding blank lines, including its `;` when present. */
+  text: string;
+  /** Offset of the first character of `text` in the script. */
+  start: number;
+  /** Offset just after the end of `text`. */
+  end: number;
+  /** 1-based line of `start`. */
+  line: number;
+  /** Whether a `;` ended it (false only for a last statement without one). */
+  terminated: boolean;
+}
+
+const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
+const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+
+/**
+ * @example
+ *   splitStatements('CREATE TABLE a (id int);\nSELECT 1;').map((s) => s.text);
+ *   // ['CREATE TABLE a (id int);', 'SELECT 1;']
+ */
+export function splitStatements(script: string): Statement[] {
+  const statements: Statement[] = [];
+  const n = script.length;
+  let i = 0;
+  let segmentStart = 0;
+  let parens = 0;
+  // `BEGIN ATOMIC ... END` bodies (SQL-standard function bodies) contain semicolons; psql
+  // counts BEGIN/CASE against END inside CREATE FUNCTION/PROCEDURE, and so do we.
+  let blockDepth = 0;
+  let words: string[] = [];
+  let hasCode = false;
+
+  const push = (endExclusive: number, terminated: boolean) => {
+    if (hasCode) {
+      const raw = script.slice(segmentStart, endExclusive);
+      const lead = raw.length - raw.trimStart().length;
+      const text = raw.trim();
+      const start = segmentStart + lead;
+      statements.push({ text, start, end: start + text.length, line: lineOf(script, start), terminated });
+    }
+    segmentStart = endExclusive;
+    parens = 0;
+    blockDepth = 0;
+    words = [];
+    hasCode = false;
+  };
+
+  while (i < n) {
+    const c = script[i]!;
+    const next = script[i + 1];
+    if (c === '-' && next === '-') {
+      const eol = script.indexOf('\n', i);
+      i = eol === -1 ? n : eol + 1;
+      continue;
+    }
+    if (c === '/' && next === '*') {
+      let depth = 1;
+      i += 2;
+      while (i < n && depth > 0) {
+        if (script[i] === '/' && script[i + 1] === '*') {
+          depth++;
+          i += 2;
+        } else if (script[i] === '*' && script[i + 1] === '/') {
+          depth--;
+          i += 2;
+        } else i++;
+      }
+      continue;
+    }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    hasCode = true;
+    if (c === "'") {
+      const escapes = i > 0 && (script[i - 1] === 'E' || script[i - 1] === 'e') && (i < 2 || !IDENT_CHAR.test(script[i - 2]!));
+      i = skipQuoted(script, i, "'", escapes);
+      continue;
+    }
+    if (c === '"') {
+      i = skipQuoted(script, i, '"', false);
+      continue;
+    }
+    if (c === '$' && (i === 0 || !IDENT_CHAR.test(script[i - 1]!))) {
+      const m = DOLLAR_TAG.exec(script.slice(i, i + 128));
+      if (m) {
+        const tag = m[0];
+        const close = script.indexOf(tag, i + tag.length);
+        i = close === -1 ? n : close + tag.length;
+        continue;
+      }
+    }
+    if (c === '(') parens++;
+    else if (c === ')') parens = Math.max(0, parens - 1);
+    else if (c === ';' && parens === 0 && blockDepth === 0) {
+      push(i + 1, true);
+      i++;
+      continue;
+    } else if (/[A-Za-z_]/.test(c) && (i === 0 || !IDENT_CHAR.test(script[i - 1]!))) {
+      let j = i + 1;
+      while (j < n && IDENT_CHAR.test(script[j]!)) j++;
+      const word = script.slice(i, j).toUpperCase();
+      if (words.length < 6) words.push(word);
+      if (isRoutine(words)) {
+        if (word === 'BEGIN' || word === 'CASE') blockDepth++;
+        else if (word === 'END' && blockDepth > 0) blockDepth--;
+      }
+      i = j;
+      continue;
+    }
+    i++;
+  }
+  push(n, false);
+  return statements;
+}
+
+function isRoutine(words: string[]): boolean {
+  if (words[0] !== 'CREATE') return false;
+  const rest = words[1] === 'OR' && words[2] === 'REPLACE' ? words[3] : words[1];
+  return rest === 'FUNCTION' || rest === 'PROCEDURE';
+}
+
+function skipQuoted(script: string, open: number, quote: string, backslashEscapes: boolean): number {
+  let i = open + 1;
+  while (i < script.length) {
+    const c = script[i]!;
+    if (backslashEscapes && c === '\\') {
+      i += 2;
+      continue;
+    }
+    if (c === quote) {
+      if (script[i + 1] === quote) {
+        i += 2;
+        continue;
+      }
+      return i + 1;
+    }
+    i++;
+  }
+  return script.length;
+}
+
+export function lineOf(script: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < script.length; i++) if (script.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** The statement containing `offset` (0-based), or the nearest one before it. */
+export function statementAt(statements: Statement[], offset: number): Statement | undefined {
+  let found: Statement | undefined;
+  for (const s of statements) {
+    if (s.start <= offset) found = s;
+    else break;
+  }
+  return found;
+}
+
+/** Whether appending SQL after `script` would continue its last statement (no final `;`). */
+export function needsTerminator(script: string): boolean {
+  const statements = splitStatements(script);
+  const last = statements.at(-1);
+  return last !== undefined && !last.terminated;
+}
