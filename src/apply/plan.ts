@@ -1,0 +1,301 @@
+/**
+ * Plans are data: which steps a run takes, in order, decided from `State` without touching the
+ * database. `--sql` prints a plan, `--json` reports it, the runner executes it.
+ */
+import path from 'node:path';
+import { CheckError, UsageError } from '../errors.js';
+import { DOWN_SQL, NO_TRANSACTION, type MigrationFiles } from '../migrations/folder.js';
+import type { Owner } from '../project/project.js';
+import { qualified, type AppliedMigration, type OwnerState, type State } from './state.js';
+
+export type Step =
+  | { kind: 'create-history'; owner: string; table: string }
+  | {
+      kind: 'apply';
+      owner: string;
+      table: string;
+      migration: string;
+      /** migration.sql's path, for messages. */
+      file: string;
+      sql: string;
+      checksum: string;
+      /** The history row's id, fixed by the plan so that `--sql` shows the exact INSERT. */
+      id: string;
+      transactional: boolean;
+    }
+  | { kind: 'revert'; owner: string; table: string; migration: string; file: string; sql: string; rowId: string; transactional: boolean }
+  | { kind: 'drop-history'; owner: string; table: string }
+  | { kind: 'stamp'; owner: string; table: string; migration: string; checksum: string; id: string; rollBack: string[] };
+
+export interface OwnerPlan {
+  owner: string;
+  historyTable: string;
+  /** Migrations this run applies (migrate, stamp) or rolls back (downgrade), in run order. */
+  migrations: string[];
+  /** Applied before the run and left alone (migrate, stamp). */
+  alreadyApplied: string[];
+  /** Pending migrations the run does not reach because of `--target`. */
+  remaining: string[];
+}
+
+export interface Plan {
+  command: 'migrate' | 'downgrade' | 'stamp';
+  owners: OwnerPlan[];
+  steps: Step[];
+}
+
+export interface Target {
+  owner: string;
+  migration: string;
+}
+
+export type IdFactory = () => string;
+
+const isNoTransaction = (sql: string) => sql.split(/\r?\n/, 1)[0]?.trim() === NO_TRANSACTION;
+
+/**
+ * Finds the owner of `--target <name>` among `candidates`: exactly one must have a migration of
+ * that name (on disk, or recorded as applied).
+ */
+export function resolveTarget(state: State, candidates: string[], migration: string, flag = '--target'): Target {
+  const owners = candidates.filter((name) => {
+    const s = state.byName.get(name)!;
+    return s.files.some((f) => f.name === migration) || s.applied.some((a) => a.name === migration);
+  });
+  if (owners.length === 1) return { owner: owners[0]!, migration };
+  if (owners.length > 1) {
+    throw new UsageError(`${flag} ${migration} is ambiguous: ${owners.join(', ')} each have a migration of that name; add --core or --extension <name> to say which owner.`);
+  }
+  if (candidates.length === 1) {
+    const s = state.byName.get(candidates[0]!)!;
+    const names = s.files.map((f) => f.name);
+    throw new UsageError(
+      `${flag} ${migration}: ${candidates[0]} has no migration of that name in ${s.owner.migrationsDir}; valid names: ${names.length > 0 ? names.join(', ') : 'none (no migrations yet)'}.`,
+    );
+  }
+  throw new UsageError(`${flag} ${migration}: no migration of that name in ${candidates.join(', ')}; run \`orchestrate status\` to list them.`);
+}
+
+function failedProblem(s: OwnerState, row: { migrationName: string; id: string }): string {
+  const name = row.migrationName;
+  return `${qualified(s.owner.name, name)} failed in an earlier run (its row in ${s.owner.historyTable} has no finished_at), so nothing can be applied to ${s.owner.name}: undo its partial changes by hand, then record it as applied with \`orchestrate stamp ${s.owner.name} ${name}\` if its changes are now complete, or as rolled back with \`UPDATE "${s.owner.historyTable}" SET rolled_back_at = now() WHERE id = '${row.id}'\`, and run the command again.`;
+}
+
+function modifiedProblem(s: OwnerState, a: AppliedMigration): string {
+  const file = path.join(a.files!.dir, 'migration.sql');
+  return `${qualified(s.owner.name, a.name)} was edited after it was applied: ${file} has checksum ${a.files!.checksum.slice(0, 12)}… but ${s.owner.historyTable} recorded ${a.row.checksum.slice(0, 12)}…; restore the file as it was applied (e.g. \`git checkout -- ${file}\`) and put the new change in a new migration.`;
+}
+
+function missingProblem(s: OwnerState, a: AppliedMigration): string {
+  return `${qualified(s.owner.name, a.name)} is recorded as applied in ${s.owner.historyTable}, but ${path.join(s.owner.migrationsDir, a.name)} does not exist; restore that folder from version control (a teammate's migration may be missing from your checkout).`;
+}
+
+/**
+ * Plans `migrate`: every pending migration of the selected owners in project order, or up to
+ * `target` (then the run stops there). Refuses, before anything runs, on failed, edited or
+ * missing applied migrations of the selected owners and on unmet `-- orchestrate:requires`.
+ *
+ * @example
+ *   const plan = planUpgrade(state, ['core', 'billing'], { newId: randomUUID });
+ *   plan.steps.filter((s) => s.kind === 'apply').length; // migrations to run
+ */
+export function planUpgrade(state: State, selected: string[], options: { target?: Target; newId: IdFactory }): Plan {
+  const problems: string[] = [];
+  for (const name of selected) {
+    const s = state.byName.get(name)!;
+    for (const row of s.failed) problems.push(failedProblem(s, row));
+    for (const a of s.modified) problems.push(modifiedProblem(s, a));
+    for (const a of s.missing) problems.push(missingProblem(s, a));
+  }
+  if (problems.length > 0) throw new CheckError(problems.join('\n'));
+
+  // What is applied (or will be, earlier in this run): every enabled owner counts, selected or not.
+  const done = new Set<string>();
+  for (const s of state.owners) for (const a of s.applied) done.add(qualified(s.owner.name, a.name));
+
+  const steps: Step[] = [];
+  const owners: OwnerPlan[] = [];
+  const unmet: string[] = [];
+  let stopped = false;
+  for (const name of selected) {
+    const s = state.byName.get(name)!;
+    const plan: OwnerPlan = { owner: name, historyTable: s.owner.historyTable, migrations: [], alreadyApplied: s.applied.map((a) => a.name), remaining: [] };
+    owners.push(plan);
+    if (stopped) {
+      plan.remaining = s.pending.map((f) => f.name);
+      continue;
+    }
+    let pending = s.pending;
+    if (options.target?.owner === name) {
+      const limit = options.target.migration;
+      pending = s.pending.filter((f) => f.name <= limit);
+      plan.remaining = s.pending.filter((f) => f.name > limit).map((f) => f.name);
+      stopped = true;
+    }
+    for (const f of pending) {
+      const missing = f.requires.filter((r) => !done.has(qualified(r.owner, r.migration))).map((r) => qualified(r.owner, r.migration));
+      if (missing.length > 0) unmet.push(`${qualified(name, f.name)} requires ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not applied`);
+      if (plan.migrations.length === 0 && !s.tableExists) steps.push({ kind: 'create-history', owner: name, table: s.owner.historyTable });
+      steps.push({
+        kind: 'apply',
+        owner: name,
+        table: s.owner.historyTable,
+        migration: f.name,
+        file: path.join(f.dir, 'migration.sql'),
+        sql: f.sql,
+        checksum: f.checksum,
+        id: options.newId(),
+        transactional: !f.noTransaction,
+      });
+      plan.migrations.push(f.name);
+      done.add(qualified(name, f.name));
+    }
+  }
+  if (unmet.length > 0) {
+    throw new CheckError(
+      `Cannot apply migrations whose dependencies are missing, so nothing was applied: ${unmet.join('; ')}; apply those first (e.g. \`orchestrate migrate --all\`, enabling the owners they belong to) or fix the \`-- orchestrate:requires\` lines.`,
+    );
+  }
+  return { command: 'migrate', owners, steps };
+}
+
+/**
+ * Plans `downgrade`: the down.sql of every applied migration after the target, newest first.
+ * An applied migration of another owner that `-- orchestrate:requires` one of them blocks the
+ * plan, unless `cascade`, which rolls that owner back first to just before it (recursively).
+ * Owners are rolled back in reverse project order, so dependents always go before what they need.
+ */
+export function planDowngrade(state: State, targets: { owner: string; keep: string | null }[], options: { cascade: boolean }): Plan {
+  const revert = new Map<string, Set<string>>();
+  const add = (owner: string, names: string[]) => {
+    const set = revert.get(owner) ?? new Set<string>();
+    for (const n of names) set.add(n);
+    revert.set(owner, set);
+  };
+  for (const { owner, keep } of targets) {
+    const s = state.byName.get(owner)!;
+    add(owner, s.applied.filter((a) => keep === null || a.name > keep).map((a) => a.name));
+  }
+
+  // Who requires what, among applied migrations of every enabled owner.
+  const requiredBy = new Map<string, { owner: string; migration: string }[]>();
+  for (const s of state.owners) {
+    for (const a of s.applied) {
+      for (const r of a.files?.requires ?? []) {
+        const key = qualified(r.owner, r.migration);
+        requiredBy.set(key, [...(requiredBy.get(key) ?? []), { owner: s.owner.name, migration: a.name }]);
+      }
+    }
+  }
+  const blocked = new Map<string, string[]>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [owner, names] of [...revert.entries()]) {
+      for (const name of [...names]) {
+        for (const dep of requiredBy.get(qualified(owner, name)) ?? []) {
+          if (revert.get(dep.owner)?.has(dep.migration)) continue;
+          if (options.cascade) {
+            const s = state.byName.get(dep.owner)!;
+            add(dep.owner, s.applied.filter((a) => a.name >= dep.migration).map((a) => a.name));
+            changed = true;
+          } else {
+            const key = qualified(owner, name);
+            const list = blocked.get(key) ?? [];
+            if (!list.includes(qualified(dep.owner, dep.migration))) list.push(qualified(dep.owner, dep.migration));
+            blocked.set(key, list);
+          }
+        }
+      }
+    }
+  }
+  if (blocked.size > 0) {
+    throw new CheckError(
+      [...blocked.entries()]
+        .map(
+          ([what, by]) =>
+            `Cannot roll back ${what}: applied migration${by.length === 1 ? '' : 's'} ${by.join(', ')} require${by.length === 1 ? 's' : ''} it; roll ${by.length === 1 ? 'that' : 'those'} back first or pass --cascade to do it in the same run.`,
+        )
+        .join('\n'),
+    );
+  }
+
+  const problems: string[] = [];
+  const checks: string[] = [];
+  const ordered = [...state.owners].reverse().filter((s) => (revert.get(s.owner.name)?.size ?? 0) > 0);
+  const steps: Step[] = [];
+  const owners: OwnerPlan[] = [];
+  for (const s of ordered) {
+    const names = revert.get(s.owner.name)!;
+    for (const row of s.failed) checks.push(failedProblem(s, row));
+    const migrations = s.applied.filter((a) => names.has(a.name)).reverse();
+    for (const a of migrations) {
+      if (!a.files) {
+        problems.push(`Cannot roll back ${qualified(s.owner.name, a.name)}: its folder ${path.join(s.owner.migrationsDir, a.name)} does not exist; restore it from version control.`);
+      } else if (a.files.down === null) {
+        problems.push(`Cannot roll back ${qualified(s.owner.name, a.name)}: ${path.join(a.files.dir, DOWN_SQL)} does not exist; write the SQL that reverses migration.sql there and run downgrade again.`);
+      } else {
+        steps.push({
+          kind: 'revert',
+          owner: s.owner.name,
+          table: s.owner.historyTable,
+          migration: a.name,
+          file: path.join(a.files.dir, DOWN_SQL),
+          sql: a.files.down,
+          rowId: a.row.id,
+          transactional: !isNoTransaction(a.files.down),
+        });
+      }
+    }
+    // An uninstalled extension leaves nothing behind, its empty history table included. Core's
+    // table stays: Prisma Migrate expects it.
+    const deletedIds = new Set(migrations.map((a) => a.row.id));
+    if (s.owner.kind === 'extension' && s.tableExists && s.rows.every((r) => deletedIds.has(r.id))) {
+      steps.push({ kind: 'drop-history', owner: s.owner.name, table: s.owner.historyTable });
+    }
+    owners.push({ owner: s.owner.name, historyTable: s.owner.historyTable, migrations: migrations.map((a) => a.name), alreadyApplied: [], remaining: [] });
+  }
+  if (checks.length > 0) throw new CheckError(checks.join('\n'));
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  return { command: 'downgrade', owners, steps };
+}
+
+/** Rejects a migration name the owner does not have, listing the ones it has. */
+export function assertMigrationExists(owner: Owner, files: MigrationFiles[], migration: string, command: string): void {
+  if (files.some((f) => f.name === migration)) return;
+  const names = files.map((f) => f.name);
+  throw new UsageError(
+    `${command}: ${owner.name} has no migration ${migration} in ${owner.migrationsDir}; valid names: ${names.length > 0 ? names.join(', ') : 'none (no migrations yet)'}.`,
+  );
+}
+
+/**
+ * Plans `stamp`: records `migration` and every earlier unapplied migration of the owner as
+ * applied without running them; failed rows of those migrations are marked rolled back, as
+ * `prisma migrate resolve --applied` does.
+ */
+export function planStamp(s: OwnerState, migration: string, newId: IdFactory): Plan {
+  assertMigrationExists(s.owner, s.files, migration, 'stamp');
+  const index = s.files.findIndex((f) => f.name === migration);
+  const applied = new Set(s.applied.map((a) => a.name));
+  const steps: Step[] = [];
+  const stamped: string[] = [];
+  for (const f of s.files.slice(0, index + 1)) {
+    if (applied.has(f.name)) continue;
+    if (stamped.length === 0 && !s.tableExists) steps.push({ kind: 'create-history', owner: s.owner.name, table: s.owner.historyTable });
+    steps.push({
+      kind: 'stamp',
+      owner: s.owner.name,
+      table: s.owner.historyTable,
+      migration: f.name,
+      checksum: f.checksum,
+      id: newId(),
+      rollBack: s.failed.filter((r) => r.migrationName === f.name).map((r) => r.id),
+    });
+    stamped.push(f.name);
+  }
+  return {
+    command: 'stamp',
+    owners: [{ owner: s.owner.name, historyTable: s.owner.historyTable, migrations: stamped, alreadyApplied: s.applied.map((a) => a.name), remaining: [] }],
+    steps,
+  };
+}
