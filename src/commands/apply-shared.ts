@@ -1,0 +1,51 @@
+/** Pieces shared by the commands that read or change applied state (migrate, downgrade, status, ...). */
+import { UsageError } from '../errors.js';
+import type { Owner, Project, Selection } from '../project/project.js';
+import type { Context } from './context.js';
+
+export const hasSelection = (s: Selection) => Boolean(s.core || s.all || (s.extension ?? []).length > 0);
+
+/** An `[owner]` argument: `core` or an enabled extension. */
+export function ownerArgument(project: Project, name: string, command: string): Owner {
+  const found = project.owners.find((o) => o.name === name);
+  if (found) return found;
+  const valid = project.owners.map((o) => o.name).join(', ');
+  if (project.discovered.has(name)) {
+    throw new UsageError(
+      `${command}: extension "${name}" exists but is not enabled; add it to APP_EXTENSIONS or --extensions (enabled owners: ${valid}).`,
+    );
+  }
+  throw new UsageError(`${command}: unknown owner "${name}"; valid owners are ${valid}.`);
+}
+
+/** Milliseconds for humans: `12 ms`, `1.4 s`. */
+export function duration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function timestampText(date: Date | null): string {
+  return date ? `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC` : '';
+}
+
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** Colours for stdout tables: only on a terminal, and never with NO_COLOR set. */
+export function palette(ctx: Context): (code: string, text: string) => string {
+  const on = Boolean(process.stdout.isTTY) && !ctx.env.NO_COLOR && ctx.env.TERM !== 'dumb';
+  return (code, text) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
+}
+
+/** A left-aligned text table; `paint` colours a cell after padding so columns stay aligned. */
+export function table(headers: string[], rows: string[][], indent = '  ', paint?: (row: number, col: number, text: string) => string): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[], r: number) =>
+    indent +
+    cells
+      .map((c, i) => {
+        const padded = i === cells.length - 1 ? c : c.padEnd(widths[i]!);
+        return paint && r >= 0 ? paint(r, i, padded) : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(headers, -1), ...rows.map((r, i) => line(r, i))].join('\n');
+}

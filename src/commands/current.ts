@@ -1,0 +1,47 @@
+/** `current [owner]`: the latest applied migration per owner. Reads only. */
+import { loadState, readOwnerFiles } from '../apply/load.js';
+import { openDatabase } from '../db/connect.js';
+import { ownerArgument, table, timestampText } from './apply-shared.js';
+import { contextProject, type CommandResult, type Context } from './context.js';
+
+export interface CurrentData {
+  database: string;
+  owners: { owner: string; current: string | null; appliedAt: string | null; pending: number }[];
+}
+
+/**
+ * @example
+ *   const { data } = await current(ctx, {});
+ *   data.owners[0]; // { owner: 'core', current: '20250101120000_init', ... }
+ */
+export async function current(ctx: Context, opts: { owner?: string }): Promise<CommandResult<CurrentData>> {
+  const project = contextProject(ctx);
+  const owners = opts.owner === undefined ? project.owners : [ownerArgument(project, opts.owner, 'current')];
+  const files = readOwnerFiles(project.owners);
+  const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true });
+  let state;
+  try {
+    state = await loadState(db, project, files);
+  } finally {
+    await db?.close();
+  }
+  const data: CurrentData = {
+    database: db?.location ?? 'the embedded database (not created yet)',
+    owners: owners.map((o) => {
+      const s = state.byName.get(o.name)!;
+      const latest = s.applied.at(-1);
+      return {
+        owner: o.name,
+        current: latest?.name ?? null,
+        appliedAt: latest ? (latest.row.finishedAt ?? latest.row.startedAt).toISOString() : null,
+        pending: s.pending.length,
+      };
+    }),
+  };
+  const text = table(
+    ['OWNER', 'CURRENT', 'APPLIED AT', 'PENDING'],
+    data.owners.map((o) => [o.owner, o.current ?? '(none)', o.appliedAt ? timestampText(new Date(o.appliedAt)) : '', String(o.pending)]),
+    '',
+  );
+  return { data, text };
+}

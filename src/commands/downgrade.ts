@@ -1,0 +1,117 @@
+/**
+ * `downgrade --target <migration|base>`: run the down.sql of applied migrations after the
+ * target, newest first, each in a transaction with the removal of its history row.
+ *
+ * `--extension E --target base` uninstalls E: its tables and columns go, and so does its history
+ * table once empty (an uninstalled extension leaves nothing behind; core's table always stays,
+ * as Prisma Migrate expects it). Other owners are untouched, except with `--cascade`, which first
+ * rolls back the extension migrations that `-- orchestrate:requires` what is being removed.
+ */
+import { loadState, readOwnerFiles } from '../apply/load.js';
+import { planDowngrade, resolveTarget } from '../apply/plan.js';
+import { renderPlan } from '../apply/render.js';
+import { openDatabase } from '../db/connect.js';
+import { postgresDialect } from '../db/postgres-dialect.js';
+import { describeFailure, runPlan } from '../db/runner.js';
+import { RuntimeError, UsageError } from '../errors.js';
+import { selectOwners, type Selection } from '../project/project.js';
+import { duration, hasSelection, plural } from './apply-shared.js';
+import { contextProject, type CommandResult, type Context } from './context.js';
+
+export interface DowngradeOptions extends Selection {
+  /** Last migration to keep, or `base` for none. */
+  target: string;
+  sql?: boolean;
+  cascade?: boolean;
+  wait?: number;
+}
+
+export interface DowngradeOwnerResult {
+  owner: string;
+  historyTable: string;
+  rolledBack: { migration: string; durationMs: number }[];
+  historyTableDropped: boolean;
+}
+
+export interface DowngradeData {
+  database: string;
+  owners: DowngradeOwnerResult[];
+  /** Owners rolled back only because --cascade reached them. */
+  cascaded: string[];
+  rolledBack: number;
+  durationMs: number;
+  sql?: string;
+}
+
+export const BASE = 'base';
+
+/**
+ * @example
+ *   await downgrade(ctx, { extension: ['billing'], target: 'base' }); // uninstall billing
+ */
+export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<CommandResult<DowngradeData>> {
+  const started = performance.now();
+  const project = contextProject(ctx);
+  if (!opts.target || opts.target.trim() === '') {
+    throw new UsageError('downgrade needs --target <migration> (the last one to keep) or --target base (roll back everything of the selected owners).');
+  }
+  if (opts.target === BASE && !hasSelection(opts)) {
+    throw new UsageError('downgrade --target base rolls back every migration of the owners you name: add --core, --extension <name> or --all.');
+  }
+  const candidates = hasSelection(opts) ? selectOwners(project, opts).map((o) => o.name) : project.owners.map((o) => o.name);
+  const files = readOwnerFiles(project.owners);
+  const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
+  try {
+    if (db && !opts.sql) await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
+    const state = await loadState(db, project, files);
+    const targets =
+      opts.target === BASE
+        ? candidates.map((owner) => ({ owner, keep: null }))
+        : (() => {
+            const t = resolveTarget(state, candidates, opts.target);
+            return [{ owner: t.owner, keep: t.migration }];
+          })();
+    const plan = planDowngrade(state, targets, { cascade: Boolean(opts.cascade) });
+    const database = db?.location ?? 'the embedded database';
+    const cascaded = plan.owners.map((o) => o.owner).filter((o) => !targets.some((t) => t.owner === o));
+    const results = (durations: Map<string, number>): DowngradeOwnerResult[] =>
+      plan.owners.map((o) => ({
+        owner: o.owner,
+        historyTable: o.historyTable,
+        rolledBack: o.migrations.filter((m) => durations.has(`${o.owner}/${m}`)).map((m) => ({ migration: m, durationMs: durations.get(`${o.owner}/${m}`)! })),
+        historyTableDropped: durations.has(`${o.owner}/`),
+      }));
+
+    if (opts.sql) {
+      const count = plan.steps.filter((s) => s.kind === 'revert').length;
+      const sql = renderPlan(plan, db?.dialect ?? postgresDialect, `orchestrate downgrade --sql: ${plural(count, 'migration')} to roll back on ${database}; nothing has been run.`);
+      return { data: { database, owners: results(new Map()), cascaded, rolledBack: 0, durationMs: 0, sql }, text: sql };
+    }
+    if (!db) throw new RuntimeError('No database to roll back.');
+
+    const durations = new Map<string, number>();
+    const result = await runPlan(db, plan, ({ step, durationMs }) => {
+      if (step.kind === 'revert') {
+        durations.set(`${step.owner}/${step.migration}`, durationMs);
+        ctx.reporter.info(`Rolled back ${step.owner}/${step.migration} (${duration(durationMs)})`);
+      } else if (step.kind === 'drop-history') {
+        durations.set(`${step.owner}/`, durationMs);
+        ctx.reporter.info(`Dropped the empty history table ${step.table} of ${step.owner}`);
+      }
+    });
+    if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
+    const owners = results(durations);
+    const rolledBack = owners.reduce((n, o) => n + o.rolledBack.length, 0);
+    const durationMs = Math.round(performance.now() - started);
+    const text =
+      rolledBack === 0
+        ? `Nothing to roll back: ${targets.map((t) => `${t.owner} is at ${t.keep ?? 'base'}`).join(', ')} already.`
+        : `Rolled back ${plural(rolledBack, 'migration')} (${owners
+            .filter((o) => o.rolledBack.length > 0)
+            .map((o) => `${o.owner}: ${o.rolledBack.length}`)
+            .join(', ')}) in ${duration(durationMs)}${cascaded.length > 0 ? `; cascaded to ${cascaded.join(', ')}` : ''}.`;
+    return { data: { database, owners, cascaded, rolledBack, durationMs }, text };
+  } finally {
+    await db?.close();
+  }
+}

@@ -1,0 +1,69 @@
+/** `history [owner]`: every history row per owner, oldest first. Reads only. */
+import { loadState, readOwnerFiles } from '../apply/load.js';
+import { openDatabase } from '../db/connect.js';
+import { duration, ownerArgument, table, timestampText } from './apply-shared.js';
+import { contextProject, type CommandResult, type Context } from './context.js';
+
+export interface HistoryEntry {
+  migration: string;
+  /** `applied`, `failed` (never finished) or `rolled back` (ignored, as Prisma ignores it). */
+  state: 'applied' | 'failed' | 'rolled back';
+  startedAt: string;
+  finishedAt: string | null;
+  rolledBackAt: string | null;
+  durationMs: number | null;
+  checksum: string;
+  appliedStepsCount: number;
+  logs: string | null;
+}
+
+export interface HistoryData {
+  database: string;
+  owners: { owner: string; historyTable: string; entries: HistoryEntry[] }[];
+}
+
+/**
+ * @example
+ *   const { data } = await history(ctx, { owner: 'billing' });
+ */
+export async function history(ctx: Context, opts: { owner?: string }): Promise<CommandResult<HistoryData>> {
+  const project = contextProject(ctx);
+  const owners = opts.owner === undefined ? project.owners : [ownerArgument(project, opts.owner, 'history')];
+  const files = readOwnerFiles(project.owners);
+  const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true });
+  let state;
+  try {
+    state = await loadState(db, project, files);
+  } finally {
+    await db?.close();
+  }
+  const data: HistoryData = {
+    database: db?.location ?? 'the embedded database (not created yet)',
+    owners: owners.map((o) => ({
+      owner: o.name,
+      historyTable: o.historyTable,
+      entries: state.byName.get(o.name)!.rows.map((r) => ({
+        migration: r.migrationName,
+        state: r.rolledBackAt ? 'rolled back' : r.finishedAt ? 'applied' : 'failed',
+        startedAt: r.startedAt.toISOString(),
+        finishedAt: r.finishedAt?.toISOString() ?? null,
+        rolledBackAt: r.rolledBackAt?.toISOString() ?? null,
+        durationMs: r.finishedAt ? r.finishedAt.getTime() - r.startedAt.getTime() : null,
+        checksum: r.checksum,
+        appliedStepsCount: r.appliedStepsCount,
+        logs: r.logs,
+      })),
+    })),
+  };
+  const text = data.owners
+    .map((o) => {
+      const head = `${o.owner} (${o.historyTable})`;
+      if (o.entries.length === 0) return `${head}: nothing applied`;
+      return `${head}\n${table(
+        ['MIGRATION', 'STATE', 'STARTED AT', 'DURATION'],
+        o.entries.map((e) => [e.migration, e.state, timestampText(new Date(e.startedAt)), e.durationMs === null ? '' : duration(e.durationMs)]),
+      )}`;
+    })
+    .join('\n\n');
+  return { data, text };
+}

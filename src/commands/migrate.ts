@@ -1,0 +1,136 @@
+/**
+ * `migrate` (alias `upgrade`): apply pending migrations of the selected owners.
+ *
+ * state (folders + history tables) → plan (pure data) → execute, under one database-wide lock.
+ * This module and everything it imports stay clear of @prisma/internals and the schema engine:
+ * it runs in container entrypoints, where start-up time matters.
+ */
+import { randomUUID } from 'node:crypto';
+import { loadState, readOwnerFiles } from '../apply/load.js';
+import { planUpgrade, resolveTarget, type Plan, type Target } from '../apply/plan.js';
+import { renderPlan } from '../apply/render.js';
+import type { State } from '../apply/state.js';
+import { openDatabase } from '../db/connect.js';
+import type { Driver } from '../db/driver.js';
+import { postgresDialect } from '../db/postgres-dialect.js';
+import { describeFailure, runPlan } from '../db/runner.js';
+import { RuntimeError } from '../errors.js';
+import { selectOwners, type Project, type Selection } from '../project/project.js';
+import { duration, hasSelection, plural } from './apply-shared.js';
+import { contextProject, type CommandResult, type Context } from './context.js';
+
+export interface MigrateOptions extends Selection {
+  /** Stop after this migration. */
+  target?: string;
+  /** Print the SQL of the run instead of running it. */
+  sql?: boolean;
+  /** Retry the first connection this many seconds. */
+  wait?: number;
+}
+
+export interface MigrateOwnerResult {
+  owner: string;
+  historyTable: string;
+  /** Applied by this run, in order. */
+  applied: { migration: string; durationMs: number }[];
+  /** Already applied before the run. */
+  skipped: string[];
+  /** Still pending after the run (not reached because of --target). */
+  remaining: string[];
+}
+
+export interface MigrateData {
+  database: string;
+  owners: MigrateOwnerResult[];
+  applied: number;
+  durationMs: number;
+  /** With --sql: the script the run would execute. */
+  sql?: string;
+}
+
+/** The owners a run acts on, and where it stops. */
+function choose(project: Project, state: State, opts: MigrateOptions): { selected: string[]; target?: Target } {
+  if (opts.target === undefined) return { selected: selectOwners(project, opts).map((o) => o.name) };
+  if (!hasSelection(opts)) {
+    // `migrate --target X` moves the one owner that has X.
+    const target = resolveTarget(state, project.owners.map((o) => o.name), opts.target);
+    return { selected: [target.owner], target };
+  }
+  const selected = selectOwners(project, opts).map((o) => o.name);
+  return { selected, target: resolveTarget(state, selected, opts.target) };
+}
+
+function ownerResults(plan: Plan, durations: Map<string, number>): MigrateOwnerResult[] {
+  return plan.owners.map((o) => ({
+    owner: o.owner,
+    historyTable: o.historyTable,
+    applied: o.migrations.filter((m) => durations.has(`${o.owner}/${m}`)).map((m) => ({ migration: m, durationMs: durations.get(`${o.owner}/${m}`)! })),
+    skipped: o.alreadyApplied,
+    remaining: o.remaining,
+  }));
+}
+
+/**
+ * @example
+ *   const result = await migrate(ctx, { all: true, wait: 30 });
+ *   result.data.applied; // number of migrations applied
+ */
+export async function migrate(ctx: Context, opts: MigrateOptions): Promise<CommandResult<MigrateData>> {
+  const started = performance.now();
+  const project = contextProject(ctx);
+  if (!opts.target) selectOwners(project, opts); // reject bad --extension before connecting
+  const files = readOwnerFiles(project.owners);
+  const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
+  try {
+    return opts.sql ? await printSql(ctx, db, project, files, opts) : await apply(ctx, db!, project, files, opts, started);
+  } finally {
+    await db?.close();
+  }
+}
+
+async function printSql(ctx: Context, db: Driver | null, project: Project, files: ReturnType<typeof readOwnerFiles>, opts: MigrateOptions): Promise<CommandResult<MigrateData>> {
+  const state = await loadState(db, project, files);
+  const { selected, target } = choose(project, state, opts);
+  const plan = planUpgrade(state, selected, { target, newId: randomUUID });
+  const database = db?.location ?? 'the embedded database';
+  const count = plan.steps.filter((s) => s.kind === 'apply').length;
+  const sql = renderPlan(plan, db?.dialect ?? postgresDialect, `orchestrate migrate --sql: ${plural(count, 'migration')} for ${database}; nothing has been run.`);
+  return {
+    data: { database, owners: ownerResults(plan, new Map()), applied: 0, durationMs: 0, sql },
+    text: sql,
+  };
+}
+
+async function apply(
+  ctx: Context,
+  db: Driver,
+  project: Project,
+  files: ReturnType<typeof readOwnerFiles>,
+  opts: MigrateOptions,
+  started: number,
+): Promise<CommandResult<MigrateData>> {
+  await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
+  try {
+    const state = await loadState(db, project, files);
+    const { selected, target } = choose(project, state, opts);
+    const plan = planUpgrade(state, selected, { target, newId: randomUUID });
+    const durations = new Map<string, number>();
+    const result = await runPlan(db, plan, ({ step, durationMs }) => {
+      if (step.kind !== 'apply') return;
+      durations.set(`${step.owner}/${step.migration}`, durationMs);
+      ctx.reporter.info(`Applied ${step.owner}/${step.migration} (${duration(durationMs)})`);
+    });
+    if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
+    const owners = ownerResults(plan, durations);
+    const applied = durations.size;
+    const durationMs = Math.round(performance.now() - started);
+    const touched = owners.filter((o) => o.applied.length > 0).map((o) => `${o.owner}: ${o.applied.length}`);
+    const text =
+      applied === 0
+        ? `Nothing to apply: ${plural(selected.length, 'owner')} up to date.`
+        : `Applied ${plural(applied, 'migration')} (${touched.join(', ')}) in ${duration(durationMs)}.`;
+    return { data: { database: db.location, owners, applied, durationMs }, text };
+  } finally {
+    await db.unlock().catch(() => {});
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * `stamp <owner> <migration>`: record that migration, and every earlier one of the owner not yet
+ * applied, as applied without running them (adopting an existing database, or resolving a
+ * failed migration whose changes were completed by hand).
+ */
+import { randomUUID } from 'node:crypto';
+import { loadState, readOwnerFiles } from '../apply/load.js';
+import { assertMigrationExists, planStamp } from '../apply/plan.js';
+import { openDatabase } from '../db/connect.js';
+import { describeFailure, runPlan } from '../db/runner.js';
+import { RuntimeError } from '../errors.js';
+import { ownerArgument, plural } from './apply-shared.js';
+import { contextProject, type CommandResult, type Context } from './context.js';
+
+export interface StampData {
+  database: string;
+  owner: string;
+  historyTable: string;
+  /** Recorded by this run, in order. */
+  stamped: string[];
+}
+
+/**
+ * @example
+ *   await stamp(ctx, { owner: 'core', migration: '20250101120000_init' });
+ */
+export async function stamp(ctx: Context, opts: { owner: string; migration: string }): Promise<CommandResult<StampData>> {
+  const project = contextProject(ctx);
+  const owner = ownerArgument(project, opts.owner, 'stamp');
+  const files = readOwnerFiles(project.owners);
+  assertMigrationExists(owner, files.get(owner.name)!, opts.migration, 'stamp');
+  const db = (await openDatabase(ctx, { lockKey: project.settings.lockKey }))!;
+  try {
+    await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
+    const state = await loadState(db, project, files);
+    const plan = planStamp(state.byName.get(owner.name)!, opts.migration, randomUUID);
+    const result = await runPlan(db, plan);
+    if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
+    const stamped = plan.owners[0]!.migrations;
+    const text =
+      stamped.length === 0
+        ? `${owner.name}/${opts.migration} is already applied; nothing to stamp.`
+        : `Recorded ${plural(stamped.length, 'migration')} of ${owner.name} as applied without running ${stamped.length === 1 ? 'it' : 'them'}: ${stamped.join(', ')}.`;
+    return { data: { database: db.location, owner: owner.name, historyTable: owner.historyTable, stamped }, text };
+  } finally {
+    await db.close();
+  }
+}
