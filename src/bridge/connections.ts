@@ -1,0 +1,86 @@
+import pg from 'pg';
+import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+
+/** A request the bridge will not carry out; the message is one sentence for the user. */
+export class BridgeRefusal extends Error {}
+
+export const SHADOW_REFUSAL =
+  'needs a shadow database, which orchestrate-schema-engine does not provide (it would have to replay migrations on your server); use `prisma migrate diff --from-schema ... --to-schema ... --script` or `orchestrate revision` instead, or run this command with Prisma\'s native schema engine';
+
+/** Only PostgreSQL: the bridge connects through `@prisma/adapter-pg`. */
+export function checkPostgresUrl(url: string): void {
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new BridgeRefusal('The datasource URL is not a valid URL; set `datasource.url` in prisma.config.ts to postgresql://user:password@host:5432/database.');
+  }
+  if (protocol !== 'postgresql:' && protocol !== 'postgres:') {
+    throw new BridgeRefusal(
+      `orchestrate-schema-engine only connects to PostgreSQL (postgresql:// URLs), not ${protocol.replace(/:$/, '')}://; use Prisma's native schema engine for other databases.`,
+    );
+  }
+}
+
+/**
+ * `@prisma/adapter-pg` for one URL, with shadow databases refused: through this adapter a
+ * shadow-database flow would create and drop databases on the user's server behind their back.
+ * Adapters handed out are remembered so that `dispose` can close their pools before exit.
+ */
+export async function postgresFactory(url: string): Promise<{ factory: SqlMigrationAwareDriverAdapterFactory; dispose(): Promise<void> }> {
+  checkPostgresUrl(url);
+  const { PrismaPg } = await import('@prisma/adapter-pg');
+  const schema = new URL(url).searchParams.get('schema') ?? undefined;
+  const inner = new PrismaPg({ connectionString: url, connectionTimeoutMillis: 10_000 }, schema ? { schema } : undefined);
+  const adapters: SqlDriverAdapter[] = [];
+  return {
+    factory: {
+      provider: inner.provider,
+      adapterName: inner.adapterName,
+      async connect() {
+        const adapter = await inner.connect();
+        adapters.push(adapter);
+        return adapter;
+      },
+      async connectToShadowDb() {
+        throw new BridgeRefusal(`This command ${SHADOW_REFUSAL}.`);
+      },
+    },
+    async dispose() {
+      await Promise.allSettled(adapters.splice(0).map((a) => a.dispose()));
+    },
+  };
+}
+
+/**
+ * Creates the database named in `url` (what the native engine's `cli create-database` does):
+ * connects to the server's `postgres` database, falling back to `template1`.
+ * Returns the database name.
+ */
+export async function createPostgresDatabase(url: string): Promise<string> {
+  checkPostgresUrl(url);
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (name === '') throw new BridgeRefusal('The datasource URL names no database; add one to the path, e.g. postgresql://localhost:5432/app.');
+  let lastError: unknown;
+  for (const maintenance of ['postgres', 'template1']) {
+    const admin = new URL(url);
+    admin.pathname = `/${maintenance}`;
+    admin.searchParams.delete('schema');
+    const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 10_000 });
+    try {
+      await client.connect();
+    } catch (error) {
+      lastError = error;
+      await client.end().catch(() => {});
+      continue;
+    }
+    try {
+      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+      return name;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+  throw lastError;
+}

@@ -1,0 +1,57 @@
+import { ColumnTypeEnum } from '@prisma/driver-adapter-utils';
+import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory, SqlQuery, SqlResultSet } from '@prisma/driver-adapter-utils';
+
+/** Thrown (inside the engine) when a request needs a real database after all. */
+export class NoDatabaseError extends Error {}
+
+/** The server the offline adapter reports: the same as the in-memory PGlite (17.5). */
+export const OFFLINE_SERVER_VERSION = 'PostgreSQL 17.5 (no database connection: answered by orchestrate for schema-only work)';
+export const OFFLINE_SERVER_VERSION_NUM = 170005;
+
+const PROBE = /\bpg_namespace\b[\s\S]*\bversion\(\)[\s\S]*\bserver_version_num\b/i;
+
+/**
+ * A driver adapter factory with no database behind it. On connect, Prisma's schema engine
+ * asks one question (does the schema exist, which server version); this adapter answers it
+ * and refuses everything else. That is all a diff between two Prisma schemas needs: the
+ * script does not depend on the reported version (checked against PostgreSQL 15 and 17).
+ *
+ * @example
+ *   const engine = await runtime.SchemaEngine.new({ datamodels: undefined }, log,
+ *     bindMigrationAwareSqlAdapterFactory(offlineFactory('run `db execute`')));
+ */
+export function offlineFactory(refusal: (what: string) => string): SqlMigrationAwareDriverAdapterFactory {
+  const refuse = (what: string): never => {
+    throw new NoDatabaseError(refusal(what));
+  };
+  const adapter: SqlDriverAdapter = {
+    provider: 'postgres',
+    adapterName: 'orchestrate-offline',
+    async queryRaw(query: SqlQuery): Promise<SqlResultSet> {
+      if (!PROBE.test(query.sql)) return refuse(query.sql.slice(0, 80));
+      const schema = typeof query.args[0] === 'string' ? query.args[0] : 'public';
+      return {
+        columnNames: ['exists', 'version', 'numeric_version'],
+        columnTypes: [ColumnTypeEnum.Boolean, ColumnTypeEnum.Text, ColumnTypeEnum.Int32],
+        rows: [[schema === 'public', OFFLINE_SERVER_VERSION, OFFLINE_SERVER_VERSION_NUM]],
+      };
+    },
+    async executeRaw(query: SqlQuery): Promise<number> {
+      return refuse(query.sql.slice(0, 80));
+    },
+    async executeScript(script: string): Promise<void> {
+      return refuse(script.slice(0, 80));
+    },
+    async startTransaction(): Promise<never> {
+      return refuse('a transaction');
+    },
+    getConnectionInfo: () => ({ schemaName: 'public', supportsRelationJoins: true }),
+    async dispose() {},
+  };
+  return {
+    provider: 'postgres',
+    adapterName: 'orchestrate-offline',
+    connect: async () => adapter,
+    connectToShadowDb: async () => refuse('a shadow database'),
+  };
+}
