@@ -1,0 +1,21 @@
+import type { Context } from '../commands/context.js';
+import type { Owner, Project } from '../project/project.js';
+import { withDatabase } from './connect.js';
+import { readHistory } from './history.js';
+
+/**
+ * Names of an owner's migrations recorded as applied in the target database: finished and
+ * not rolled back, as Prisma Migrate counts them. A missing history table, or an embedded
+ * database that was never created, means none (and creates nothing).
+ *
+ * @example
+ *   const applied = await appliedMigrationNames(ctx, project, project.core);
+ *   applied.has('20250101120000_init'); // true once `orchestrate migrate` ran it
+ */
+export async function appliedMigrationNames(ctx: Context, project: Project, owner: Owner): Promise<Set<string>> {
+  return withDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true }, async (db) => {
+    if (!db) return new Set<string>();
+    const { rows } = await readHistory(db, [{ owner: owner.name, table: owner.historyTable }]);
+    return new Set(rows.filter((r) => r.finishedAt !== null && r.rolledBackAt === null).map((r) => r.migrationName));
+  });
+}
