@@ -46,6 +46,18 @@ type Target = { tag: string; url?: string; files?: unknown };
 
 const SHADOW_METHODS = new Set(['createMigration', 'devDiagnostic', 'evaluateDataLoss']);
 
+/** Methods of the wasm `SchemaEngine` that run on the configured database as they are. */
+const DATABASE_METHODS = new Set([
+  'applyMigrations',
+  'diagnoseMigrationHistory',
+  'introspect',
+  'introspectSql',
+  'markMigrationApplied',
+  'markMigrationRolledBack',
+  'reset',
+  'schemaPush',
+]);
+
 export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
   const engines = new Map<string, Promise<Live>>();
   const OFFLINE = '\u0000offline';
@@ -166,6 +178,7 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
             backtrace: null,
           });
         default:
+          if (!DATABASE_METHODS.has(method)) throw methodNotFound(method);
           return call(configuredUrl(method), method, params);
       }
     },
