@@ -90,7 +90,7 @@ export function stepSql(step: Step, dialect: Dialect): string {
     return `${closed(step.sql)}${last.sql}`;
   }
   return chunks(step, dialect)
-    .map((c) => c.sql)
+    .map((c) => c.sql.replace(/\n$/, ''))
     .join('\n');
 }
 

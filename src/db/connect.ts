@@ -95,7 +95,7 @@ export async function openDatabase(ctx: Context, options: OpenOptions): Promise<
         await sleep(Math.min(500, Math.max(0, deadline - Date.now())));
         continue;
       }
-      const waited = waitMs > 0 ? ` after ${attempts} attempts in ${Math.round((Date.now() - started) / 100) / 10} s` : '';
+      const waited = waitMs > 0 ? ` after ${attempts} attempts in ${((Date.now() - started) / 1000).toFixed(1)} s` : '';
       const fix = isPermanent(error)
         ? 'check the user name and password in the URL'
         : waitMs > 0
