@@ -73,6 +73,8 @@ export async function prismaCliEnv(base: NodeJS.ProcessEnv, scratchDir: string):
   env.CHECKPOINT_DISABLE ??= '1';
   env.PRISMA_HIDE_UPDATE_MESSAGE ??= '1';
   env.NO_COLOR ??= '1';
+  // The config loader (jiti) would otherwise keep a transpile cache on disk.
+  env.JITI_FS_CACHE ??= 'false';
   if (!configuredSchemaEngine(base)) env.PRISMA_SCHEMA_ENGINE_BINARY = await ensureBridgeExecutable(scratchDir);
   return env;
 }

@@ -1,0 +1,131 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWasmEngine, type DiffEngine, type DiffSide, type SchemaFile } from '../src/engine/engine.js';
+import { startPrismaCliEngine } from '../src/engine/prisma-cli.js';
+import { UsageError } from '../src/errors.js';
+import { DATASOURCE, REPO } from './helpers.js';
+
+const core = (body: string): SchemaFile => ({ path: 'prisma/schema.prisma', content: `${DATASOURCE}\n${body}` });
+
+const USER = `model User {
+  id    Int    @id @default(autoincrement())
+  email String @unique
+}
+`;
+const USER_NAME = `model User {
+  id    Int     @id @default(autoincrement())
+  email String  @unique
+  name  String?
+  role  Role    @default(MEMBER)
+}
+
+enum Role {
+  MEMBER
+  ADMIN
+}
+`;
+const USER_POSTS = `${USER_NAME}
+model Post {
+  id       BigInt @id @default(autoincrement())
+  title    String @db.VarChar(200)
+  authorId Int
+  author   User   @relation(fields: [authorId], references: [id], onDelete: Cascade)
+
+  @@index([authorId])
+  @@map("blog_posts")
+}
+`.replace('  role  Role    @default(MEMBER)\n', '  role  Role    @default(MEMBER)\n  posts Post[]\n');
+
+const BILLING: SchemaFile = {
+  path: 'extensions/billing/schema.prisma',
+  content: `model billing_Invoice {
+  id     Int @id @default(autoincrement())
+  amount Int
+  userId Int
+
+  @@map("billing_invoices")
+}
+`,
+};
+const CRM: SchemaFile = { path: 'extensions/crm/schema.prisma', content: 'model crm_Contact {\n  id Int @id\n}\n' };
+
+const PAIRS: [string, DiffSide, DiffSide][] = [
+  ['create table', 'empty', [core(USER)]],
+  ['add column and enum', [core(USER)], [core(USER_NAME)]],
+  ['relation with foreign key and index', [core(USER_NAME)], [core(USER_POSTS)]],
+  ['drop table, foreign key and column', [core(USER_POSTS)], [core(USER)]],
+  ['change enum values', [core(USER_NAME)], [core(USER_NAME.replace('  ADMIN\n', '  OWNER\n'))]],
+  ['drop everything', [core(USER_POSTS)], 'empty'],
+  ['several files, order kept', [core(USER)], [core(USER), BILLING, CRM]],
+  ['several files, other order', [core(USER)], [CRM, core(USER), BILLING]],
+  ['no change', [core(USER_POSTS)], [core(USER_POSTS)]],
+];
+
+let cli: DiffEngine;
+let wasm: DiffEngine;
+let scratch: string;
+const tmpdirBefore = process.env.TMPDIR;
+
+beforeAll(async () => {
+  // A private TMPDIR: the engine's temporary folders can be counted without other test files.
+  scratch = mkdtempSync(path.join(os.tmpdir(), 'orch-cli-engine-'));
+  process.env.TMPDIR = scratch;
+  [cli, wasm] = await Promise.all([startPrismaCliEngine({ cwd: REPO }), startWasmEngine({})]);
+});
+
+afterAll(async () => {
+  process.env.TMPDIR = tmpdirBefore;
+  await Promise.all([cli?.close(), wasm?.close()]);
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('prisma-cli engine', () => {
+  it('is named for --engine prisma-cli', () => {
+    expect(cli.name).toBe('prisma-cli');
+  });
+
+  it.each(PAIRS)('%s: the script is byte-identical to the in-process engine', async (_name, from, to) => {
+    const [viaCli, inProcess] = await Promise.all([cli.diff(from, to), wasm.diff(from, to)]);
+    expect(viaCli).toBe(inProcess);
+  });
+
+  it('produces the statements one expects, and nothing for equal schemas', async () => {
+    expect(await cli.diff([core(USER)], [core(USER_NAME)])).toBe(`-- CreateEnum
+CREATE TYPE "Role" AS ENUM ('MEMBER', 'ADMIN');
+
+-- AlterTable
+ALTER TABLE "User" ADD COLUMN     "name" TEXT,
+ADD COLUMN     "role" "Role" NOT NULL DEFAULT 'MEMBER';
+`);
+    expect(await cli.diff([core(USER_POSTS)], [core(USER_POSTS)])).toBe('');
+  });
+
+  it('keeps the order of several files, as the in-process engine does', async () => {
+    const script = await cli.diff('empty', [core(USER), BILLING, CRM]);
+    const tables = [...script.matchAll(/CREATE TABLE "([^"]+)"/g)].map((m) => m[1]);
+    expect(tables).toEqual(['User', 'billing_invoices', 'crm_Contact']);
+  });
+
+  it('reports an invalid schema like the in-process engine, at the original file name', async () => {
+    const broken = [core(USER), { path: 'extensions/billing/schema.prisma', content: 'model billing_Invoice {\n  id Int @id\n  amount\n}\n' }];
+    const [viaCli, inProcess] = await Promise.all([cli.diff('empty', broken).catch((e: unknown) => e), wasm.diff('empty', broken).catch((e: unknown) => e)]);
+    expect(viaCli).toBeInstanceOf(UsageError);
+    expect((viaCli as Error).message).toBe((inProcess as Error).message);
+    expect((viaCli as Error).message).toContain('-->  extensions/billing/schema.prisma:3');
+    expect((viaCli as Error).message).not.toContain('orchestrate-diff-');
+  });
+
+  it('leaves no temporary folder behind, after success or failure', async () => {
+    await cli.diff('empty', [core(USER)]);
+    await cli.diff('empty', [core('model X {\n  bad\n}\n')]).catch(() => {});
+    expect(readdirSync(scratch)).toEqual([]);
+  });
+
+  it('fails at start with a clear sentence when the project directory does not exist', async () => {
+    await expect(startPrismaCliEngine({ cwd: path.join(scratch, 'nope') })).rejects.toThrow(
+      `The project directory ${path.join(scratch, 'nope')} does not exist; pass an existing --cwd.`,
+    );
+  });
+});
