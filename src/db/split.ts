@@ -83,7 +83,7 @@ export function splitStatements(script: string): Statement[] {
       i++;
       continue;
     }
-    hasCode = true;
+    if (c !== ';' || parens > 0 || blockDepth > 0) hasCode = true;
     if (c === "'") {
       const escapes = i > 0 && (script[i - 1] === 'E' || script[i - 1] === 'e') && (i < 2 || !IDENT_CHAR.test(script[i - 2]!));
       i = skipQuoted(script, i, "'", escapes);
