@@ -1,0 +1,289 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { buildState } from '../apply/state.js';
+import { CheckError, InputErrors, OrchestrateError, RuntimeError, UsageError, messageOf } from '../errors.js';
+import type { Driver } from '../db/driver.js';
+import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
+import type { Owner, Project } from '../project/project.js';
+import { compose, validateComposed, type Composed } from '../schema/compose.js';
+import { ownerSource, readSchemaText, relativePath } from '../schema/sources.js';
+import { contextProject, type CommandResult, type Context } from './context.js';
+import { revision } from './revision.js';
+
+export type ProblemKind =
+  /** A schema file is missing or does not parse. */
+  | 'schema'
+  /** Composition or Prisma validation failed (duplicate owners, bad `extend model`, invalid schema). */
+  | 'composition'
+  /** A generated migration would change another owner's objects. */
+  | 'ownership'
+  /** Schema changes without a migration (what `revision --check` reports). */
+  | 'pending-changes'
+  /** An extension's table (after `@@map`) does not start with `<name>_`. */
+  | 'table-prefix'
+  /** An extension's enum type (after `@@map`) does not start with `<name>_`. */
+  | 'enum-prefix'
+  /** A migrations folder cannot be read (a directory without migration.sql, no snapshot). */
+  | 'migrations'
+  /** A migration has no down.sql, so `downgrade` cannot roll it back. */
+  | 'missing-down'
+  /** A history table of an extension that is not enabled. */
+  | 'orphan-history'
+  /** An applied migration whose migration.sql changed since. */
+  | 'checksum-mismatch'
+  /** A migration that started and never finished in an earlier run. */
+  | 'failed-migration'
+  /** An applied migration whose folder is gone. */
+  | 'missing-migration';
+
+export interface CheckProblem {
+  kind: ProblemKind;
+  /** `core`, an extension name, or null for problems of the whole project. */
+  owner: string | null;
+  message: string;
+}
+
+export interface CheckData {
+  ok: boolean;
+  /** Enabled owners, in project order. */
+  owners: string[];
+  /** Migration folders of those owners. */
+  migrations: number;
+  database: {
+    checked: boolean;
+    /** URL without password, or the embedded database's folder; null when none is configured. */
+    location: string | null;
+  };
+  problems: CheckProblem[];
+}
+
+export type CheckOptions = Record<string, never> | object;
+
+const describe = (owner: Owner) => (owner.kind === 'core' ? '--core' : `--extension ${owner.name}`);
+
+/** Attributes a `path:line: message` problem to the owner whose schema file it names. */
+function ownerOfMessage(project: Project, message: string): string | null {
+  for (const owner of project.owners) {
+    if (message.startsWith(`${relativePath(project, owner.schemaPath)}:`)) return owner.name;
+  }
+  return null;
+}
+
+function problemsOf(error: unknown, kind: ProblemKind, project: Project, owner: string | null = null): CheckProblem[] {
+  const lines = error instanceof InputErrors ? error.problems : [messageOf(error)];
+  return lines.map((message) => ({ kind, owner: owner ?? ownerOfMessage(project, message), message }));
+}
+
+/** Composition and Prisma validation of every enabled owner together, as `revision` does it. */
+async function composeAll(project: Project, problems: CheckProblem[]): Promise<Composed | null> {
+  const texts = new Map<string, string>();
+  for (const owner of project.owners) {
+    try {
+      texts.set(owner.name, readSchemaText(project, owner));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      problems.push(...problemsOf(error, 'schema', project, owner.name));
+    }
+  }
+  if (texts.size < project.owners.length) return null;
+  try {
+    const composed = compose(project.owners.map((o) => ownerSource(project, o, texts.get(o.name)!)));
+    await validateComposed(composed);
+    return composed;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    problems.push(...problemsOf(error, 'composition', project));
+    return null;
+  }
+}
+
+/** Extension tables and enum types carry their owner's name, so two extensions can never clash. */
+function lintNames(project: Project, composed: Composed, problems: CheckProblem[]): void {
+  const byOwner = (map: Map<string, string>) => [...map.entries()].filter(([, owner]) => owner !== 'core').sort(([a], [b]) => (a < b ? -1 : 1));
+  for (const [table, owner] of byOwner(composed.ownership.tables)) {
+    if (table.startsWith(`${owner}_`)) continue;
+    const file = relativePath(project, project.discovered.get(owner)!.schemaPath);
+    problems.push({
+      kind: 'table-prefix',
+      owner,
+      message: `Table "${table}" of extension "${owner}" does not start with "${owner}_"; map it with @@map("${owner}_${table.toLowerCase()}") in ${file} so it cannot clash with core or another extension.`,
+    });
+  }
+  for (const [type, owner] of byOwner(composed.ownership.enumTypes)) {
+    if (type.startsWith(`${owner}_`)) continue;
+    const file = relativePath(project, project.discovered.get(owner)!.schemaPath);
+    problems.push({
+      kind: 'enum-prefix',
+      owner,
+      message: `Enum type "${type}" of extension "${owner}" does not start with "${owner}_"; map it with @@map("${owner}_${type.toLowerCase()}") in ${file} so it cannot clash with core or another extension.`,
+    });
+  }
+}
+
+/** What `revision --check` reports, as problems. */
+async function pendingChanges(ctx: Context, project: Project, problems: CheckProblem[]): Promise<void> {
+  try {
+    const result = await revision(ctx, { all: true, check: true });
+    for (const entry of result.data.owners) {
+      if (entry.status !== 'pending') continue;
+      const owner = project.owners.find((o) => o.name === entry.owner)!;
+      problems.push({
+        kind: 'pending-changes',
+        owner: owner.name,
+        message: `${relativePath(project, owner.schemaPath)} has changes without a migration; run \`orchestrate revision ${describe(owner)} -m <name>\`.`,
+      });
+    }
+  } catch (error) {
+    // The guard refusing a cross-owner change is a finding; a broken engine or database is not.
+    if (error instanceof CheckError) problems.push(...problemsOf(error, 'ownership', project));
+    else if (error instanceof UsageError) problems.push(...problemsOf(error, 'migrations', project));
+    else throw error;
+  }
+}
+
+function readAllMigrations(project: Project, problems: CheckProblem[]): Map<string, MigrationFiles[]> | null {
+  const files = new Map<string, MigrationFiles[]>();
+  for (const owner of project.owners) {
+    try {
+      files.set(owner.name, readMigrations(owner.migrationsDir));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      problems.push(...problemsOf(error, 'migrations', project, owner.name));
+    }
+  }
+  for (const owner of project.owners) {
+    for (const m of files.get(owner.name) ?? []) {
+      if (m.down !== null) continue;
+      problems.push({
+        kind: 'missing-down',
+        owner: owner.name,
+        message: `${relativePath(project, m.dir)} has no down.sql, so \`orchestrate downgrade\` cannot roll it back; write the reverse SQL there (an empty file if there is nothing to undo).`,
+      });
+    }
+  }
+  return files.size === project.owners.length ? files : null;
+}
+
+/** History tables whose extension is not enabled: left over from an uninstall, or an extension switched off with its objects still there. */
+async function orphanTables(db: Driver, project: Project, problems: CheckProblem[]): Promise<void> {
+  const prefix = `${project.settings.historyTablePrefix}_`;
+  // information_schema is standard SQL; LIKE's `_` is a wildcard, so the prefix is compared below.
+  const rows = await db.query<{ name: string }>(
+    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE $1 ORDER BY table_name',
+    [`${prefix.replace(/[_%\\]/g, '\\$&')}%`],
+  );
+  const enabled = new Set(project.extensions.map((e) => e.historyTable));
+  for (const { name } of rows) {
+    if (!name.startsWith(prefix) || enabled.has(name)) continue;
+    const extension = name.slice(prefix.length);
+    const [count] = await db.query<{ n: number | string }>(
+      `SELECT count(*) AS n FROM ${db.dialect.quoteIdentifier(name)} WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+    );
+    const applied = Number(count?.n ?? 0);
+    const known = project.discovered.has(extension);
+    problems.push({
+      kind: 'orphan-history',
+      owner: extension,
+      message:
+        applied > 0
+          ? `History table "${name}" records ${applied} applied migration(s) of extension "${extension}", which is not enabled, so its tables are still in the database; ${known ? `uninstall it with \`orchestrate --extensions ${[...project.extensions.map((e) => e.name), extension].join(',')} downgrade --extension ${extension} --target base\`` : `restore extensions/${extension} and uninstall it with \`orchestrate downgrade --extension ${extension} --target base\``}, or enable it again in APP_EXTENSIONS.`
+          : `History table "${name}" of extension "${extension}", which is not enabled, records no applied migration; drop it (DROP TABLE ${db.dialect.quoteIdentifier(name)}) or enable the extension again.`,
+    });
+  }
+}
+
+async function checkDatabase(db: Driver, project: Project, files: Map<string, MigrationFiles[]>, problems: CheckProblem[]): Promise<void> {
+  const { readHistory } = await import('../db/history.js');
+  const history = await readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable })));
+  const state = buildState(project.owners, files, history);
+  for (const s of state.owners) {
+    for (const a of s.modified) {
+      const file = relativePath(project, path.join(a.files!.dir, 'migration.sql'));
+      problems.push({
+        kind: 'checksum-mismatch',
+        owner: s.owner.name,
+        message: `${file} was edited after it was applied (${s.owner.historyTable} recorded checksum ${a.row.checksum.slice(0, 12)}…, the file now has ${a.files!.checksum.slice(0, 12)}…); restore it as applied (e.g. \`git checkout -- ${file}\`) and put the change in a new migration.`,
+      });
+    }
+    for (const row of s.failed) {
+      problems.push({
+        kind: 'failed-migration',
+        owner: s.owner.name,
+        message: `${s.owner.name}/${row.migrationName} failed in an earlier run and is still marked as started in ${s.owner.historyTable}; run \`orchestrate status\` for how to resolve it.`,
+      });
+    }
+    for (const a of s.missing) {
+      problems.push({
+        kind: 'missing-migration',
+        owner: s.owner.name,
+        message: `${s.owner.name}/${a.name} is recorded as applied in ${s.owner.historyTable}, but ${relativePath(project, path.join(s.owner.migrationsDir, a.name))} does not exist; restore it from version control.`,
+      });
+    }
+  }
+  await orphanTables(db, project, problems);
+}
+
+/**
+ * `orchestrate check`: everything `revision --check` verifies, plus lint (naming, ownership,
+ * down.sql) and, when a database is configured, orphan history tables and edited applied
+ * migrations. Collects every problem; exit 3 when there is any.
+ *
+ * @example
+ *   const result = await check(ctx);
+ *   result.data.problems.map((p) => p.kind); // e.g. ['table-prefix', 'missing-down']
+ */
+export async function check(ctx: Context, _opts: CheckOptions = {}): Promise<CommandResult<CheckData>> {
+  const project = contextProject(ctx);
+  const problems: CheckProblem[] = [];
+
+  const composed = await composeAll(project, problems);
+  if (composed) {
+    lintNames(project, composed, problems);
+    await pendingChanges(ctx, project, problems);
+  }
+  const files = readAllMigrations(project, problems);
+  const migrations = [...(files?.values() ?? [])].reduce((n, list) => n + list.length, 0);
+
+  const { databaseTarget, openDatabase } = await import('../db/connect.js');
+  const target = await databaseTarget(ctx);
+  const database: CheckData['database'] = { checked: false, location: null };
+  const notes: string[] = [];
+  let db: Driver | null = null;
+  // No server configured and no embedded database yet: nothing was ever applied, nothing to open.
+  const none = target.kind === 'embedded' && !existsSync(path.join(target.dataDir, 'PG_VERSION'));
+  if (!none) {
+    try {
+      db = await openDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true });
+    } catch (error) {
+      if (error instanceof OrchestrateError) throw error;
+      throw new RuntimeError(`Cannot open the database to check it: ${messageOf(error)}.`, { cause: error });
+    }
+  }
+  if (!db) {
+    notes.push(
+      `No database configured (--url, DATABASE_URL or prisma.config.ts) and no embedded database in ${target.kind === 'embedded' ? relativePath(project, target.dataDir) : '.orchestrate/pglite'}: skipped the checks of applied migrations and orphan history tables.`,
+    );
+  } else {
+    try {
+      database.location = db.location;
+      if (files) await checkDatabase(db, project, files, problems);
+      else notes.push('Skipped the checks of applied migrations: fix the migrations folders first.');
+      database.checked = true;
+    } finally {
+      await db.close();
+    }
+  }
+
+  const ok = problems.length === 0;
+  const lines = problems.map((p) => `${p.kind}${p.owner ? ` (${p.owner})` : ''}: ${p.message}`);
+  lines.push(...notes);
+  const owners = project.owners.map((o) => o.name);
+  if (ok) {
+    lines.push(
+      `ok: ${owners.length} owner(s) (${owners.join(', ')}), ${migrations} migration(s), schemas match their migrations${database.checked ? `, database ${database.location} consistent` : ''}.`,
+    );
+  } else {
+    lines.push(`${problems.length} problem(s) found.`);
+  }
+  return { data: { ok, owners, migrations, database, problems }, text: lines.join('\n'), exitCode: ok ? 0 : 3 };
+}

@@ -1,0 +1,154 @@
+import { appendFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createDatabase, query, runCli } from './helpers.js';
+import { BILLING, makeProject, useCleanups } from './fixtures.js';
+
+const onCleanup = useCleanups();
+
+interface CheckJson {
+  ok: boolean;
+  owners: string[];
+  migrations: number;
+  database: { checked: boolean; location: string | null };
+  problems: { kind: string; owner: string | null; message: string }[];
+}
+
+const CRM = `model Contact {
+  id       Int    @id @default(autoincrement())
+  fullName String
+
+  @@map("crm_contacts")
+}
+`;
+
+function migrationDir(dir: string, owner: string, index = 0): string {
+  const folder = owner === 'core' ? path.join(dir, 'prisma/migrations') : path.join(dir, 'extensions', owner, 'migrations');
+  return path.join(folder, readdirSync(folder).filter((n) => n !== 'migration_lock.toml').sort()[index]!);
+}
+
+async function checkJson(dir: string, env: Record<string, string>): Promise<{ exitCode: number | undefined; data: CheckJson }> {
+  const r = await runCli(dir, ['check', '--json'], env);
+  return { exitCode: r.exitCode, data: JSON.parse(r.stdout as string) as CheckJson };
+}
+
+/** Core + billing + crm with their initial migrations (written without a database). */
+async function migratedProject(): Promise<string> {
+  const dir = makeProject(onCleanup, { extensions: { billing: { schema: BILLING }, crm: { schema: CRM } } });
+  const r = await runCli(dir, ['revision', '--all', '-m', 'init'], { APP_EXTENSIONS: 'billing,crm' });
+  expect(r.exitCode, r.stderr as string).toBe(0);
+  return dir;
+}
+
+describe('check without a database', () => {
+  it('passes a clean project with a short summary and one line saying the database checks were skipped', async () => {
+    const dir = await migratedProject();
+    const r = await runCli(dir, ['check'], { APP_EXTENSIONS: 'billing,crm' });
+    expect(r.exitCode, r.stderr as string).toBe(0);
+    expect((r.stdout as string).trim().split('\n')).toEqual([
+      'No database configured (--url, DATABASE_URL or prisma.config.ts) and no embedded database in .orchestrate/pglite: skipped the checks of applied migrations and orphan history tables.',
+      'ok: 3 owner(s) (core, billing, crm), 3 migration(s), schemas match their migrations.',
+    ]);
+    const { data } = await checkJson(dir, { APP_EXTENSIONS: 'billing,crm' });
+    expect(data).toEqual({ ok: true, owners: ['core', 'billing', 'crm'], migrations: 3, database: { checked: false, location: null }, problems: [] });
+  });
+
+  it('reports unprefixed names, a missing down.sql and changes without a migration, one line each, exit 3', async () => {
+    const dir = await migratedProject();
+    rmSync(path.join(migrationDir(dir, 'crm'), 'down.sql'));
+    appendFileSync(path.join(dir, 'extensions/billing/schema.prisma'), '\nmodel Payment {\n  id Int @id\n}\n\nenum PaymentKind {\n  CARD\n  @@map("kinds")\n}\n');
+    const env = { APP_EXTENSIONS: 'billing,crm' };
+    const r = await runCli(dir, ['check'], env);
+    expect(r.exitCode).toBe(3);
+    const crmMigration = path.relative(dir, migrationDir(dir, 'crm'));
+    expect((r.stdout as string).trim().split('\n')).toEqual([
+      'table-prefix (billing): Table "Payment" of extension "billing" does not start with "billing_"; map it with @@map("billing_payment") in extensions/billing/schema.prisma so it cannot clash with core or another extension.',
+      'enum-prefix (billing): Enum type "kinds" of extension "billing" does not start with "billing_"; map it with @@map("billing_kinds") in extensions/billing/schema.prisma so it cannot clash with core or another extension.',
+      'pending-changes (billing): extensions/billing/schema.prisma has changes without a migration; run `orchestrate revision --extension billing -m <name>`.',
+      `missing-down (crm): ${crmMigration} has no down.sql, so \`orchestrate downgrade\` cannot roll it back; write the reverse SQL there (an empty file if there is nothing to undo).`,
+      'No database configured (--url, DATABASE_URL or prisma.config.ts) and no embedded database in .orchestrate/pglite: skipped the checks of applied migrations and orphan history tables.',
+      '4 problem(s) found.',
+    ]);
+    const { exitCode, data } = await checkJson(dir, env);
+    expect(exitCode).toBe(3);
+    expect(data.ok).toBe(false);
+    expect(data.problems.map((p) => [p.kind, p.owner])).toEqual([
+      ['table-prefix', 'billing'],
+      ['enum-prefix', 'billing'],
+      ['pending-changes', 'billing'],
+      ['missing-down', 'crm'],
+    ]);
+  });
+
+  it('reports composition and validation errors as problems at the original file and line instead of failing', async () => {
+    const dir = makeProject(onCleanup, {
+      extensions: {
+        billing: { schema: BILLING },
+        crm: { schema: `${CRM}\nmodel Invoice {\n  id Int @id\n  @@map("crm_invoices")\n}\n` },
+        notes: { schema: 'model Note {\n  id   Int   @id\n  body Strin\n\n  @@map("notes_notes")\n}\n' },
+      },
+    });
+    const dup = await checkJson(dir, { APP_EXTENSIONS: 'billing,crm' });
+    expect(dup.exitCode).toBe(3);
+    expect(dup.data.problems).toEqual([
+      {
+        kind: 'composition',
+        owner: 'crm',
+        message: expect.stringMatching(/^extensions\/crm\/schema\.prisma:8: model "Invoice" is already declared in extensions\/billing\/schema\.prisma:1 \(extension "billing"\)/),
+      },
+    ]);
+    const invalid = await runCli(dir, ['check'], { APP_EXTENSIONS: 'notes' });
+    expect(invalid.exitCode).toBe(3);
+    expect(invalid.stdout).toMatch(/^composition \(notes\): extensions\/notes\/schema\.prisma:3: .*Strin/m);
+  });
+});
+
+describe('check with a database', () => {
+  it('finds history tables of extensions no longer enabled and applied migrations edited since (PostgreSQL)', async () => {
+    const db = await createDatabase();
+    onCleanup(db.drop);
+    const dir = await migratedProject();
+    expect((await runCli(dir, ['migrate', '--all'], { APP_EXTENSIONS: 'billing,crm', DATABASE_URL: db.url })).exitCode).toBe(0);
+
+    const clean = await checkJson(dir, { APP_EXTENSIONS: 'billing,crm', DATABASE_URL: db.url });
+    expect(clean.exitCode).toBe(0);
+    expect(clean.data.database).toEqual({ checked: true, location: db.url });
+
+    // crm switched off with its tables still there; billing's applied migration edited.
+    const billingSql = path.join(migrationDir(dir, 'billing'), 'migration.sql');
+    appendFileSync(billingSql, '\n-- an edit after it was applied\n');
+    const { exitCode, data } = await checkJson(dir, { APP_EXTENSIONS: 'billing', DATABASE_URL: db.url });
+    expect(exitCode).toBe(3);
+    expect(data.problems.map((p) => [p.kind, p.owner])).toEqual([
+      ['checksum-mismatch', 'billing'],
+      ['orphan-history', 'crm'],
+    ]);
+    expect(data.problems[0]!.message).toMatch(
+      new RegExp(`^${path.relative(dir, billingSql).replace(/[.]/g, '\\.')} was edited after it was applied \\(_prisma_migrations_billing recorded checksum [0-9a-f]{12}…, the file now has [0-9a-f]{12}…\\)`),
+    );
+    expect(data.problems[1]!.message).toBe(
+      'History table "_prisma_migrations_crm" records 1 applied migration(s) of extension "crm", which is not enabled, so its tables are still in the database; uninstall it with `orchestrate --extensions billing,crm downgrade --extension crm --target base`, or enable it again in APP_EXTENSIONS.',
+    );
+
+    // An empty leftover history table (its extension folder deleted) is reported too.
+    writeFileSync(billingSql, readFileSync(billingSql, 'utf8').replace('\n-- an edit after it was applied\n', ''));
+    await query(db.url, 'CREATE TABLE "_prisma_migrations_gone" (LIKE "_prisma_migrations_crm")');
+    const leftover = await checkJson(dir, { APP_EXTENSIONS: 'billing,crm', DATABASE_URL: db.url });
+    expect(leftover.data.problems).toEqual([
+      {
+        kind: 'orphan-history',
+        owner: 'gone',
+        message: 'History table "_prisma_migrations_gone" of extension "gone", which is not enabled, records no applied migration; drop it (DROP TABLE "_prisma_migrations_gone") or enable the extension again.',
+      },
+    ]);
+  });
+
+  it('checks the embedded database when it exists', async () => {
+    const dir = await migratedProject();
+    expect((await runCli(dir, ['migrate', '--all'], { APP_EXTENSIONS: 'billing,crm' })).exitCode).toBe(0);
+    const { exitCode, data } = await checkJson(dir, { APP_EXTENSIONS: 'billing' });
+    expect(exitCode).toBe(3);
+    expect(data.database).toEqual({ checked: true, location: '.orchestrate/pglite' });
+    expect(data.problems.map((p) => [p.kind, p.owner])).toEqual([['orphan-history', 'crm']]);
+  });
+});
