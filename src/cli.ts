@@ -59,7 +59,7 @@ const program = new Command()
   .exitOverride();
 
 selection(program.command('revision').description('generate a migration per changed owner'))
-  .option('-m, --name <name>', 'migration name', 'migration')
+  .option('-m, --name <name>', 'migration name (default: init for a first migration, else migration)')
   .option('--empty', 'write a blank migration for hand-written SQL')
   .option('--regenerate', "replace an owner's migrations by one fresh initial migration")
   .option('--force', 'with --regenerate: even when some are applied in the database')

@@ -18,15 +18,24 @@ const READ_ONLY = /^\s*(select|show|with\s+(?![\s\S]*\b(insert|update|delete|cre
  * read-only query (server version, namespace) to diff two datamodels; anything else would
  * mean it is about to change the user's database, so it fails loudly instead.
  */
-export function readOnlyFactory(inner: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory {
+export function readOnlyFactory(inner: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory & { disposeAll(): Promise<void> } {
   const refuse = (what: string): never => {
     throw new EngineWriteRefused(`orchestrate refused a database write from the schema engine (${what}); the engine is only allowed to read.`);
   };
+  // The engine does not always dispose what it connected; a live pool would keep the process up.
+  const open = new Set<SqlDriverAdapter>();
   return {
     provider: inner.provider,
     adapterName: inner.adapterName,
+    async disposeAll() {
+      const list = [...open];
+      open.clear();
+      await Promise.all(list.map((a) => a.dispose().catch(() => {})));
+    },
     async connect() {
-      return guard(await inner.connect(), refuse);
+      const adapter = await inner.connect();
+      open.add(adapter);
+      return guard(adapter, refuse);
     },
     async connectToShadowDb() {
       return refuse('shadow database');

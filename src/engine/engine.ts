@@ -69,12 +69,18 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
   }
   const runtime = await runtimePromise;
   const logs: string[] = [];
+  const guarded = readOnlyFactory(factory);
+  const previousClose = closeDb;
+  closeDb = async () => {
+    await guarded.disposeAll();
+    await previousClose();
+  };
   let engine;
   try {
     engine = await runtime.SchemaEngine.new(
       { datamodels: [['schema.prisma', 'datasource db {\n  provider = "postgresql"\n}\n']] },
       (line: string) => logs.push(line),
-      bindMigrationAwareSqlAdapterFactory(readOnlyFactory(factory)),
+      bindMigrationAwareSqlAdapterFactory(guarded),
     );
     // The engine connects lazily; make it connect now so an unreachable server fails here.
     await engine.version();
