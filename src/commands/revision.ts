@@ -82,16 +82,12 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
 
   const changed = selected.filter((o) => opts.regenerate || opts.empty || histories.get(o.name)!.snapshot !== current.get(o.name));
   // The engine (and its database connection) start while the whole schema is validated.
-  const all = compose(project.owners.map((o) => ownerSource(project, o, current.get(o.name)!)));
-  const needsEngine = !opts.empty && changed.length > 0;
-  const enginePromise = needsEngine ? startEngine(ctx, opts.engine) : null;
-  enginePromise?.catch(() => {});
-  let engine: DiffEngine | null = null;
+  // Validate the whole enabled schema first (fast), so bad input never waits for the engine.
+  await validateComposed(compose(project.owners.map((o) => ownerSource(project, o, current.get(o.name)!))));
+  if (opts.regenerate && !opts.force) await refuseAppliedRegeneration(ctx, project, selected, histories);
+  const engine: DiffEngine | null = !opts.empty && changed.length > 0 ? await startEngine(ctx, opts.engine) : null;
   const planned: Planned[] = [];
   try {
-    await validateComposed(all);
-    if (opts.regenerate && !opts.force) await refuseAppliedRegeneration(ctx, project, selected, histories);
-    engine = enginePromise ? await enginePromise : null;
     for (const owner of changed) {
       const history = histories.get(owner.name)!;
       if (opts.empty) {
@@ -102,8 +98,7 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
       if (diff.up !== '') planned.push({ owner, history, up: diff.up, down: diff.down, snapshot: current.get(owner.name)! });
     }
   } finally {
-    if (engine) await engine.close();
-    else if (enginePromise) await enginePromise.then((e) => e.close(), () => {});
+    await engine?.close();
   }
 
   if (opts.check) return checkResult(project, selected, planned);
