@@ -62,7 +62,12 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
   const engines = new Map<string, Promise<Live>>();
   const OFFLINE = '\u0000offline';
 
-  const start = async (key: string): Promise<Live> => {
+  const start = (key: string): Promise<Live> =>
+    startEngine(key).catch((error: unknown) => {
+      throw toRpcError(error, undefined);
+    });
+
+  const startEngine = async (key: string): Promise<Live> => {
     const [{ loadSchemaEngineRuntime }, { bindMigrationAwareSqlAdapterFactory }] = await Promise.all([
       import('../engine/wasm.js'),
       import('@prisma/driver-adapter-utils'),

@@ -40,6 +40,7 @@ export class JsonRpcPeer {
   private nextId = 0;
   private readonly pending = new Map<Id, Pending>();
   private readonly inFlight = new Set<Promise<void>>();
+  private inputEnded = false;
 
   constructor(
     private readonly input: Readable,
@@ -50,6 +51,7 @@ export class JsonRpcPeer {
 
   /** Sends a request to the other side and waits for its response. */
   call(method: string, params: unknown): Promise<unknown> {
+    if (this.inputEnded) return Promise.reject(new Error(`The client closed stdin, so it cannot answer the engine's \`${method}\` request.`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -64,9 +66,11 @@ export class JsonRpcPeer {
       if (line.trim() === '') continue;
       this.receive(line);
     }
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-    for (const [, p] of this.pending) p.reject(new Error('The client closed stdin before answering.'));
+    // No answer can arrive any more: fail our own calls first, so requests waiting on them end.
+    this.inputEnded = true;
+    for (const [, p] of this.pending) p.reject(new Error("The client closed stdin before answering the engine's request."));
     this.pending.clear();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
   private send(message: object): void {
