@@ -72,21 +72,30 @@ export function readMigration(migrationsDir: string, name: string): MigrationFil
     throw new UsageError(`${dir} has no ${MIGRATION_SQL}; every migration directory needs one (delete the directory if it is not a migration).`);
   }
   const sql = buffer.toString('utf8');
-  let down: string | null = null;
-  try {
-    down = readFileSync(path.join(dir, DOWN_SQL), 'utf8');
-  } catch {
-    down = null;
-  }
-  return {
+  const files: Omit<MigrationFiles, 'down'> = {
     name,
     dir,
     sql,
     checksum: checksumOf(buffer),
-    down,
     snapshotPath: path.join(dir, SNAPSHOT),
     ...parseDirectives(sql),
   };
+  // down.sql is read on first use: `migrate` in a container entrypoint reads every owner's
+  // folders on each start and never needs it.
+  let down: string | null | undefined;
+  return Object.defineProperty(files, 'down', {
+    enumerable: true,
+    get(): string | null {
+      if (down === undefined) {
+        try {
+          down = readFileSync(path.join(dir, DOWN_SQL), 'utf8');
+        } catch {
+          down = null;
+        }
+      }
+      return down;
+    },
+  }) as MigrationFiles;
 }
 
 /** `YYYYMMDDHHMMSS` in UTC, as Prisma Migrate names its directories. */
