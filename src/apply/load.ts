@@ -1,10 +1,10 @@
 import type { Driver } from '../db/driver.js';
-import { EMPTY_HISTORY, readHistory } from '../db/history.js';
+import { EMPTY_HISTORY, readHistory, type HistorySnapshot } from '../db/history.js';
 import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
 import type { Owner, Project } from '../project/project.js';
 import { buildState, type State } from './state.js';
 
-/** Every enabled owner's migration folders. Read before connecting, so file errors come first. */
+/** Every enabled owner's migration folders. */
 export function readOwnerFiles(owners: Owner[]): Map<string, MigrationFiles[]> {
   return new Map(owners.map((o) => [o.name, readMigrations(o.migrationsDir)]));
 }
@@ -12,8 +12,16 @@ export function readOwnerFiles(owners: Owner[]): Map<string, MigrationFiles[]> {
 /**
  * The state of every enabled owner. `db` null stands for a database that does not exist yet
  * (the embedded one, before its first use): nothing is applied.
+ *
+ * The history query goes out first and the folders are read while the server answers it: on a
+ * no-op `migrate` in a container entrypoint, those two are most of the work.
  */
-export async function loadState(db: Driver | null, project: Project, files: Map<string, MigrationFiles[]>): Promise<State> {
-  const history = db ? await readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable }))) : EMPTY_HISTORY;
-  return buildState(project.owners, files, history);
+export async function loadState(db: Driver | null, project: Project): Promise<State> {
+  let history: Promise<HistorySnapshot> = Promise.resolve(EMPTY_HISTORY);
+  if (db) {
+    history = readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable })));
+    history.catch(() => {}); // awaited below; this only keeps a failure during the folder read from going unhandled
+  }
+  const files = readOwnerFiles(project.owners);
+  return buildState(project.owners, files, await history);
 }

@@ -1,5 +1,5 @@
 /** `current [owner]`: the latest applied migration per owner. Reads only. */
-import { loadState, readOwnerFiles } from '../apply/load.js';
+import { loadState } from '../apply/load.js';
 import { openDatabase } from '../db/connect.js';
 import { ownerArgument, table, timestampText } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
@@ -17,11 +17,10 @@ export interface CurrentData {
 export async function current(ctx: Context, opts: { owner?: string }): Promise<CommandResult<CurrentData>> {
   const project = contextProject(ctx);
   const owners = opts.owner === undefined ? project.owners : [ownerArgument(project, opts.owner, 'current')];
-  const files = readOwnerFiles(project.owners);
   const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true });
   let state;
   try {
-    state = await loadState(db, project, files);
+    state = await loadState(db, project);
   } finally {
     await db?.close();
   }

@@ -7,7 +7,7 @@
  * as Prisma Migrate expects it). Other owners are untouched, except with `--cascade`, which first
  * rolls back the extension migrations that `-- orchestrate:requires` what is being removed.
  */
-import { loadState, readOwnerFiles } from '../apply/load.js';
+import { loadState } from '../apply/load.js';
 import { planDowngrade, resolveTarget } from '../apply/plan.js';
 import { renderPlan } from '../apply/render.js';
 import { openDatabase } from '../db/connect.js';
@@ -59,11 +59,10 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
     throw new UsageError('downgrade --target base rolls back every migration of the owners you name: add --core, --extension <name> or --all.');
   }
   const candidates = hasSelection(opts) ? selectOwners(project, opts).map((o) => o.name) : project.owners.map((o) => o.name);
-  const files = readOwnerFiles(project.owners);
   const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
   try {
     if (db && !opts.sql) await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
-    const state = await loadState(db, project, files);
+    const state = await loadState(db, project);
     const targets =
       opts.target === BASE
         ? candidates.map((owner) => ({ owner, keep: null }))

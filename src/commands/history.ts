@@ -1,5 +1,5 @@
 /** `history [owner]`: every history row per owner, oldest first. Reads only. */
-import { loadState, readOwnerFiles } from '../apply/load.js';
+import { loadState } from '../apply/load.js';
 import { openDatabase } from '../db/connect.js';
 import { duration, ownerArgument, table, timestampText } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
@@ -29,11 +29,10 @@ export interface HistoryData {
 export async function history(ctx: Context, opts: { owner?: string }): Promise<CommandResult<HistoryData>> {
   const project = contextProject(ctx);
   const owners = opts.owner === undefined ? project.owners : [ownerArgument(project, opts.owner, 'history')];
-  const files = readOwnerFiles(project.owners);
   const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true });
   let state;
   try {
-    state = await loadState(db, project, files);
+    state = await loadState(db, project);
   } finally {
     await db?.close();
   }

@@ -6,7 +6,7 @@
  * it runs in container entrypoints, where start-up time matters.
  */
 import { randomUUID } from 'node:crypto';
-import { loadState, readOwnerFiles } from '../apply/load.js';
+import { loadState } from '../apply/load.js';
 import { planUpgrade, resolveTarget, type Plan, type Target } from '../apply/plan.js';
 import { renderPlan } from '../apply/render.js';
 import type { State } from '../apply/state.js';
@@ -79,17 +79,16 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   const started = performance.now();
   const project = contextProject(ctx);
   if (!opts.target) selectOwners(project, opts); // reject bad --extension before connecting
-  const files = readOwnerFiles(project.owners);
   const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
   try {
-    return opts.sql ? await printSql(ctx, db, project, files, opts) : await apply(ctx, db!, project, files, opts, started);
+    return opts.sql ? await printSql(ctx, db, project, opts) : await apply(ctx, db!, project, opts, started);
   } finally {
     await db?.close();
   }
 }
 
-async function printSql(ctx: Context, db: Driver | null, project: Project, files: ReturnType<typeof readOwnerFiles>, opts: MigrateOptions): Promise<CommandResult<MigrateData>> {
-  const state = await loadState(db, project, files);
+async function printSql(ctx: Context, db: Driver | null, project: Project, opts: MigrateOptions): Promise<CommandResult<MigrateData>> {
+  const state = await loadState(db, project);
   const { selected, target } = choose(project, state, opts);
   const plan = planUpgrade(state, selected, { target, newId: randomUUID });
   const database = db?.location ?? 'the embedded database';
@@ -105,13 +104,12 @@ async function apply(
   ctx: Context,
   db: Driver,
   project: Project,
-  files: ReturnType<typeof readOwnerFiles>,
   opts: MigrateOptions,
   started: number,
 ): Promise<CommandResult<MigrateData>> {
   await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
   try {
-    const state = await loadState(db, project, files);
+    const state = await loadState(db, project);
     const { selected, target } = choose(project, state, opts);
     const plan = planUpgrade(state, selected, { target, newId: randomUUID });
     const durations = new Map<string, number>();

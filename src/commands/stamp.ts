@@ -4,11 +4,12 @@
  * failed migration whose changes were completed by hand).
  */
 import { randomUUID } from 'node:crypto';
-import { loadState, readOwnerFiles } from '../apply/load.js';
+import { loadState } from '../apply/load.js';
 import { assertMigrationExists, planStamp } from '../apply/plan.js';
 import { openDatabase } from '../db/connect.js';
 import { describeFailure, runPlan } from '../db/runner.js';
 import { RuntimeError } from '../errors.js';
+import { readMigrations } from '../migrations/folder.js';
 import { ownerArgument, plural } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 
@@ -27,12 +28,11 @@ export interface StampData {
 export async function stamp(ctx: Context, opts: { owner: string; migration: string }): Promise<CommandResult<StampData>> {
   const project = contextProject(ctx);
   const owner = ownerArgument(project, opts.owner, 'stamp');
-  const files = readOwnerFiles(project.owners);
-  assertMigrationExists(owner, files.get(owner.name)!, opts.migration, 'stamp');
+  assertMigrationExists(owner, readMigrations(owner.migrationsDir), opts.migration, 'stamp');
   const db = (await openDatabase(ctx, { lockKey: project.settings.lockKey }))!;
   try {
     await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
-    const state = await loadState(db, project, files);
+    const state = await loadState(db, project);
     const plan = planStamp(state.byName.get(owner.name)!, opts.migration, randomUUID);
     const result = await runPlan(db, plan);
     if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });

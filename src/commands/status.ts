@@ -1,5 +1,5 @@
 /** `status`: applied, pending, failed, edited and missing migrations per owner. Reads only. */
-import { loadState, readOwnerFiles } from '../apply/load.js';
+import { loadState } from '../apply/load.js';
 import type { OwnerState } from '../apply/state.js';
 import { openDatabase } from '../db/connect.js';
 import { selectOwners, type Selection } from '../project/project.js';
@@ -52,11 +52,10 @@ const COLORS: Record<MigrationStatus, string> = { applied: '32', pending: '33', 
 export async function status(ctx: Context, opts: StatusOptions): Promise<CommandResult<StatusData>> {
   const project = contextProject(ctx);
   const selected = new Set(selectOwners(project, opts).map((o) => o.name));
-  const files = readOwnerFiles(project.owners);
   const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true });
   let owners: StatusOwner[];
   try {
-    const state = await loadState(db, project, files);
+    const state = await loadState(db, project);
     owners = state.owners.filter((s) => selected.has(s.owner.name)).map(ownerStatus);
   } finally {
     await db?.close();

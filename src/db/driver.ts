@@ -25,6 +25,8 @@ export interface Dialect {
   deleteHistoryRow(table: string, id: string): string;
   /** Marks failed rows as rolled back, as `prisma migrate resolve` does. */
   markRolledBack(table: string, ids: string[]): string;
+  /** The error code of a query on a table that does not exist (PostgreSQL: 42P01). */
+  readonly undefinedTableCode: string;
   /** Query listing which of `$1` (an array of table names) exist; returns rows `{ name }`. */
   readonly existingTablesQuery: string;
   /** One query returning the rows of every given table with an `owner` column. */

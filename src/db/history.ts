@@ -1,4 +1,4 @@
-import type { Driver } from './driver.js';
+import { databaseErrorFields, type Driver } from './driver.js';
 
 /** One row of a Prisma Migrate history table (`_prisma_migrations` or an extension's copy). */
 export interface HistoryRow {
@@ -45,11 +45,20 @@ const toDate = (v: Date | string | null): Date | null => (v === null ? null : v 
 export async function readHistory(db: Driver, tables: { owner: string; table: string }[]): Promise<HistorySnapshot> {
   if (tables.length === 0) return EMPTY_HISTORY;
   const names = [...new Set(tables.map((t) => t.table))];
-  const existing = await db.query<{ name: string }>(db.dialect.existingTablesQuery, [names]);
-  const existingTables = new Set(existing.map((r) => r.name));
-  const present = tables.filter((t) => existingTables.has(t.table));
-  if (present.length === 0) return { existingTables, rows: [] };
-  const raw = await db.query<RawRow & Record<string, unknown>>(db.dialect.selectHistory(present));
+  // Usually every table exists (a database migrated before): then one round trip does it.
+  let raw: RawRow[] | null = null;
+  let existingTables = new Set(names);
+  try {
+    raw = await db.query<RawRow & Record<string, unknown>>(db.dialect.selectHistory(tables));
+  } catch (error) {
+    if (databaseErrorFields(error).code !== db.dialect.undefinedTableCode) throw error;
+  }
+  if (raw === null) {
+    const existing = await db.query<{ name: string }>(db.dialect.existingTablesQuery, [names]);
+    existingTables = new Set(existing.map((r) => r.name));
+    const present = tables.filter((t) => existingTables.has(t.table));
+    raw = present.length === 0 ? [] : await db.query<RawRow & Record<string, unknown>>(db.dialect.selectHistory(present));
+  }
   const rows = raw.map(
     (r): HistoryRow => ({
       owner: r.owner,

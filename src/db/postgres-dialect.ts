@@ -36,6 +36,7 @@ export const postgresDialect: Dialect = {
   deleteHistoryRow: (table, id) => `DELETE FROM ${quoteIdentifier(table)} WHERE "id" = ${quoteLiteral(id)};`,
   markRolledBack: (table, ids) =>
     `UPDATE ${quoteIdentifier(table)} SET "rolled_back_at" = now() WHERE "id" IN (${ids.map(quoteLiteral).join(', ')});`,
+  undefinedTableCode: '42P01',
   // to_regclass resolves an unqualified name through search_path, exactly as the unqualified
   // CREATE TABLE / INSERT statements above do.
   existingTablesQuery: `SELECT t AS name FROM unnest($1::text[]) AS t WHERE to_regclass(quote_ident(t)) IS NOT NULL`,

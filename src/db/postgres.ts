@@ -29,10 +29,32 @@ export function clientConfig(url: string, connectTimeoutMs: number): ClientConfi
   return { connectionString, connectionTimeoutMillis: connectTimeoutMs, ...(options ? { options } : {}), application_name: 'orchestrate' };
 }
 
+type ClientClass = typeof import('pg').Client;
+let loaded: ClientClass | undefined;
+
+/**
+ * node-postgres checks at load time whether it runs in a Cloudflare Worker, and on Node 20 (no
+ * global `navigator`) that check constructs a `Response`, which loads the whole fetch stack
+ * (~10 ms). A `navigator` present only while pg loads answers the question for free.
+ */
+function loadClient(): ClientClass {
+  if (loaded) return loaded;
+  const g = globalThis as { navigator?: unknown };
+  const stub = g.navigator === undefined;
+  if (stub) Object.defineProperty(g, 'navigator', { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true, writable: true });
+  try {
+    // The client alone: the pool and the native bindings of pg's index are not needed here.
+    loaded = require('pg/lib/client') as ClientClass;
+  } finally {
+    if (stub) delete g.navigator;
+  }
+  return loaded;
+}
+
 /** node-postgres connection; the migration lock is a session-level advisory lock. */
 export async function connectPostgres(url: string, lockKey: number, connectTimeoutMs: number): Promise<Driver> {
-  const pg = require('pg') as typeof import('pg');
-  const client: Client = new pg.Client(clientConfig(url, connectTimeoutMs));
+  const PgClient = loadClient();
+  const client: Client = new PgClient(clientConfig(url, connectTimeoutMs));
   let alive = true;
   // Without a listener, a server that drops an idle connection crashes the process.
   client.on('error', () => {
@@ -92,9 +114,14 @@ export async function connectPostgres(url: string, lockKey: number, connectTimeo
       return row?.server_version ?? 'unknown';
     },
     async close() {
-      // Closing the session also releases the advisory lock on the server.
+      if (!alive) return;
+      // Closing the session also releases the advisory lock on the server. The Terminate
+      // message is written at once; waiting for the server to close its end would only delay
+      // the process exit, so the socket no longer holds the process open.
       alive = false;
-      await client.end().catch(() => {});
+      const ending = client.end().catch(() => {});
+      (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
+      void ending;
     },
   };
   return driver;
