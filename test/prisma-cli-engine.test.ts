@@ -1,11 +1,11 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWasmEngine, type DiffEngine, type DiffSide, type SchemaFile } from '../src/engine/engine.js';
 import { startPrismaCliEngine } from '../src/engine/prisma-cli.js';
 import { UsageError } from '../src/errors.js';
-import { DATASOURCE, REPO } from './helpers.js';
+import { DATASOURCE, REPO, runCli, tempDir, writeProject } from './helpers.js';
 
 const core = (body: string): SchemaFile => ({ path: 'prisma/schema.prisma', content: `${DATASOURCE}\n${body}` });
 
@@ -127,5 +127,39 @@ ADD COLUMN     "role" "Role" NOT NULL DEFAULT 'MEMBER';
     await expect(startPrismaCliEngine({ cwd: path.join(scratch, 'nope') })).rejects.toThrow(
       `The project directory ${path.join(scratch, 'nope')} does not exist; pass an existing --cwd.`,
     );
+  });
+});
+
+describe('orchestrate revision --engine prisma-cli', () => {
+  it('writes the same migrations as the default engine', async () => {
+    const spec = {
+      core: `${USER_NAME}`,
+      extensions: {
+        billing: {
+          schema: `model Invoice {\n  id     Int  @id @default(autoincrement())\n  userId Int\n  user   User @relation(fields: [userId], references: [id])\n\n  @@map("billing_invoices")\n}\n\nextend model User {\n  invoices Invoice[]\n  billingCustomerId String? @map("billing_customer_id")\n}\n`,
+        },
+      },
+    };
+    const runs: Record<string, string>[] = [];
+    for (const engine of [[], ['--engine', 'prisma-cli']]) {
+      const t = tempDir('orch-cli-revision-');
+      try {
+        writeProject(t.dir, spec);
+        const result = await runCli(t.dir, ['revision', '--all', '-m', 'init', ...engine], { APP_EXTENSIONS: 'billing' });
+        expect(result.exitCode).toBe(0);
+        const files: Record<string, string> = {};
+        for (const owner of ['prisma/migrations', 'extensions/billing/migrations']) {
+          const [migration] = readdirSync(path.join(t.dir, owner)).filter((d) => /^\d{14}_init$/.test(d));
+          for (const f of ['migration.sql', 'down.sql']) {
+            files[`${owner}/${f}`] = readFileSync(path.join(t.dir, owner, migration!, f), 'utf8').replace(/\b\d{14}_/g, '<timestamp>_');
+          }
+        }
+        runs.push(files);
+      } finally {
+        t.cleanup();
+      }
+    }
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[0]!['extensions/billing/migrations/migration.sql']).toContain('ALTER TABLE "User" ADD COLUMN     "billing_customer_id" TEXT;');
   });
 });
