@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { catalogSnapshot, createDatabase, query, runCli } from './helpers.js';
+import { execa } from 'execa';
+import { CLI, catalogSnapshot, createDatabase, query, runCli } from './helpers.js';
 import { makeProject, oneErrorLine, useCleanups } from './fixtures.js';
 
 const onCleanup = useCleanups();
@@ -151,6 +152,21 @@ describe('create: bad input is refused before anything is written', () => {
     expect(failed.stderr).toContain('loyalty/');
     expect(failed.stderr).toContain('requires core/');
     expect(readdirSync(path.join(other, 'extensions'))).toEqual(['billing']);
+  });
+});
+
+describe('create interrupted', () => {
+  it('removes the folder it was writing when stopped with Ctrl-C (SIGINT)', async () => {
+    const dir = makeProject(onCleanup);
+    const child = execa(process.execPath, [CLI, 'create', 'loyalty'], { cwd: dir, reject: false, env: { APP_EXTENSIONS: '', DATABASE_URL: '' } });
+    const folder = path.join(dir, 'extensions/loyalty');
+    // Stop it as soon as the scaffold exists, while the migration is being generated.
+    for (let i = 0; i < 500 && !existsSync(folder); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(existsSync(folder)).toBe(true);
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.signal ?? result.exitCode).not.toBe(0);
+    expect(existsSync(path.join(dir, 'extensions'))).toBe(false);
   });
 });
 
