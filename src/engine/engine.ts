@@ -75,12 +75,14 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
     await guarded.disposeAll();
     await previousClose();
   };
+  const bound = bindMigrationAwareSqlAdapterFactory(guarded);
+  const registry = (bound as unknown as { errorRegistry?: ErrorRegistry }).errorRegistry;
   let engine;
   try {
     engine = await runtime.SchemaEngine.new(
       { datamodels: [['schema.prisma', 'datasource db {\n  provider = "postgresql"\n}\n']] },
       (line: string) => logs.push(line),
-      bindMigrationAwareSqlAdapterFactory(guarded),
+      bound,
     );
     // The engine connects lazily; make it connect now so an unreachable server fails here.
     await engine.version();
@@ -88,7 +90,7 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
     await closeDb();
     const where = options.url ? `the database at ${redactUrl(options.url)}` : 'the in-memory database';
     throw new RuntimeError(
-      `Cannot start Prisma's schema engine against ${where} (${engineMessage(error)}); check --url / DATABASE_URL, or unset both to diff without a database.`,
+      `Cannot start Prisma's schema engine against ${where} (${engineMessage(error, registry)}); check --url / DATABASE_URL, or unset both to diff without a database.`,
       { cause: error },
     );
   }
@@ -106,7 +108,7 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
         });
         return normaliseScript(result.stdout);
       } catch (error) {
-        throw new UsageError(`Prisma's schema engine could not diff the schemas: ${engineMessage(error)}`, { cause: error });
+        throw new UsageError(`Prisma's schema engine could not diff the schemas: ${engineMessage(error, registry)}`, { cause: error });
       }
     },
     async close() {
@@ -120,7 +122,15 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
 }
 
 /** The engine throws plain objects or Errors with JSON inside; pull out the human part. */
-export function engineMessage(error: unknown): string {
+export interface ErrorRegistry {
+  consumeError(id: number): { error: unknown } | undefined;
+}
+
+export function engineMessage(error: unknown, registry?: ErrorRegistry): string {
+  // Errors thrown by the driver adapter cross the engine as "External error id#N".
+  const external = error instanceof Error ? /External error id#(\d+)/.exec(error.message) : null;
+  const original = external && registry ? registry.consumeError(Number(external[1])) : undefined;
+  if (original) return engineMessage(original.error);
   if (error instanceof Error) {
     const m = error.message;
     try {
