@@ -127,10 +127,14 @@ export interface ErrorRegistry {
 }
 
 export function engineMessage(error: unknown, registry?: ErrorRegistry): string {
+  return rawEngineMessage(error, registry).replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
+}
+
+function rawEngineMessage(error: unknown, registry?: ErrorRegistry): string {
   // Errors thrown by the driver adapter cross the engine as "External error id#N".
   const external = error instanceof Error ? /External error id#(\d+)/.exec(error.message) : null;
   const original = external && registry ? registry.consumeError(Number(external[1])) : undefined;
-  if (original) return engineMessage(original.error);
+  if (original) return rawEngineMessage(original.error);
   if (error instanceof Error) {
     const m = error.message;
     try {
