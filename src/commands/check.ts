@@ -57,7 +57,7 @@ export interface CheckData {
   problems: CheckProblem[];
 }
 
-export type CheckOptions = Record<string, never> | object;
+export type CheckOptions = object;
 
 const describe = (owner: Owner) => (owner.kind === 'core' ? '--core' : `--extension ${owner.name}`);
 
