@@ -188,6 +188,15 @@ describe('migrate on PostgreSQL', () => {
     expect(fixed.stdout).toMatch(/^Applied 1 migration \(crm: 1\)/);
   });
 
+  it("creates an owner's history table with its first migration, so a failing first migration leaves none", async () => {
+    writeFileSync(path.join(project.dir, 'extensions/crm/migrations', CRM_INIT, 'migration.sql'), 'CREATE TABLE "crm_contact" ("id" INTEGER REFERENCES "nowhere"("id"));\n');
+    const r = await runCli(project.dir, ['migrate', '--all'], env);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`error: crm/${CRM_INIT} failed and was rolled back, so nothing of it remains: line 1 of`);
+    expect(r.stderr).toContain('relation "nowhere" does not exist [SQLSTATE 42P01]');
+    expect(await tables(db.url)).toEqual(['User', '_prisma_migrations', '_prisma_migrations_billing', 'billing_invoice']);
+  });
+
   it('refuses to run when an applied migration was edited, naming the file, and applies nothing', async () => {
     await runCli(project.dir, ['migrate', '--all'], env);
     const file = path.join(project.dir, 'prisma/migrations', CORE_INIT, 'migration.sql');

@@ -4,24 +4,42 @@ import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
 import type { Owner, Project } from '../project/project.js';
 import { buildState, type State } from './state.js';
 
-/** Every enabled owner's migration folders. */
-export function readOwnerFiles(owners: Owner[]): Map<string, MigrationFiles[]> {
-  return new Map(owners.map((o) => [o.name, readMigrations(o.migrationsDir)]));
+export type OwnerFiles = Map<string, MigrationFiles[]>;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Every enabled owner's migration folders, one owner per event-loop turn: started before the
+ * database is opened, the reading overlaps the connection handshake and the history query
+ * instead of waiting for them (on a no-op `migrate` in a container entrypoint, reading the
+ * folders and asking the server are nearly all of the work).
+ */
+export async function readOwnerFiles(owners: Owner[]): Promise<OwnerFiles> {
+  const files: OwnerFiles = new Map();
+  for (const owner of owners) {
+    files.set(owner.name, readMigrations(owner.migrationsDir));
+    await nextTurn();
+  }
+  return files;
 }
 
 /**
  * The state of every enabled owner. `db` null stands for a database that does not exist yet
- * (the embedded one, before its first use): nothing is applied.
+ * (the embedded one, before its first use): nothing is applied. `files` may already be on its
+ * way (see readOwnerFiles); otherwise it is read now, while the history query is in flight.
  *
- * The history query goes out first and the folders are read while the server answers it: on a
- * no-op `migrate` in a container entrypoint, those two are most of the work.
+ * @example
+ *   const files = readOwnerFiles(project.owners);
+ *   const db = await openDatabase(ctx, { lockKey: project.settings.lockKey });
+ *   const state = await loadState(db, project, files);
  */
-export async function loadState(db: Driver | null, project: Project): Promise<State> {
+export async function loadState(db: Driver | null, project: Project, files?: Promise<OwnerFiles>): Promise<State> {
   let history: Promise<HistorySnapshot> = Promise.resolve(EMPTY_HISTORY);
-  if (db) {
-    history = readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable })));
-    history.catch(() => {}); // awaited below; this only keeps a failure during the folder read from going unhandled
-  }
-  const files = readOwnerFiles(project.owners);
-  return buildState(project.owners, files, await history);
+  if (db) history = readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable })));
+  const pending = files ?? readOwnerFiles(project.owners);
+  // Both are awaited below; this keeps a failure of one from going unhandled while the other runs.
+  history.catch(() => {});
+  pending.catch(() => {});
+  const read = await pending;
+  return buildState(project.owners, read, await history);
 }

@@ -22,6 +22,8 @@ export type Step =
       /** The history row's id, fixed by the plan so that `--sql` shows the exact INSERT. */
       id: string;
       transactional: boolean;
+      /** Create the owner's history table in this migration's transaction (its first use). */
+      createHistory: boolean;
     }
   | { kind: 'revert'; owner: string; table: string; migration: string; file: string; sql: string; rowId: string; transactional: boolean }
   | { kind: 'drop-history'; owner: string; table: string }
@@ -135,7 +137,10 @@ export function planUpgrade(state: State, selected: string[], options: { target?
     for (const f of pending) {
       const missing = f.requires.filter((r) => !done.has(qualified(r.owner, r.migration))).map((r) => qualified(r.owner, r.migration));
       if (missing.length > 0) unmet.push(`${qualified(name, f.name)} requires ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not applied`);
-      if (plan.migrations.length === 0 && !s.tableExists) steps.push({ kind: 'create-history', owner: name, table: s.owner.historyTable });
+      // The history table comes with the owner's first migration, in its transaction: one commit
+      // fewer per owner, and a failing first migration leaves no empty table behind.
+      const firstUse = plan.migrations.length === 0 && !s.tableExists;
+      if (firstUse && f.noTransaction) steps.push({ kind: 'create-history', owner: name, table: s.owner.historyTable });
       steps.push({
         kind: 'apply',
         owner: name,
@@ -146,6 +151,7 @@ export function planUpgrade(state: State, selected: string[], options: { target?
         checksum: f.checksum,
         id: options.newId(),
         transactional: !f.noTransaction,
+        createHistory: firstUse && !f.noTransaction,
       });
       plan.migrations.push(f.name);
       done.add(qualified(name, f.name));

@@ -43,7 +43,7 @@ export function chunks(step: Step, dialect: Dialect): Chunk[] {
         startedAt: null,
       });
       if (step.transactional) {
-        const prefix = `${dialect.begin}\n`;
+        const prefix = `${dialect.begin}\n${step.createHistory ? `${dialect.createHistoryTable(step.table)}\n` : ''}`;
         return [{ sql: prefix + closed(step.sql), bodyOffset: prefix.length }, { sql: `${insert}\n${dialect.commit}` }];
       }
       // Outside a transaction each statement is its own round trip: PostgreSQL refuses

@@ -6,14 +6,12 @@
  * it runs in container entrypoints, where start-up time matters.
  */
 import { randomUUID } from 'node:crypto';
-import { loadState } from '../apply/load.js';
+import { loadState, readOwnerFiles, type OwnerFiles } from '../apply/load.js';
 import { planUpgrade, resolveTarget, type Plan, type Target } from '../apply/plan.js';
-import { renderPlan } from '../apply/render.js';
 import type { State } from '../apply/state.js';
 import { openDatabase } from '../db/connect.js';
 import type { Driver } from '../db/driver.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
-import { describeFailure, runPlan } from '../db/runner.js';
 import { RuntimeError } from '../errors.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
 import { duration, hasSelection, plural } from './apply-shared.js';
@@ -79,20 +77,23 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   const started = performance.now();
   const project = contextProject(ctx);
   if (!opts.target) selectOwners(project, opts); // reject bad --extension before connecting
+  const files = readOwnerFiles(project.owners);
+  files.catch(() => {}); // awaited in loadState; a connection failure may come first
   const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
   try {
-    return opts.sql ? await printSql(ctx, db, project, opts) : await apply(ctx, db!, project, opts, started);
+    return opts.sql ? await printSql(ctx, db, project, files, opts) : await apply(ctx, db!, project, files, opts, started);
   } finally {
     await db?.close();
   }
 }
 
-async function printSql(ctx: Context, db: Driver | null, project: Project, opts: MigrateOptions): Promise<CommandResult<MigrateData>> {
-  const state = await loadState(db, project);
+async function printSql(ctx: Context, db: Driver | null, project: Project, files: Promise<OwnerFiles>, opts: MigrateOptions): Promise<CommandResult<MigrateData>> {
+  const state = await loadState(db, project, files);
   const { selected, target } = choose(project, state, opts);
   const plan = planUpgrade(state, selected, { target, newId: randomUUID });
   const database = db?.location ?? 'the embedded database';
   const count = plan.steps.filter((s) => s.kind === 'apply').length;
+  const { renderPlan } = await import('../apply/render.js');
   const sql = renderPlan(plan, db?.dialect ?? postgresDialect, `orchestrate migrate --sql: ${plural(count, 'migration')} for ${database}; nothing has been run.`);
   return {
     data: { database, owners: ownerResults(plan, new Map()), applied: 0, durationMs: 0, sql },
@@ -104,21 +105,26 @@ async function apply(
   ctx: Context,
   db: Driver,
   project: Project,
+  files: Promise<OwnerFiles>,
   opts: MigrateOptions,
   started: number,
 ): Promise<CommandResult<MigrateData>> {
   await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
   try {
-    const state = await loadState(db, project);
+    const state = await loadState(db, project, files);
     const { selected, target } = choose(project, state, opts);
     const plan = planUpgrade(state, selected, { target, newId: randomUUID });
     const durations = new Map<string, number>();
-    const result = await runPlan(db, plan, ({ step, durationMs }) => {
-      if (step.kind !== 'apply') return;
-      durations.set(`${step.owner}/${step.migration}`, durationMs);
-      ctx.reporter.info(`Applied ${step.owner}/${step.migration} (${duration(durationMs)})`);
-    });
-    if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
+    if (plan.steps.length > 0) {
+      // Loaded only when there is something to run: the common no-op start skips it.
+      const { describeFailure, runPlan } = await import('../db/runner.js');
+      const result = await runPlan(db, plan, ({ step, durationMs }) => {
+        if (step.kind !== 'apply') return;
+        durations.set(`${step.owner}/${step.migration}`, durationMs);
+        ctx.reporter.info(`Applied ${step.owner}/${step.migration} (${duration(durationMs)})`);
+      });
+      if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
+    }
     const owners = ownerResults(plan, durations);
     const applied = durations.size;
     const durationMs = Math.round(performance.now() - started);

@@ -25,15 +25,16 @@ interface RawRow {
   owner: string;
   id: string;
   checksum: string;
-  finished_at: Date | string | null;
+  finished_at: Date | string | number | null;
   migration_name: string;
   logs: string | null;
-  rolled_back_at: Date | string | null;
-  started_at: Date | string;
+  rolled_back_at: Date | string | number | null;
+  started_at: Date | string | number;
   applied_steps_count: number | string;
 }
 
-const toDate = (v: Date | string | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v));
+/** Dialects may return timestamps as Date objects, ISO text or epoch milliseconds. */
+const toDate = (v: Date | string | number | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(typeof v === 'string' && /^-?[\d.]+$/.test(v) ? Number(v) : v));
 
 /**
  * Reads every owner's history in two round trips, however many owners there are (a no-op

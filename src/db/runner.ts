@@ -25,6 +25,8 @@ export interface StepFailed {
   statement: FailedStatement | null;
   /** The failure came from the history bookkeeping or COMMIT rather than from the script. */
   atCommit: boolean;
+  /** The failure came from creating the history table at the start of the transaction. */
+  atHistoryTable: boolean;
   connectionLost: boolean;
 }
 
@@ -65,7 +67,7 @@ async function runStep(db: Driver, step: Step): Promise<StepFailed | null> {
     } catch (error) {
       const connectionLost = !db.alive || !isSqlState(databaseErrorFields(error).code);
       if (transactional(step) && !connectionLost) await db.exec(db.dialect.rollback).catch(() => {});
-      const failure: StepFailed = { step, error, statement: null, atCommit: false, connectionLost };
+      const failure: StepFailed = { step, error, statement: null, atCommit: false, atHistoryTable: false, connectionLost };
       if (step.kind !== 'apply' && step.kind !== 'revert') return failure;
       if (chunk.bodyOffset === undefined) {
         failure.atCommit = true;
@@ -80,6 +82,10 @@ async function runStep(db: Driver, step: Step): Promise<StepFailed | null> {
       }
       const position = Number(databaseErrorFields(error).position);
       const offset = position - 1 - chunk.bodyOffset;
+      if (Number.isFinite(position) && position > 0 && offset < 0 && step.kind === 'apply' && step.createHistory) {
+        failure.atHistoryTable = true;
+        return failure;
+      }
       if (Number.isFinite(position) && position > 0 && offset >= 0 && offset < step.sql.length) {
         const s = statementAt(statements, offset);
         failure.statement = s ? { text: s.text, line: s.line } : null;
@@ -143,7 +149,13 @@ export function describeFailure(failed: StepFailed): string {
   }
   const name = `${step.owner}/${step.migration}`;
   const up = step.kind === 'apply';
-  const where = failed.statement ? `line ${failed.statement.line} of ${step.file}, \`${snippet(failed.statement.text)}\`` : failed.atCommit ? `at COMMIT (deferred constraints or the history row in ${step.table})` : step.file;
+  const where = failed.statement
+    ? `line ${failed.statement.line} of ${step.file}, \`${snippet(failed.statement.text)}\``
+    : failed.atCommit
+      ? `at COMMIT (deferred constraints or the history row in ${step.table})`
+      : failed.atHistoryTable
+        ? `creating the history table ${step.table}`
+        : step.file;
   if (failed.connectionLost) {
     return `${up ? '' : 'Rolling back '}${name} was interrupted because the connection to the database was lost (${reason}); ${step.transactional ? `the server rolls back its transaction, so it is ${up ? 'not applied' : 'still applied'}` : 'some of its statements may have run'}; check the database and run ${up ? 'migrate' : 'downgrade'} again.`;
   }
