@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+/**
+ * Benchmarks of the apply path, against a real PostgreSQL server (run `pnpm build` first):
+ *
+ *   (a) a no-op `migrate --all` on a database with 51 owners (core + 50 extensions) and 500
+ *       applied migrations, against the wall time of `orchestrate --version` (target ≤ 1.5×);
+ *   (b) applying 1,000 small migrations across 51 owners, against one psql session running the
+ *       same migration.sql files one after another (target ≤ 1.3×).
+ *
+ * Usage: node bench/migrate.mjs [--runs 5]
+ * Environment: BENCH_PG_URL (or TEST_PG_URL), an admin URL allowed to create databases;
+ * default postgresql://postgres@127.0.0.1:5432/postgres. psql must be on PATH.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'dist/cli.js');
+const ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+const EXTENSIONS = 50;
+
+const require = createRequire(path.join(ROOT, 'package.json'));
+const pg = require('pg');
+
+async function admin(sql) {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function createDatabase() {
+  const name = `orch_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  await admin(`CREATE DATABASE "${name}"`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+}
+
+/** A project with core + 50 extensions and `total` migrations spread over the 51 owners. */
+function writeProject(total) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'orch-bench-'));
+  mkdirSync(path.join(dir, 'prisma'), { recursive: true });
+  writeFileSync(path.join(dir, 'prisma/schema.prisma'), 'datasource db {\n  provider = "postgresql"\n}\n');
+  const owners = ['core', ...Array.from({ length: EXTENSIONS }, (_, i) => `ext_${String(i).padStart(2, '0')}`)];
+  const files = [];
+  for (const [index, owner] of owners.entries()) {
+    const count = Math.floor(total / owners.length) + (index < total % owners.length ? 1 : 0);
+    const base = owner === 'core' ? path.join(dir, 'prisma') : path.join(dir, 'extensions', owner);
+    mkdirSync(base, { recursive: true });
+    if (owner !== 'core') writeFileSync(path.join(base, 'schema.prisma'), `// ${owner}\n`);
+    for (let m = 0; m < count; m++) {
+      const name = `2024${String(Math.floor(m / 28) + 1).padStart(2, '0')}${String((m % 28) + 1).padStart(2, '0')}000000_step_${m}`;
+      const table = `${owner}_t${m}`;
+      const migrationDir = path.join(base, 'migrations', name);
+      mkdirSync(migrationDir, { recursive: true });
+      const file = path.join(migrationDir, 'migration.sql');
+      writeFileSync(
+        file,
+        `-- CreateTable\nCREATE TABLE "${table}" (\n    "id" SERIAL NOT NULL,\n    "name" TEXT NOT NULL,\n    "created_at" TIMESTAMPTZ NOT NULL DEFAULT now(),\n\n    CONSTRAINT "${table}_pkey" PRIMARY KEY ("id")\n);\n\n-- CreateIndex\nCREATE INDEX "${table}_name_idx" ON "${table}"("name");\n`,
+      );
+      writeFileSync(path.join(migrationDir, 'down.sql'), `DROP TABLE "${table}";\n`);
+      files.push(file);
+    }
+  }
+  return { dir, env: { APP_EXTENSIONS: owners.slice(1).join(','), NO_COLOR: '1' }, files };
+}
+
+function timed(command, args, options) {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.slice(0, 3).join(' ')} failed (${result.status}): ${result.stderr || result.stdout}`);
+  }
+  return { ms, stdout: result.stdout };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (ms) => `${ms.toFixed(1)} ms`;
+
+function orchestrate(project, url, args) {
+  return timed(process.execPath, [CLI, ...args], { cwd: project.dir, env: { ...process.env, ...project.env, DATABASE_URL: url } });
+}
+
+async function benchNoop() {
+  const project = writeProject(500);
+  const db = await createDatabase();
+  try {
+    const setup = orchestrate(project, db.url, ['migrate', '--all']);
+    if (!/^Applied 500 migrations/.test(setup.stdout)) throw new Error(`setup did not apply 500 migrations: ${setup.stdout}`);
+    // One warm-up of each, so that both measure a warm file-system cache.
+    orchestrate(project, db.url, ['--version']);
+    orchestrate(project, db.url, ['migrate', '--all']);
+    const version = [];
+    const noop = [];
+    for (let i = 0; i < RUNS; i++) {
+      version.push(orchestrate(project, db.url, ['--version']).ms);
+      const run = orchestrate(project, db.url, ['migrate', '--all']);
+      if (run.stdout.trim() !== 'Nothing to apply: 51 owners up to date.') throw new Error(`unexpected output: ${run.stdout}`);
+      noop.push(run.ms);
+    }
+    return { version: median(version), noop: median(noop) };
+  } finally {
+    await db.drop();
+    rmSync(project.dir, { recursive: true, force: true });
+  }
+}
+
+async function benchApply() {
+  const project = writeProject(1000);
+  const ours = [];
+  const psql = [];
+  try {
+    for (let i = 0; i < Math.max(1, Math.min(RUNS, 3)); i++) {
+      const a = await createDatabase();
+      const b = await createDatabase();
+      try {
+        const runOurs = () => {
+          const run = orchestrate(project, a.url, ['migrate', '--all']);
+          if (!/^Applied 1000 migrations/.test(run.stdout)) throw new Error(`unexpected output: ${run.stdout}`);
+          ours.push(run.ms);
+        };
+        const runPsql = () => {
+          const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', b.url, ...project.files.flatMap((f) => ['-f', f])];
+          psql.push(timed('psql', args, {}).ms);
+        };
+        // Alternate who goes first, so that neither always meets a busier disk.
+        if (i % 2 === 0) {
+          runOurs();
+          runPsql();
+        } else {
+          runPsql();
+          runOurs();
+        }
+      } finally {
+        await a.drop();
+        await b.drop();
+      }
+    }
+    return { ours: median(ours), psql: median(psql) };
+  } finally {
+    rmSync(project.dir, { recursive: true, force: true });
+  }
+}
+
+execFileSync(process.execPath, [CLI, '--version']); // fails early when the build is missing
+const server = execFileSync('psql', ['-X', '-A', '-t', '-d', ADMIN_URL, '-c', 'SHOW server_version'], { encoding: 'utf8' }).trim();
+console.log(`orchestrate apply benchmarks: node ${process.version}, PostgreSQL ${server}, ${os.cpus().length} CPUs, median of ${RUNS} runs`);
+
+const a = await benchNoop();
+const ratioA = a.noop / a.version;
+console.log(`(a) no-op migrate --all, 51 owners / 500 applied migrations: ${fmt(a.noop)}`);
+console.log(`    orchestrate --version:                                   ${fmt(a.version)}`);
+console.log(`    ratio ${ratioA.toFixed(2)} (target <= 1.5) ${ratioA <= 1.5 ? 'OK' : 'MISSED'}`);
+
+const b = await benchApply();
+const ratioB = b.ours / b.psql;
+console.log(`(b) migrate --all applying 1,000 migrations over 51 owners: ${fmt(b.ours)}`);
+console.log(`    one psql session running the same 1,000 files:         ${fmt(b.psql)}`);
+console.log(`    ratio ${ratioB.toFixed(2)} (target <= 1.3) ${ratioB <= 1.3 ? 'OK' : 'MISSED'}`);
