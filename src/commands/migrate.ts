@@ -109,32 +109,29 @@ async function apply(
   opts: MigrateOptions,
   started: number,
 ): Promise<CommandResult<MigrateData>> {
+  // Held until migrate() closes the session, which releases it (no unlock round trip needed).
   await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
-  try {
-    const state = await loadState(db, project, files);
-    const { selected, target } = choose(project, state, opts);
-    const plan = planUpgrade(state, selected, { target, newId: randomUUID });
-    const durations = new Map<string, number>();
-    if (plan.steps.length > 0) {
-      // Loaded only when there is something to run: the common no-op start skips it.
-      const { describeFailure, runPlan } = await import('../db/runner.js');
-      const result = await runPlan(db, plan, ({ step, durationMs }) => {
-        if (step.kind !== 'apply') return;
-        durations.set(`${step.owner}/${step.migration}`, durationMs);
-        ctx.reporter.info(`Applied ${step.owner}/${step.migration} (${duration(durationMs)})`);
-      });
-      if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
-    }
-    const owners = ownerResults(plan, durations);
-    const applied = durations.size;
-    const durationMs = Math.round(performance.now() - started);
-    const touched = owners.filter((o) => o.applied.length > 0).map((o) => `${o.owner}: ${o.applied.length}`);
-    const text =
-      applied === 0
-        ? `Nothing to apply: ${plural(selected.length, 'owner')} up to date.`
-        : `Applied ${plural(applied, 'migration')} (${touched.join(', ')}) in ${duration(durationMs)}.`;
-    return { data: { database: db.location, owners, applied, durationMs }, text };
-  } finally {
-    await db.unlock().catch(() => {});
+  const state = await loadState(db, project, files);
+  const { selected, target } = choose(project, state, opts);
+  const plan = planUpgrade(state, selected, { target, newId: randomUUID });
+  const durations = new Map<string, number>();
+  if (plan.steps.length > 0) {
+    // Loaded only when there is something to run: the common no-op start skips it.
+    const { describeFailure, runPlan } = await import('../db/runner.js');
+    const result = await runPlan(db, plan, ({ step, durationMs }) => {
+      if (step.kind !== 'apply') return;
+      durations.set(`${step.owner}/${step.migration}`, durationMs);
+      ctx.reporter.info(`Applied ${step.owner}/${step.migration} (${duration(durationMs)})`);
+    });
+    if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
   }
+  const owners = ownerResults(plan, durations);
+  const applied = durations.size;
+  const durationMs = Math.round(performance.now() - started);
+  const touched = owners.filter((o) => o.applied.length > 0).map((o) => `${o.owner}: ${o.applied.length}`);
+  const text =
+    applied === 0
+      ? `Nothing to apply: ${plural(selected.length, 'owner')} up to date.`
+      : `Applied ${plural(applied, 'migration')} (${touched.join(', ')}) in ${duration(durationMs)}.`;
+  return { data: { database: db.location, owners, applied, durationMs }, text };
 }

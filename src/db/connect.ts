@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Context } from '../commands/context.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { databaseErrorFields, type Driver } from './driver.js';
+import { connectPostgres } from './postgres.js';
 import { redactUrl, resolveDatabaseUrl } from './url.js';
 
 export const EMBEDDED_DIR = '.orchestrate/pglite';
@@ -73,7 +74,6 @@ export async function openDatabase(ctx: Context, options: OpenOptions): Promise<
     }
   }
 
-  const { connectPostgres } = await import('./postgres.js');
   const waitMs = Math.max(0, (options.waitSeconds ?? 0) * 1000);
   const started = Date.now();
   const deadline = started + waitMs;

@@ -25,16 +25,16 @@ interface RawRow {
   owner: string;
   id: string;
   checksum: string;
-  finished_at: Date | string | number | null;
+  finished_at: Date | string | null;
   migration_name: string;
   logs: string | null;
-  rolled_back_at: Date | string | number | null;
-  started_at: Date | string | number;
+  rolled_back_at: Date | string | null;
+  started_at: Date | string;
   applied_steps_count: number | string;
 }
 
-/** Dialects may return timestamps as Date objects, ISO text or epoch milliseconds. */
-const toDate = (v: Date | string | number | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(typeof v === 'string' && /^-?[\d.]+$/.test(v) ? Number(v) : v));
+/** Drivers return timestamps as Date objects or ISO text. */
+const toDate = (v: Date | string | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v));
 
 /**
  * Reads every owner's history in two round trips, however many owners there are (a no-op

@@ -3,7 +3,6 @@ import { splitStatements } from './split.js';
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (value: string) => `'${value.replace(/'/g, "''")}'`;
-const epochMs = (column: string) => `(extract(epoch from "${column}") * 1000)::float8 AS "${column}"`;
 
 /**
  * PostgreSQL (server and PGlite). The history table is byte for byte the one Prisma Migrate
@@ -45,8 +44,7 @@ export const postgresDialect: Dialect = {
     tables
       .map(
         ({ owner, table }) =>
-          // Timestamps as epoch milliseconds: a float is much cheaper to parse than timestamptz text.
-          `SELECT ${quoteLiteral(owner)} AS owner, "id", "checksum", ${epochMs('finished_at')}, "migration_name", "logs", ${epochMs('rolled_back_at')}, ${epochMs('started_at')}, "applied_steps_count" FROM ${quoteIdentifier(table)}`,
+          `SELECT ${quoteLiteral(owner)} AS owner, "id", "checksum", "finished_at", "migration_name", "logs", "rolled_back_at", "started_at", "applied_steps_count" FROM ${quoteIdentifier(table)}`,
       )
       .join('\nUNION ALL\n') + '\nORDER BY "started_at", "migration_name"',
   splitStatements,

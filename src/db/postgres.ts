@@ -97,17 +97,18 @@ export async function connectPostgres(url: string, lockKey: number, connectTimeo
       }
     },
     async lock(onWait: () => void) {
-      const [row] = (await client.query('SELECT pg_try_advisory_lock($1) AS ok', [lockKey])).rows as { ok: boolean }[];
+      // lockKey is a validated integer: inline it and use the simple protocol (one message).
+      const [row] = (await client.query(`SELECT pg_try_advisory_lock(${Math.trunc(lockKey)}) AS ok`)).rows as { ok: boolean }[];
       if (!row?.ok) {
         onWait();
-        await client.query('SELECT pg_advisory_lock($1)', [lockKey]);
+        await client.query(`SELECT pg_advisory_lock(${Math.trunc(lockKey)})`);
       }
       locked = true;
     },
     async unlock() {
       if (!locked) return;
       locked = false;
-      if (alive) await client.query('SELECT pg_advisory_unlock($1)', [lockKey]);
+      if (alive) await client.query(`SELECT pg_advisory_unlock(${Math.trunc(lockKey)})`);
     },
     async serverVersion() {
       const [row] = (await client.query('SHOW server_version')).rows as { server_version: string }[];
