@@ -47,7 +47,7 @@ export interface NewHistoryRow {
  * One open connection to the target database.
  *
  * @example
- *   const db = await openDatabase(ctx, { waitSeconds: 30 });
+ *   const db = await openDatabase(ctx, { lockKey: settings.lockKey, waitSeconds: 30 });
  *   try {
  *     await db.lock(() => reporter.info('Waiting for the migration lock...'));
  *     await db.exec('BEGIN; CREATE TABLE t (id int); COMMIT;');
