@@ -130,36 +130,26 @@ async function benchApply() {
   const ours = [];
   const psql = [];
   try {
-    for (let i = 0; i < Math.max(1, Math.min(RUNS, 3)); i++) {
-      const a = await createDatabase();
-      const b = await createDatabase();
+    // Every timed run gets the same start: a fresh database, the previous one dropped, a checkpoint.
+    // The two take turns, so that neither always follows the other.
+    const runs = Math.max(1, Math.min(RUNS, 3));
+    for (let i = 0; i < 2 * runs; i++) {
+      const db = await createDatabase();
       try {
-        // A checkpoint before each timed run, so that neither pays for the other's dirty pages.
-        const runOurs = async () => {
-          await checkpoint();
-          const run = orchestrate(project, a.url, ['migrate', '--all']);
+        await checkpoint();
+        if (i % 2 === 0) {
+          const run = orchestrate(project, db.url, ['migrate', '--all']);
           if (!/^Applied 1000 migrations/.test(run.stdout)) throw new Error(`unexpected output: ${run.stdout}`);
           ours.push(run.ms);
-        };
-        const runPsql = async () => {
-          await checkpoint();
-          const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', b.url, ...project.files.flatMap((f) => ['-f', f])];
-          psql.push(timed('psql', args, {}).ms);
-        };
-        // Alternate who goes first, so that neither always meets a busier disk.
-        if (i % 2 === 0) {
-          await runOurs();
-          await runPsql();
         } else {
-          await runPsql();
-          await runOurs();
+          const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db.url, ...project.files.flatMap((f) => ['-f', f])];
+          psql.push(timed('psql', args, {}).ms);
         }
       } finally {
-        await a.drop();
-        await b.drop();
+        await db.drop();
       }
     }
-    return { ours: median(ours), psql: median(psql) };
+    return { ours: median(ours), psql: median(psql), runs: { ours, psql } };
   } finally {
     rmSync(project.dir, { recursive: true, force: true });
   }
@@ -180,3 +170,4 @@ const ratioB = b.ours / b.psql;
 console.log(`(b) migrate --all applying 1,000 migrations over 51 owners: ${fmt(b.ours)}`);
 console.log(`    one psql session running the same 1,000 files:         ${fmt(b.psql)}`);
 console.log(`    ratio ${ratioB.toFixed(2)} (target <= 1.3) ${ratioB <= 1.3 ? 'OK' : 'MISSED'}`);
+console.log(`    runs (ms): orchestrate ${b.runs.ours.map((x) => x.toFixed(0)).join(', ')}; psql ${b.runs.psql.map((x) => x.toFixed(0)).join(', ')}`);
