@@ -127,7 +127,12 @@ export interface ErrorRegistry {
 }
 
 export function engineMessage(error: unknown, registry?: ErrorRegistry): string {
-  return rawEngineMessage(error, registry).replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
+  return oneLine(rawEngineMessage(error, registry));
+}
+
+/** Engine and CLI messages span lines (code frames); errors here are one line. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim().replace(/\.$/, '');
 }
 
 function rawEngineMessage(error: unknown, registry?: ErrorRegistry): string {

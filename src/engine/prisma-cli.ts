@@ -6,7 +6,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { ensureBridgeExecutable } from '../bridge/locate.js';
 import { RuntimeError, UsageError } from '../errors.js';
-import { normaliseScript, type DiffEngine, type DiffSide } from './engine.js';
+import { normaliseScript, oneLine, type DiffEngine, type DiffSide } from './engine.js';
 
 export interface PrismaCliEngineOptions {
   /**
@@ -182,5 +182,5 @@ function cliErrorMessage(result: PrismaCliResult, names: Map<string, string>, cw
     [path.relative(cwd, scratchName), original],
   ]);
   for (const [scratchName, original] of pairs) text = text.split(scratchName!).join(original!);
-  return text;
+  return oneLine(text);
 }
