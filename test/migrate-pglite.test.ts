@@ -3,7 +3,7 @@
  * developer gets with no DATABASE_URL. Each CLI process opens the folder on its own, serialised
  * by the lock file.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BILLING_INIT, BILLING_PLAN, CORE_INIT, CORE_NAME, CRM_INIT, SAMPLE, SAMPLE_ENV, sha256, writeMigration, writeSample } from './apply-fixtures.js';
@@ -31,8 +31,9 @@ describe('migrate on the embedded database (PGlite)', () => {
     expect(runs.filter((r) => r.stdout === 'Nothing to apply: 3 owners up to date.')).toHaveLength(2);
     expect(runs.some((r) => r.stderr.includes('which is using the embedded database...'))).toBe(true);
     expect(existsSync(path.join(project.dir, '.orchestrate/pglite/PG_VERSION'))).toBe(true);
-    // No lock file is left behind.
-    expect(readdirSync(path.join(project.dir, '.orchestrate'))).toEqual(['pglite']);
+    // No lock file is left behind; the folder ignores itself, so `git status` stays clean.
+    expect(readdirSync(path.join(project.dir, '.orchestrate')).sort()).toEqual(['.gitignore', 'pglite']);
+    expect(readFileSync(path.join(project.dir, '.orchestrate/.gitignore'), 'utf8')).toMatch(/^\*$/m);
 
     const history = json((await runCli(project.dir, ['--json', 'history'], SAMPLE_ENV)).stdout);
     expect(history.database).toBe('.orchestrate/pglite');

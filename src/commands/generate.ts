@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { ensureStateDir } from '../project/state-dir.js';
 import os from 'node:os';
 import path from 'node:path';
 import { getSchema, PrismaParser, VisitorClassFactory, type Assignment, type Generator } from '@mrleebo/prisma-ast';
@@ -45,7 +46,7 @@ export async function generate(ctx: Context, _opts: GenerateOptions = {}): Promi
   const project = contextProject(ctx);
   const planned = await planGeneratedSchema(project);
   const file = path.join(project.settings.root, GENERATED_DIR, 'schema.prisma');
-  await mkdir(path.dirname(file), { recursive: true });
+  ensureStateDir(path.dirname(file));
   // Self-ignoring folder: the project's own .gitignore stays untouched.
   await writeFile(path.join(path.dirname(file), '.gitignore'), '*\n');
   await writeFile(file, planned.text);

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Driver, Row } from './driver.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 import { postgresDialect } from './postgres-dialect.js';
+import { ensureStateDir } from '../project/state-dir.js';
 
 /**
  * The embedded database: PGlite (PostgreSQL compiled to WebAssembly) in a project folder.
@@ -12,7 +12,7 @@ import { postgresDialect } from './postgres-dialect.js';
  * server would protect nothing here. `lock()` therefore has nothing left to do.
  */
 export async function openPglite(dataDir: string, lockFile: string, location: string, onWait: (holder: string) => void): Promise<Driver> {
-  mkdirSync(dataDir, { recursive: true });
+  ensureStateDir(dataDir);
   const fileLock: FileLock = await acquireFileLock(lockFile, onWait);
   let db: PGlite;
   try {
