@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeSynthetic } from './synthetic.mjs';
+import { writeSyntheticProject } from './synthetic.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.resolve(here, '../dist/cli.js');
@@ -29,7 +29,7 @@ const rows = [];
 for (const n of SIZES) {
   const dir = mkdtempSync(path.join(os.tmpdir(), `orch-bench-${n}-`));
   try {
-    const exts = writeSynthetic(dir, n);
+    const exts = writeSyntheticProject(dir, n).join(',');
     const env = { APP_EXTENSIONS: exts, DATABASE_URL: URL };
     const ours = timed([CLI, 'revision', '--all', '-m', 'init'], env, dir);
     rmSync(path.join(dir, 'prisma/migrations'), { recursive: true, force: true });

@@ -1,10 +1,16 @@
-// Synthetic projects for benchmarks: a core with a few models and N extensions of 4 models each;
-// every third extension also adds a column and a relation to the core User model.
+// Synthetic projects for the benchmarks: a core (organizations, users, settings, an enum) and
+// N extensions of four models each (prefixed tables, an enum, decimals, relations); every other
+// extension relates its first model to core's User through an `extend model User` block.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const CORE = `datasource db {
   provider = "postgresql"
+}
+
+generator client {
+  provider = "prisma-client"
+  output   = "../generated/client"
 }
 
 model Organization {
@@ -16,56 +22,97 @@ model Organization {
 model User {
   id             Int          @id @default(autoincrement())
   email          String       @unique
+  createdAt      DateTime     @default(now())
   organizationId Int
   organization   Organization @relation(fields: [organizationId], references: [id])
 }
 
-model AuditLog {
-  id      Int      @id @default(autoincrement())
-  message String
-  at      DateTime @default(now())
+model Setting {
+  key   String @id
+  value Json
+}
+
+enum Plan {
+  FREE
+  PRO
 }
 `;
 
-export function extensionName(i) {
-  return `ext${String(i).padStart(3, '0')}`;
-}
-
-export function fragment(name, i) {
-  const models = [0, 1, 2, 3].map((m) => {
-    const model = `${name[0].toUpperCase()}${name.slice(1)}M${m}`;
-    const fk = m > 0 ? `\n  parentId Int?\n  parent   ${name[0].toUpperCase()}${name.slice(1)}M0? @relation("${model}Parent", fields: [parentId], references: [id])` : '';
-    return `model ${model} {
+/**
+ * One extension: four models with `<name>_` tables. Every other extension relates its first
+ * model to core's User, which takes an `extend model User` block (back-relation and a column).
+ */
+export function extensionSchema(name, index) {
+  const P = name[0].toUpperCase() + name.slice(1);
+  const linksUser = index % 2 === 0;
+  return `// extension ${name}
+model ${P}Item {
   id        Int      @id @default(autoincrement())
-  title     String
-  amount    Int      @default(0)
-  createdAt DateTime @default(now())${fk}
+  title     String   @db.VarChar(200)
+  createdAt DateTime @default(now())
+${linksUser ? `  userId    Int\n  user      User     @relation(fields: [userId], references: [id], onDelete: Cascade)\n` : ''}  entries   ${P}Entry[]
 
-  @@map("${name}_m${m}")
-}`;
-  });
-  // Back-relations for the parent links on the first model.
-  const head = models[0].replace('  createdAt DateTime @default(now())', `  createdAt DateTime @default(now())\n${[1, 2, 3].map((m) => `  children${m} ${name[0].toUpperCase()}${name.slice(1)}M${m}[] @relation("${name[0].toUpperCase()}${name.slice(1)}M${m}Parent")`).join('\n')}`);
-  models[0] = head;
-  let text = models.join('\n\n') + '\n';
-  if (i % 3 === 0) {
-    const M0 = `${name[0].toUpperCase()}${name.slice(1)}M0`;
-    text = text.replace(`  @@map("${name}_m0")`, `  ownerId Int?\n  owner   User? @relation(fields: [ownerId], references: [id])\n\n  @@map("${name}_m0")`);
-    text += `\nextend model User {\n  ${name}Score Int? @map("${name}_score")\n  ${name}Items ${M0}[]\n}\n`;
-  }
-  return text;
+${linksUser ? '  @@index([userId])\n' : ''}  @@map("${name}_items")
 }
 
-/** Writes a project with `count` extensions under `dir`; returns the APP_EXTENSIONS value. */
-export function writeSynthetic(dir, count) {
+model ${P}Entry {
+  id       Int       @id @default(autoincrement())
+  itemId   Int
+  item     ${P}Item  @relation(fields: [itemId], references: [id])
+  status   ${P}Status @default(OPEN)
+  amount   Decimal   @db.Decimal(12, 2)
+  logs     ${P}Log[]
+
+  @@unique([itemId, id])
+  @@map("${name}_entries")
+}
+
+model ${P}Tag {
+  id    Int    @id @default(autoincrement())
+  label String @unique
+
+  @@map("${name}_tags")
+}
+
+model ${P}Log {
+  id      BigInt    @id @default(autoincrement())
+  entryId Int
+  entry   ${P}Entry @relation(fields: [entryId], references: [id])
+  message String
+
+  @@map("${name}_logs")
+}
+
+enum ${P}Status {
+  OPEN
+  CLOSED
+
+  @@map("${name}_status")
+}
+${
+  linksUser
+    ? `
+extend model User {
+  ${name}Items ${P}Item[]
+  ${name}Note  String? @map("${name}_note")
+}
+`
+    : ''
+}`;
+}
+
+/** Writes a project with `count` extensions; returns their names. */
+export function writeSyntheticProject(dir, count) {
   mkdirSync(path.join(dir, 'prisma'), { recursive: true });
   writeFileSync(path.join(dir, 'prisma/schema.prisma'), CORE);
   const names = [];
-  for (let i = 0; i < count; i++) {
-    const name = extensionName(i);
+  for (let i = 1; i <= count; i++) {
+    const name = `ext${String(i).padStart(2, '0')}`;
     names.push(name);
     mkdirSync(path.join(dir, 'extensions', name), { recursive: true });
-    writeFileSync(path.join(dir, 'extensions', name, 'schema.prisma'), fragment(name, i));
+    writeFileSync(path.join(dir, 'extensions', name, 'schema.prisma'), extensionSchema(name, i));
+    writeFileSync(path.join(dir, 'extensions', name, 'extension.json'), `${JSON.stringify({ description: `synthetic extension ${i}` })}\n`);
   }
-  return names.join(',');
+  return names;
 }
+

@@ -2,22 +2,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CORE } from './fixtures.js';
 import { PG_ADMIN_URL, catalogSnapshot, createDatabase, runCli, tempDir, writeProject } from './helpers.js';
 import pg from 'pg';
-
-const CORE = `model Organization {
-  id    Int    @id @default(autoincrement())
-  name  String
-  users User[]
-}
-
-model User {
-  id             Int          @id @default(autoincrement())
-  email          String       @unique
-  organizationId Int
-  organization   Organization @relation(fields: [organizationId], references: [id])
-}
-`;
 
 const BILLING = `// braces in comments { and strings must not confuse composition }
 model Invoice {

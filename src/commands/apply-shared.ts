@@ -1,7 +1,24 @@
 /** Pieces shared by the commands that read or change applied state (migrate, downgrade, status, ...). */
+import { loadState } from '../apply/load.js';
+import type { State } from '../apply/state.js';
+import { openDatabase } from '../db/connect.js';
 import { UsageError } from '../errors.js';
 import type { Owner, Project, Selection } from '../project/project.js';
 import type { Context } from './context.js';
+
+/**
+ * The applied state of every enabled owner, read without taking the migration lock
+ * (status, history, current). `database` says where it came from.
+ */
+export async function readState(ctx: Context, project: Project): Promise<{ state: State; database: string }> {
+  const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true });
+  try {
+    const state = await loadState(db, project);
+    return { state, database: db?.location ?? 'the embedded database (not created yet)' };
+  } finally {
+    await db?.close();
+  }
+}
 
 export const hasSelection = (s: Selection) => Boolean(s.core || s.all || (s.extension ?? []).length > 0);
 

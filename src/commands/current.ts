@@ -1,7 +1,5 @@
 /** `current [owner]`: the latest applied migration per owner. Reads only. */
-import { loadState } from '../apply/load.js';
-import { openDatabase } from '../db/connect.js';
-import { ownerArgument, table, timestampText } from './apply-shared.js';
+import { ownerArgument, readState, table, timestampText } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 
 export interface CurrentData {
@@ -17,15 +15,9 @@ export interface CurrentData {
 export async function current(ctx: Context, opts: { owner?: string }): Promise<CommandResult<CurrentData>> {
   const project = contextProject(ctx);
   const owners = opts.owner === undefined ? project.owners : [ownerArgument(project, opts.owner, 'current')];
-  const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true });
-  let state;
-  try {
-    state = await loadState(db, project);
-  } finally {
-    await db?.close();
-  }
+  const { state, database } = await readState(ctx, project);
   const data: CurrentData = {
-    database: db?.location ?? 'the embedded database (not created yet)',
+    database,
     owners: owners.map((o) => {
       const s = state.byName.get(o.name)!;
       const latest = s.applied.at(-1);

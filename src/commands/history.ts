@@ -1,7 +1,5 @@
 /** `history [owner]`: every history row per owner, oldest first. Reads only. */
-import { loadState } from '../apply/load.js';
-import { openDatabase } from '../db/connect.js';
-import { duration, ownerArgument, table, timestampText } from './apply-shared.js';
+import { duration, ownerArgument, readState, table, timestampText } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 
 export interface HistoryEntry {
@@ -29,15 +27,9 @@ export interface HistoryData {
 export async function history(ctx: Context, opts: { owner?: string }): Promise<CommandResult<HistoryData>> {
   const project = contextProject(ctx);
   const owners = opts.owner === undefined ? project.owners : [ownerArgument(project, opts.owner, 'history')];
-  const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true });
-  let state;
-  try {
-    state = await loadState(db, project);
-  } finally {
-    await db?.close();
-  }
+  const { state, database } = await readState(ctx, project);
   const data: HistoryData = {
-    database: db?.location ?? 'the embedded database (not created yet)',
+    database,
     owners: owners.map((o) => ({
       owner: o.name,
       historyTable: o.historyTable,

@@ -1,9 +1,7 @@
 /** `status`: applied, pending, failed, edited and missing migrations per owner. Reads only. */
-import { loadState } from '../apply/load.js';
 import type { OwnerState } from '../apply/state.js';
-import { openDatabase } from '../db/connect.js';
 import { selectOwners, type Selection } from '../project/project.js';
-import { palette, plural, table, timestampText } from './apply-shared.js';
+import { palette, plural, readState, table, timestampText } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 
 export interface StatusOptions extends Selection {
@@ -52,14 +50,8 @@ const COLORS: Record<MigrationStatus, string> = { applied: '32', pending: '33', 
 export async function status(ctx: Context, opts: StatusOptions): Promise<CommandResult<StatusData>> {
   const project = contextProject(ctx);
   const selected = new Set(selectOwners(project, opts).map((o) => o.name));
-  const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true });
-  let owners: StatusOwner[];
-  try {
-    const state = await loadState(db, project);
-    owners = state.owners.filter((s) => selected.has(s.owner.name)).map(ownerStatus);
-  } finally {
-    await db?.close();
-  }
+  const { state, database } = await readState(ctx, project);
+  const owners: StatusOwner[] = state.owners.filter((s) => selected.has(s.owner.name)).map(ownerStatus);
   const counts: Record<MigrationStatus, number> = { applied: 0, pending: 0, failed: 0, modified: 0, missing: 0 };
   for (const o of owners) for (const k of Object.keys(counts) as MigrationStatus[]) counts[k] += o.counts[k];
   const upToDate = counts.pending + counts.failed + counts.modified + counts.missing === 0;
@@ -86,7 +78,7 @@ export async function status(ctx: Context, opts: StatusOptions): Promise<Command
     .join(', ');
   const footer = upToDate ? `Up to date: ${plural(owners.length, 'owner')}, ${counts.applied} applied.` : `Not up to date: ${total}.`;
   return {
-    data: { database: db?.location ?? 'the embedded database (not created yet)', owners, counts, upToDate },
+    data: { database, owners, counts, upToDate },
     text: `${blocks.join('\n\n')}\n\n${footer}`,
     exitCode: opts.exitCode && !upToDate ? 3 : 0,
   };
