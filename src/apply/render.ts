@@ -3,7 +3,7 @@
  * prints them, so what a reviewer reads is what a run executes.
  */
 import type { Dialect } from '../db/driver.js';
-import { needsTerminator } from '../db/split.js';
+import { needsTerminator, withoutTransactionControl } from '../db/split.js';
 import type { Plan, Step } from './plan.js';
 
 /** One round trip of a step. `body` marks where the migration's own SQL starts in `sql`. */
@@ -44,7 +44,7 @@ export function chunks(step: Step, dialect: Dialect): Chunk[] {
       });
       if (step.transactional) {
         const prefix = `${dialect.begin}\n${step.createHistory ? `${dialect.createHistoryTable(step.table)}\n` : ''}`;
-        return [{ sql: prefix + closed(step.sql), bodyOffset: prefix.length }, { sql: `${insert}\n${dialect.commit}` }];
+        return [{ sql: prefix + closed(withoutTransactionControl(step.sql)), bodyOffset: prefix.length }, { sql: `${insert}\n${dialect.commit}` }];
       }
       // Outside a transaction each statement is its own round trip: PostgreSQL refuses
       // CREATE INDEX CONCURRENTLY inside a multi-statement query.
@@ -54,7 +54,7 @@ export function chunks(step: Step, dialect: Dialect): Chunk[] {
       const remove = dialect.deleteHistoryRow(step.table, step.rowId);
       if (step.transactional) {
         const prefix = `${dialect.begin}\n`;
-        return [{ sql: prefix + closed(step.sql), bodyOffset: prefix.length }, { sql: `${remove}\n${dialect.commit}` }];
+        return [{ sql: prefix + closed(withoutTransactionControl(step.sql)), bodyOffset: prefix.length }, { sql: `${remove}\n${dialect.commit}` }];
       }
       return [...dialect.splitStatements(step.sql).map((s) => ({ sql: s.text, bodyOffset: 0, scriptOffset: s.start })), { sql: remove }];
     }

@@ -5,7 +5,7 @@
 import { chunks } from '../apply/render.js';
 import type { Plan, Step } from '../apply/plan.js';
 import { databaseErrorFields, isSqlState, type Driver } from './driver.js';
-import { statementAt } from './split.js';
+import { codeOf, statementAt, withoutTransactionControl, type Statement } from './split.js';
 
 export interface StepDone {
   step: Step;
@@ -74,10 +74,13 @@ async function runStep(db: Driver, step: Step): Promise<StepFailed | null> {
         return failure;
       }
       if (connectionLost) return failure;
-      const statements = db.dialect.splitStatements(step.sql);
+      // Inside our transaction, BEGIN/COMMIT of the script were blanked out (see chunks); the
+      // replay below must not run them either, or its rollback would not undo anything.
+      const script = transactional(step) ? withoutTransactionControl(step.sql) : step.sql;
+      const statements = db.dialect.splitStatements(script);
       if (chunk.scriptOffset !== undefined) {
         const s = statementAt(statements, chunk.scriptOffset);
-        failure.statement = s ? { text: s.text, line: s.line } : null;
+        failure.statement = s ? codeOf(s) : null;
         return failure;
       }
       const position = Number(databaseErrorFields(error).position);
@@ -88,14 +91,14 @@ async function runStep(db: Driver, step: Step): Promise<StepFailed | null> {
       }
       if (Number.isFinite(position) && position > 0 && offset >= 0 && offset < step.sql.length) {
         const s = statementAt(statements, offset);
-        failure.statement = s ? { text: s.text, line: s.line } : null;
+        failure.statement = s ? codeOf(s) : null;
         return failure;
       }
       // Errors found while executing (not parsing) carry no position: replay the statements one
       // by one in a transaction that is rolled back, to name the one that fails.
       const replayed = await replay(db, statements);
       if (replayed) {
-        failure.statement = { text: replayed.statement.text, line: replayed.statement.line };
+        failure.statement = codeOf(replayed.statement);
         failure.error = replayed.error;
       }
       return failure;
@@ -104,7 +107,7 @@ async function runStep(db: Driver, step: Step): Promise<StepFailed | null> {
   return null;
 }
 
-async function replay(db: Driver, statements: { text: string; line: number }[]): Promise<{ statement: { text: string; line: number }; error: unknown } | null> {
+async function replay(db: Driver, statements: Statement[]): Promise<{ statement: Statement; error: unknown } | null> {
   try {
     await db.exec(db.dialect.begin);
   } catch {

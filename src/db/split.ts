@@ -174,3 +174,47 @@ export function needsTerminator(script: string): boolean {
   const last = statements.at(-1);
   return last !== undefined && !last.terminated;
 }
+
+/** A statement's code without the comments before it, and the line where that code starts. */
+export function codeOf(statement: Statement): { text: string; line: number } {
+  const t = statement.text;
+  let i = 0;
+  let line = statement.line;
+  while (i < t.length) {
+    const c = t[i]!;
+    if (c === '\n') {
+      line++;
+      i++;
+    } else if (/\s/.test(c)) {
+      i++;
+    } else if (c === '-' && t[i + 1] === '-') {
+      const eol = t.indexOf('\n', i);
+      i = eol === -1 ? t.length : eol;
+    } else if (c === '/' && t[i + 1] === '*') {
+      const close = t.indexOf('*/', i + 2);
+      const stop = close === -1 ? t.length : close + 2;
+      for (let k = i; k < stop; k++) if (t[k] === '\n') line++;
+      i = stop;
+    } else break;
+  }
+  return { text: t.slice(i), line };
+}
+
+const TRANSACTION_CONTROL = /^(?:BEGIN|START\s+TRANSACTION|COMMIT|END)(?:\s+(?:TRANSACTION|WORK))?\s*;?$/i;
+
+/**
+ * Blanks out top-level `BEGIN;` / `COMMIT;` statements of a script that runs inside our own
+ * transaction, keeping every other character at its offset (server error positions still map
+ * back to the file). Prisma's engine writes such a block when it removes enum values; left in,
+ * its COMMIT would end our transaction early and the rest of the migration, and its history row,
+ * would no longer be atomic with it. Our transaction already groups the whole script.
+ */
+export function withoutTransactionControl(script: string): string {
+  let out: string | null = null;
+  for (const s of splitStatements(script)) {
+    if (!TRANSACTION_CONTROL.test(codeOf(s).text)) continue;
+    out ??= script;
+    out = out.slice(0, s.start) + s.text.replace(/[^\n]/g, ' ') + out.slice(s.end);
+  }
+  return out ?? script;
+}
