@@ -233,6 +233,61 @@ describe('revision', () => {
   });
 });
 
+describe('revision: ownership across owners', () => {
+  it('refuses a core change that would drop a table other extensions add columns to', async () => {
+    const dir = project();
+    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    const core = readFileSync(path.join(dir, 'prisma/schema.prisma'), 'utf8');
+    writeFileSync(path.join(dir, 'prisma/schema.prisma'), core.replace('  organization   Organization @relation(fields: [organizationId], references: [id])\n', '  organization   Organization @relation(fields: [organizationId], references: [id])\n\n  @@map("users")\n'));
+    await gitInit(dir);
+    const r = await runCli(dir, ['revision', '--core', '-m', 'rename'], ALL);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/^error: The migration for core would drop table "User", and with it the columns extension "billing" adds to it \(statement: DROP TABLE "User"\); /);
+    expect(await gitStatus(dir)).toBe('');
+  });
+
+  it('allows an implicit many-to-many relation between an extension model and a core model', async () => {
+    const tags = 'model Tag {\n  id    Int    @id @default(autoincrement())\n  label String\n  users User[]\n\n  @@map("billing_tags")\n}\n\nextend model User {\n  tags Tag[]\n}\n';
+    const dir = project({ core: CORE, extensions: { billing: { schema: tags } } });
+    const r = await runCli(dir, ['revision', '--all', '-m', 'init'], { APP_EXTENSIONS: 'billing', DATABASE_URL: PG_ADMIN_URL });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(read(dir, 'billing', 0, 'migration.sql')).toContain('CREATE TABLE "_TagToUser"');
+  });
+
+  it('a comment ending in "extend" is not the extend keyword', async () => {
+    const dir = project({
+      core: '/// Users; billing and crm extend\n' + CORE.replace('model Organization', '// organizations we may later extend\nmodel Organization'),
+      extensions: { billing: { schema: BILLING } },
+    });
+    const r = await runCli(dir, ['revision', '--all', '-m', 'init'], { APP_EXTENSIONS: 'billing', DATABASE_URL: PG_ADMIN_URL });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('refuses an extension migration generated against unmigrated changes of a dependency', async () => {
+    const dir = project();
+    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING.replace('  userId Int\n', '  userId Int\n  code   String? @unique\n'));
+    writeFileSync(path.join(dir, 'extensions/reports/schema.prisma'), REPORTS.replace('  invoiceId Int\n', '  invoiceId Int\n  note      String?\n'));
+    await gitInit(dir);
+    const r = await runCli(dir, ['revision', '--extension', 'reports', '-m', 'note'], ALL);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/^error: billing has schema changes without a migration, and reports's new migration would be generated against them; include it/);
+    expect(await gitStatus(dir)).toBe('');
+    const both = await runCli(dir, ['revision', '--extension', 'billing', '--extension', 'reports', '-m', 'code'], ALL);
+    expect(both.exitCode).toBe(0);
+    expect(read(dir, 'reports', 1, 'migration.sql')).toContain(`-- orchestrate:requires billing ${migrationsOf(dir, 'billing')[1]}`);
+  });
+
+  it('refuses a model mapped onto a history table', async () => {
+    const dir = project({ core: CORE, extensions: { billing: { schema: 'model Hist {\n  id Int @id\n\n  @@map("_prisma_migrations_crm")\n}\n' } } });
+    const r = await runCli(dir, ['revision', '--all'], { APP_EXTENSIONS: 'billing', DATABASE_URL: PG_ADMIN_URL });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe('error: extensions/billing/schema.prisma: a model of billing is mapped to the table "_prisma_migrations_crm", which is reserved for migration history (prefix "_prisma_migrations"); choose another @@map name.');
+  });
+});
+
 describe('revision: bad input (exit 2, one sentence, nothing written)', () => {
   const cases: { name: string; spec: Parameters<typeof writeProject>[1]; env?: Record<string, string>; args?: string[]; message: RegExp }[] = [
     {

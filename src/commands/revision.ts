@@ -14,7 +14,7 @@ import {
 } from '../migrations/folder.js';
 import { diffOwner, requirementsHeader } from '../plan/revision.js';
 import { selectOwners, transitiveDependencies, type Owner, type Project, type Selection } from '../project/project.js';
-import { compose, validateComposed } from '../schema/compose.js';
+import { compose, validateComposed, type Composed } from '../schema/compose.js';
 import { ownerSource, readOwnerHistory, readSchemaText, relativePath, type OwnerHistory } from '../schema/sources.js';
 import { contextProject, explicitUrl, type CommandResult, type Context } from './context.js';
 
@@ -83,7 +83,11 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
   const changed = selected.filter((o) => opts.regenerate || opts.empty || histories.get(o.name)!.snapshot !== current.get(o.name));
   // The engine (and its database connection) start while the whole schema is validated.
   // Validate the whole enabled schema first (fast), so bad input never waits for the engine.
-  await validateComposed(compose(project.owners.map((o) => ownerSource(project, o, current.get(o.name)!))));
+  const all = compose(project.owners.map((o) => ownerSource(project, o, current.get(o.name)!)));
+  await validateComposed(all);
+  refuseReservedTables(project, all);
+  // Who extends which model, across every enabled owner: an owner's own world does not show it.
+  const extendedBy = all.ownership.extenders;
   if (opts.regenerate && !opts.force) await refuseAppliedRegeneration(ctx, project, selected, histories);
   const engine: DiffEngine | null = !opts.empty && changed.length > 0 ? await startEngine(ctx, opts.engine) : null;
   const planned: Planned[] = [];
@@ -94,15 +98,15 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
         planned.push({ owner, history, up: EMPTY_MIGRATION, down: EMPTY_MIGRATION, snapshot: history.snapshot ?? '' });
         continue;
       }
-      const diff = await diffOwner(engine!, project, owner, current, opts.regenerate ? null : history.snapshot);
+      const diff = await diffOwner(engine!, project, owner, current, opts.regenerate ? null : history.snapshot, extendedBy);
       if (diff.up !== '') planned.push({ owner, history, up: diff.up, down: diff.down, snapshot: current.get(owner.name)! });
     }
+    if (!opts.check && engine) await refuseUnmigratedWorld(engine, project, selected, current, planned);
   } finally {
     await engine?.close();
   }
 
   if (opts.check) return checkResult(project, selected, planned);
-  warnAboutUnmigratedWorld(ctx, project, selected, current, planned);
   return write(ctx, project, selected, planned, opts);
 }
 
@@ -116,19 +120,29 @@ function checkResult(project: Project, selected: Owner[], planned: Planned[]): C
   return { data: { check: true, owners }, text: lines.join('\n'), exitCode: planned.length > 0 ? 3 : 0 };
 }
 
-/** An extension migration generated against unmigrated core/dependency changes would need them first. */
-function warnAboutUnmigratedWorld(ctx: Context, project: Project, selected: Owner[], current: Map<string, string>, planned: Planned[]): void {
-  const revised = new Set(planned.map((p) => p.owner.name));
+/**
+ * An extension migration records the latest core and dependency migrations it was generated
+ * against. If core or a dependency has schema changes without a migration (and is not being
+ * revised in this run), the new migration could rely on them while naming an older migration:
+ * refuse, and say how to include them.
+ */
+async function refuseUnmigratedWorld(engine: DiffEngine, project: Project, selected: Owner[], current: Map<string, string>, planned: Planned[]): Promise<void> {
   const selectedNames = new Set(selected.map((o) => o.name));
-  const warned = new Set<string>();
+  const checked = new Map<string, boolean>();
   for (const p of planned) {
     if (p.owner.kind !== 'extension') continue;
     for (const dep of [project.core, ...transitiveDependencies(p.owner, project)]) {
-      if (revised.has(dep.name) || selectedNames.has(dep.name) || warned.has(dep.name)) continue;
-      const snapshot = readOwnerHistory(project, dep).snapshot;
-      if (snapshot !== current.get(dep.name)) {
-        warned.add(dep.name);
-        ctx.reporter.warn(`${dep.name} has schema changes without a migration; ${p.owner.name}'s new migration was computed against them — run \`orchestrate revision --all\` so they get one too.`);
+      if (selectedNames.has(dep.name)) continue;
+      if (!checked.has(dep.name)) {
+        const snapshot = readOwnerHistory(project, dep).snapshot;
+        const pending = snapshot !== current.get(dep.name) && (await diffOwner(engine, project, dep, current, snapshot)).up !== '';
+        checked.set(dep.name, pending);
+      }
+      if (checked.get(dep.name)) {
+        const flag = dep.kind === 'core' ? '--core' : `--extension ${dep.name}`;
+        throw new CheckError(
+          `${dep.name} has schema changes without a migration, and ${p.owner.name}'s new migration would be generated against them; include it (\`orchestrate revision ${flag} --extension ${p.owner.name}\`, or --all) so that ${p.owner.name}'s migration can require it.`,
+        );
       }
     }
   }
@@ -181,6 +195,19 @@ async function refuseAppliedRegeneration(ctx: Context, project: Project, selecte
     if (hit.length > 0) {
       throw new CheckError(
         `Refusing to regenerate ${owner.name}: ${hit.length} of its migrations (${hit.slice(0, 3).join(', ')}${hit.length > 3 ? ', ...' : ''}) are applied in the target database; roll them back first (\`orchestrate downgrade ${owner.kind === 'core' ? '--core' : `--extension ${owner.name}`} --target base\`) or pass --force if you will rebuild that database.`,
+      );
+    }
+  }
+}
+
+/** History tables are the tool's own: a model mapped onto one would corrupt the history. */
+function refuseReservedTables(project: Project, all: Composed): void {
+  const prefix = project.settings.historyTablePrefix;
+  for (const [table, owner] of all.ownership.tables) {
+    if (table === prefix || table.startsWith(`${prefix}_`)) {
+      const o = project.owners.find((x) => x.name === owner)!;
+      throw new UsageError(
+        `${relativePath(project, o.schemaPath)}: a model of ${owner} is mapped to the table "${table}", which is reserved for migration history (prefix "${prefix}"); choose another @@map name.`,
       );
     }
   }

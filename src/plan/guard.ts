@@ -5,6 +5,8 @@ export interface Violation {
   statement: string;
   object: string;
   owner: string;
+  /** Set when the object is the owner's own but dropping it would destroy another owner's columns. */
+  dropsExtensionOf?: string;
 }
 
 /**
@@ -89,9 +91,10 @@ const baseEnum = (name: string) => name.replace(/_(new|old)$/, '');
  * Checks that every object a generated migration creates, alters or drops belongs to `owner`:
  * tables and enums it declares, columns and indexes it adds with `extend model`.
  * `before` and `after` are the ownership maps of the two sides of the diff (a dropped object
- * is only known on the `before` side).
+ * is only known on the `before` side); `extendedBy` maps models to the owners that extend them
+ * anywhere in the enabled schema, so that no owner drops a table carrying others' columns.
  */
-export function findViolations(sql: string, owner: string, before: Ownership, after: Ownership): Violation[] {
+export function findViolations(sql: string, owner: string, before: Ownership, after: Ownership, extendedBy: Map<string, string[]> = new Map()): Violation[] {
   const ownerOf = (kind: keyof Ownership, key: string): string | undefined =>
     (after[kind] as Map<string, unknown>).get(key) as string | undefined ?? (before[kind] as Map<string, unknown>).get(key) as string | undefined;
   const contributes = (table: string) =>
@@ -106,9 +109,17 @@ export function findViolations(sql: string, owner: string, before: Ownership, af
     let m: RegExpExecArray | null;
     if ((m = CREATE_TABLE.exec(statement)) || (m = DROP_TABLE.exec(statement))) {
       flag(oneLine, `table "${m[1]}"`, ownerOf('tables', m[1]!) ?? implicit(m[1]!));
+      // Dropping (or, through @@map, recreating) a table would take other owners' columns with it.
+      if (DROP_TABLE.test(statement)) {
+        const model = before.modelOfTable.get(m[1]!) ?? after.modelOfTable.get(m[1]!);
+        for (const other of (model && extendedBy.get(model)) || []) {
+          if (other !== owner) violations.push({ statement: oneLine, object: `table "${m[1]}"`, owner: other, dropsExtensionOf: other });
+        }
+      }
     } else if ((m = ALTER_TABLE.exec(statement))) {
       const table = m[1]!;
       const tableOwner = ownerOf('tables', table);
+      if (tableOwner === undefined && implicit(table) === undefined) continue;
       for (const action of actions(m[2]!)) {
         const col = /^(?:ADD|DROP|ALTER)\s+COLUMN\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"([^"]+)"/i.exec(action) ?? /^RENAME\s+COLUMN\s+"([^"]+)"/i.exec(action);
         if (col) {

@@ -31,7 +31,7 @@ export function world(project: Project, owner: Owner, current: Map<string, strin
 
 const sideOf = (c: Composed | null): DiffSide => (c ? c.files : 'empty');
 
-const emptyOwnership = () => ({ blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map() });
+const emptyOwnership = () => ({ blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map(), modelOfTable: new Map(), extenders: new Map() });
 
 /**
  * Diffs one owner from what its migrations produce (`snapshot`) to what its schema says now,
@@ -43,6 +43,7 @@ export async function diffOwner(
   owner: Owner,
   current: Map<string, string>,
   snapshot: string | null,
+  extendedBy: Map<string, string[]> = new Map(),
 ): Promise<OwnerDiff> {
   const before = world(project, owner, current, snapshot);
   const after = world(project, owner, current, current.get(owner.name)!);
@@ -52,12 +53,18 @@ export async function diffOwner(
   const ob = before?.ownership ?? emptyOwnership();
   const oa = after?.ownership ?? emptyOwnership();
   // Whole tables first: they say most about what went wrong.
-  const violations = [...findViolations(up, owner.name, ob, oa), ...findViolations(down, owner.name, oa, ob)].sort(
+  const violations = [...findViolations(up, owner.name, ob, oa, extendedBy), ...findViolations(down, owner.name, oa, ob)].sort(
     (a, b) => Number(!a.object.startsWith('table')) - Number(!b.object.startsWith('table')),
   );
   if (violations.length > 0) {
     const v = violations[0]!;
     const who = owner.kind === 'core' ? 'core' : `extension "${owner.name}"`;
+    if (v.dropsExtensionOf) {
+      throw new CheckError(
+        `The migration for ${who} would drop ${v.object}, and with it the columns extension "${v.dropsExtensionOf}" adds to it (statement: ${v.statement.slice(0, 160)}); ` +
+          `keep the table (renaming it with @@map recreates it), or first uninstall "${v.dropsExtensionOf}" (\`orchestrate downgrade --extension ${v.dropsExtensionOf} --target base\`) and remove its \`extend model\`.`,
+      );
+    }
     throw new CheckError(
       `The migration for ${who} would change ${v.object}, which belongs to ${v.owner === 'core' ? 'core' : `extension "${v.owner}"`} (statement: ${v.statement.slice(0, 160)}); ` +
         `an owner may only change its own models, enums and the fields it adds with \`extend model\` — move that change to its owner's schema.` +

@@ -29,6 +29,10 @@ export interface Ownership {
   enumTypes: Map<string, string>;
   /** Owner → tables of other owners it adds fields or attributes to. */
   extended: Map<string, Set<string>>;
+  /** Table name → the model (or view) mapped onto it. */
+  modelOfTable: Map<string, string>;
+  /** Model → the other owners that add fields or attributes to it. */
+  extenders: Map<string, string[]>;
 }
 
 export interface Composed {
@@ -171,12 +175,13 @@ function assemble(
   declared: Map<string, { owner: string; block: ParsedBlock; path: string }>,
   inserts: Map<string, { source: OwnerSource; block: ParsedBlock }[]>,
 ): Composed {
-  const ownership: Ownership = { blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map() };
+  const ownership: Ownership = { blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map(), modelOfTable: new Map(), extenders: new Map() };
   for (const [name, d] of declared) {
     ownership.blocks.set(name, d.owner);
     if (d.block.kind === 'enum') ownership.enumTypes.set(d.block.dbName, d.owner);
     if (d.block.kind === 'model' || d.block.kind === 'view') {
       ownership.tables.set(d.block.dbName, d.owner);
+      ownership.modelOfTable.set(d.block.dbName, name);
       for (const f of d.block.fields) ownership.columns.set(`${d.block.dbName}.${f.column}`, d.owner);
     }
   }
@@ -187,6 +192,8 @@ function assemble(
       const set = ownership.extended.get(source.owner) ?? new Set<string>();
       set.add(table);
       ownership.extended.set(source.owner, set);
+      const by = ownership.extenders.get(model) ?? [];
+      if (!by.includes(source.owner)) ownership.extenders.set(model, [...by, source.owner]);
     }
   }
 

@@ -130,9 +130,11 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
     if (!('name' in node) || !('location' in node) || !node.location) continue;
     const kind = node.type as BlockKind;
     const keywordOffset = node.location.startOffset;
-    const before = file.text.slice(0, keywordOffset);
-    const extendMatch = /\bextend\s+$/.exec(before);
-    const startOffset = extendMatch ? extendMatch.index : keywordOffset;
+    // The parser drops the word `extend`; it must stand alone before `model` on that line
+    // (a comment ending in "extend" on the line above is not the keyword).
+    const lineStart = file.text.lastIndexOf('\n', keywordOffset - 1) + 1;
+    const extendMatch = /^\s*extend\s+$/.exec(file.text.slice(lineStart, keywordOffset));
+    const startOffset = extendMatch ? lineStart + extendMatch[0].indexOf('extend') : keywordOffset;
     const braces = findBraces(file.text, keywordOffset);
     if (!braces) {
       throw new UsageError(`${file.path}:${node.location.startLine}: the ${kind} block "${node.name}" has no closing brace; add "}" at its end.`);
