@@ -5,7 +5,7 @@
  * `migrate` never loads the schema engine or @prisma/internals.
  */
 import { createRequire } from 'node:module';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { OrchestrateError } from './errors.js';
 import type { CommandResult, Context, GlobalOptions, Reporter } from './commands/context.js';
 import { makeContext } from './commands/context.js';
@@ -55,7 +55,6 @@ const program = new Command()
   .option('--url <url>', 'database URL (overrides DATABASE_URL)')
   .option('--json', 'print one JSON document on stdout')
   .option('--verbose', 'print stack traces and engine logs')
-  .showHelpAfterError()
   .exitOverride();
 
 selection(program.command('revision').description('generate a migration per changed owner'))
@@ -160,14 +159,20 @@ program
 
 function parseSeconds(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new CommanderError(2, 'orchestrate.invalidArgument', `--wait takes a number of seconds, got "${value}".`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds, e.g. --wait 30.');
   return n;
 }
 
 function report(error: unknown): number {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
-    return error.exitCode === 0 ? 0 : 2;
+    if (error.exitCode === 0) return 0;
+    // Commander already printed its message on stderr; --json still gets its one document.
+    if (argv.includes('--json')) {
+      const message = error.message.replace(/^error: /, '');
+      process.stdout.write(`${JSON.stringify({ error: { message: `${message}${/[.?!]$/.test(message) ? '' : '.'} Run \`orchestrate --help\` for usage.`, exitCode: 2 } }, null, 2)}\n`);
+    }
+    return 2;
   }
   const json = jsonOutput;
   if (error instanceof OrchestrateError) {
@@ -188,8 +193,13 @@ program.configureOutput({
   outputError: (str, write) => write(str),
 });
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  process.exitCode = report(error);
+const argv = process.argv.slice(2);
+if (argv.includes('--json') && (argv.includes('--version') || argv.includes('-V'))) {
+  process.stdout.write(`${JSON.stringify({ version }, null, 2)}\n`);
+} else {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    process.exitCode = report(error);
+  }
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadSettings, type Settings } from '../config/settings.js';
-import { loadProject, type Project } from '../project/project.js';
+import { UsageError } from '../errors.js';
+import { isDirectory, loadProject, type Project } from '../project/project.js';
 
 /** Flags every command accepts. */
 export interface GlobalOptions {
@@ -34,7 +35,11 @@ export interface CommandResult<T = unknown> {
 }
 
 export function makeContext(globals: GlobalOptions, reporter: Reporter = silentReporter, env: NodeJS.ProcessEnv = process.env): Context {
-  return { root: path.resolve(globals.cwd ?? process.cwd()), globals, env, reporter };
+  const root = path.resolve(globals.cwd ?? process.cwd());
+  if (globals.cwd !== undefined && !isDirectory(root)) {
+    throw new UsageError(`--cwd ${globals.cwd}: no such directory (${root}); point it at the project root, the folder holding prisma/ and extensions/.`);
+  }
+  return { root, globals, env, reporter };
 }
 
 export function contextSettings(ctx: Context): Settings {
