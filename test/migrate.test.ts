@@ -238,6 +238,17 @@ describe('migrate on PostgreSQL', () => {
     expect((await historyRows(db.url, '_prisma_migrations')).map((r) => r.migration_name)).toContain('20240301000000_concurrently');
   });
 
+  it('finds the no-transaction marker below the requires lines of an extension migration', async () => {
+    writeMigration(project.dir, 'billing', '20240301000000_concurrently', {
+      sql: `-- orchestrate:requires core ${CORE_INIT}\n-- orchestrate:no-transaction\nCREATE INDEX CONCURRENTLY "billing_invoice_amount_idx" ON "billing_invoice"("amount");\n`,
+    });
+    const r = await runCli(project.dir, ['migrate', '--all'], env);
+    expect(r.stderr).not.toContain('error');
+    expect(r.exitCode).toBe(0);
+    const indexes = await query<{ indexname: string }>(db.url, `SELECT indexname FROM pg_indexes WHERE tablename = 'billing_invoice' ORDER BY 1`);
+    expect(indexes.map((i) => i.indexname)).toContain('billing_invoice_amount_idx');
+  });
+
   it('retries an unreachable database for --wait seconds, then fails with one sentence and no stack trace', async () => {
     const port = await freePort();
     const url = `postgresql://postgres:secret@127.0.0.1:${port}/nowhere`;

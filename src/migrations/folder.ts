@@ -26,7 +26,7 @@ export interface MigrationFiles {
   checksum: string;
   down: string | null;
   snapshotPath: string;
-  /** First line is `-- orchestrate:no-transaction`. */
+  /** `-- orchestrate:no-transaction` opens the file (first line, or among its leading comment lines). */
   noTransaction: boolean;
   /** Migrations of other owners this one was generated against. */
   requires: Requirement[];
@@ -39,10 +39,13 @@ export function checksumOf(sql: string | Buffer): string {
 /** Reads the `-- orchestrate:` directives at the top of a migration.sql. */
 export function parseDirectives(sql: string): { noTransaction: boolean; requires: Requirement[] } {
   const lines = sql.split(/\r?\n/);
-  const noTransaction = lines[0]?.trim() === NO_TRANSACTION;
+  // The marker is the first line, or any line of the leading comment block: extension
+  // migrations begin with the `requires` lines revision writes.
+  let noTransaction = false;
   const requires: Requirement[] = [];
   for (const line of lines) {
     if (!line.startsWith('--')) break;
+    if (line.trim() === NO_TRANSACTION) noTransaction = true;
     const m = REQUIRES.exec(line);
     if (m) requires.push({ owner: m[1]!, migration: m[2]! });
   }
