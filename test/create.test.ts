@@ -174,6 +174,8 @@ describe('create options', () => {
   it('--skip-model writes an empty fragment and no migration; --skip-migrate writes the migration without applying it', async () => {
     const env = { APP_EXTENSIONS: 'billing' };
     const dir = makeProject(onCleanup, { extensions: { billing: { schema: '// nothing yet\n' } } });
+    // Core needs its own migration first: an extension migration requires the one it was made against.
+    expect((await runCli(dir, ['revision', '--core', '-m', 'init'], env)).exitCode).toBe(0);
     const empty = await runCli(dir, ['create', 'notes', '--skip-model'], env);
     expect(empty.exitCode, empty.stderr as string).toBe(0);
     expect(empty.stdout).toContain('schema.prisma (no model: --skip-model)');
@@ -184,7 +186,7 @@ describe('create options', () => {
 
     const skip = await runCli(dir, ['create', 'loyalty', '--skip-migrate'], { ...env, APP_EXTENSIONS: 'billing,loyalty' });
     expect(skip.exitCode, skip.stderr as string).toBe(0);
-    expect(skip.stdout).toContain('Not applied (--skip-migrate); apply it with `orchestrate migrate --extension loyalty`.');
+    expect(skip.stdout).toContain('Not applied (--skip-migrate); once "loyalty" is enabled, apply it with `orchestrate migrate --extension loyalty` (or now: `orchestrate --extensions billing,loyalty migrate --extension loyalty`).');
     expect(skip.stdout).not.toContain('APP_EXTENSIONS=');
     expect(migrationDirs(dir, 'loyalty')).toHaveLength(1);
     // Nothing was applied: the embedded database was not even created.
@@ -198,6 +200,8 @@ describe('init', () => {
     const dir = makeProject(onCleanup, {
       extensions: { tags: { schema: 'model Tag {\n  id    Int    @id @default(autoincrement())\n  label String\n\n  @@map("tags_tags")\n}\n' } },
     });
+    expect((await runCli(dir, ['revision', '--core', '-m', 'init'], env)).exitCode).toBe(0);
+    expect((await runCli(dir, ['migrate', '--core'], env)).exitCode).toBe(0);
     const r = await runCli(dir, ['init', 'tags'], env);
     expect(r.exitCode, r.stderr as string).toBe(0);
     expect(r.stdout).toMatch(/^tags: created extensions\/tags\/migrations\/\d{14}_init \(1 statement\)$/m);

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadSettings, type Settings } from '../config/settings.js';
-import { UsageError } from '../errors.js';
+import { OrchestrateError, UsageError } from '../errors.js';
 import { readMigrations } from '../migrations/folder.js';
 import { discoverExtensions, isDirectory, loadProject, parseExtensionList, validateExtensionName } from '../project/project.js';
 import type { CommandResult, Context } from './context.js';
@@ -137,7 +137,7 @@ async function generateAndApply(ctx: Context, extension: string, others: string[
     return { revision: rev.data, migrate: null, migration: null, lines: [`${extension}: the fragment declares nothing yet, so there is no initial migration; add models, then run \`orchestrate revision --extension ${extension} -m <name>\`.`] };
   }
   if (opts.skipMigrate) {
-    lines.push(`Not applied (--skip-migrate); apply it with \`orchestrate migrate --extension ${extension}\`.`);
+    lines.push(`Not applied (--skip-migrate); once "${extension}" is enabled, apply it with \`orchestrate migrate --extension ${extension}\` (or now: \`orchestrate --extensions ${[...others, extension].join(',')} migrate --extension ${extension}\`).`);
     return { revision: rev.data, migrate: null, migration: entry.migration, lines };
   }
   const { migrate } = await import('./migrate.js');
@@ -179,6 +179,14 @@ const rel = (settings: Settings, p: string) => path.relative(settings.root, p).s
  */
 export async function create(ctx: Context, extension: string, opts: CreateOptions): Promise<CommandResult<CreateData>> {
   validateExtensionName(extension, 'create');
+  // An existing folder is the most specific problem: say it before checking the rest.
+  const existing = path.join(loadSettings(ctx.root).extensionsDir, extension);
+  if (existsSync(existing)) {
+    const settings = loadSettings(ctx.root);
+    throw new UsageError(
+      `create ${extension}: ${rel(settings, existing)} already exists; choose another name, or run \`orchestrate init ${extension}\` to add migrations to that folder.`,
+    );
+  }
   const { settings, requested, others } = loadOthers(ctx, extension);
   const folder = path.join(settings.extensionsDir, extension);
   if (existsSync(folder)) {
@@ -226,6 +234,11 @@ export async function create(ctx: Context, extension: string, opts: CreateOption
     };
   } catch (error) {
     undo.run();
+    // The failure's own advice points into the folder that was just removed.
+    if (error instanceof OrchestrateError) {
+      const cause = error.message.replace(/; fix the migration and run migrate again\.$/, '').replace(/\.$/, '');
+      throw new OrchestrateError(`${cause}; create removed ${rel(settings, folder)}/ again, so fix the cause and run \`orchestrate create ${extension}\` again.`, error.exitCode, { cause: error });
+    }
     throw error;
   }
 }
