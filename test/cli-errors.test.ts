@@ -1,6 +1,6 @@
 /** Argument errors: one sentence on stderr, exit 2, and with --json one JSON document on stdout. */
 import { describe, expect, it } from 'vitest';
-import { runCli, tempDir } from './helpers.js';
+import { runCli, tempDir, writeProject } from './helpers.js';
 
 describe('command-line errors', () => {
   const cases: [string[], RegExp][] = [
@@ -9,6 +9,7 @@ describe('command-line errors', () => {
     [['frobnicate'], /^error: unknown command 'frobnicate'$/],
     [['migrate', '--bogus'], /^error: unknown option '--bogus'$/],
     [['stamp', 'core'], /^error: missing required argument 'migration'$/],
+    [['--url', 'notaurl', 'status'], /^error: --url is not a URL; use a postgresql:\/\/user:password@host:5432\/database URL, or unset it to use the embedded database\.$/],
     [['--cwd', '/nonexistent/project', 'status'], /^error: --cwd \/nonexistent\/project: no such directory \(\/nonexistent\/project\); point it at the project root/],
   ];
   for (const [args, message] of cases) {
@@ -30,6 +31,18 @@ describe('command-line errors', () => {
       }
     });
   }
+
+  it('a prisma.config.ts that fails to load: its first line, no require stack', async () => {
+    const t = tempDir();
+    try {
+      writeProject(t.dir, { files: { 'prisma.config.ts': 'import x from "./nope";\nexport default { datasource: { url: x } };\n' } });
+      const r = await runCli(t.dir, ['status']);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toBe("error: Cannot load the database URL from prisma.config.ts: Cannot find module './nope'; fix the file, or pass --url / set DATABASE_URL, which take precedence over it.");
+    } finally {
+      t.cleanup();
+    }
+  });
 
   it('--json --version prints the version as JSON', async () => {
     const t = tempDir();

@@ -50,7 +50,8 @@ async function loadUrl(root: string, file: string): Promise<string | null> {
   const rel = path.relative(root, file) || file;
   const result = await loadConfigFromFile({ configFile: file, configRoot: root });
   if (result.error) {
-    const reason = 'error' in result.error ? result.error.error.message.replace(/\.$/, '') : 'the file was not found';
+    // Node's module errors append a "Require stack:" list; the first line says what is wrong.
+    const reason = 'error' in result.error ? result.error.error.message.split('\n')[0]!.trim().replace(/\.$/, '') : 'the file was not found';
     throw new UsageError(
       `Cannot load the database URL from ${rel}: ${reason}; fix the file, or pass --url / set DATABASE_URL, which take precedence over it.`,
       { cause: 'error' in result.error ? result.error.error : undefined },

@@ -34,7 +34,9 @@ export async function databaseTarget(ctx: Context): Promise<DatabaseTarget> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(resolved.url)?.[1]?.toLowerCase();
   if (scheme !== 'postgres' && scheme !== 'postgresql') {
     throw new UsageError(
-      `${resolved.source} is ${scheme ? `a "${scheme}:" URL` : 'not a URL'} (${redactUrl(resolved.url)}), but only PostgreSQL is supported; use a postgresql://user:password@host:5432/database URL, or unset it to use the embedded database.`,
+      scheme
+        ? `${resolved.source} is a "${scheme}:" URL (${redactUrl(resolved.url)}), but only PostgreSQL is supported; use a postgresql://user:password@host:5432/database URL, or unset it to use the embedded database.`
+        : `${resolved.source} is not a URL; use a postgresql://user:password@host:5432/database URL, or unset it to use the embedded database.`,
     );
   }
   return { kind: 'url', url: resolved.url, source: resolved.source, provider: 'postgresql' };
