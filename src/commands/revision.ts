@@ -157,7 +157,10 @@ function write(ctx: Context, project: Project, selected: Owner[], planned: Plann
   for (const p of planned) {
     const existing = opts.regenerate ? [] : p.history.migrations.map((m) => m.name);
     const slug = slugify(opts.name ?? (existing.length === 0 ? 'init' : 'migration'));
-    const name = nextMigrationName(existing, slug);
+    // A folder taken meanwhile (another revision in the same second) is never overwritten.
+    mkdirSync(p.owner.migrationsDir, { recursive: true });
+    let name = nextMigrationName(existing, slug);
+    while (!tryMkdir(path.join(p.owner.migrationsDir, name))) name = nextMigrationName([...existing, name], slug);
     const requires: Requirement[] = [];
     if (p.owner.kind === 'extension') {
       for (const dep of [project.core, ...transitiveDependencies(p.owner, project)]) {
@@ -168,7 +171,6 @@ function write(ctx: Context, project: Project, selected: Owner[], planned: Plann
     const replaced = opts.regenerate ? p.history.migrations.map((m) => m.name) : [];
     for (const old of p.history.migrations.filter((m) => replaced.includes(m.name))) rmSync(old.dir, { recursive: true, force: true });
     const dir = path.join(p.owner.migrationsDir, name);
-    mkdirSync(dir, { recursive: true });
     const lock = path.join(p.owner.migrationsDir, LOCK_FILE);
     if (!existsSync(lock)) writeFileSync(lock, lockFileContent('postgresql'));
     writeFileSync(path.join(dir, MIGRATION_SQL), requirementsHeader(requires) + p.up);
@@ -210,5 +212,15 @@ function refuseReservedTables(project: Project, all: Composed): void {
         `${relativePath(project, o.schemaPath)}: a model of ${owner} is mapped to the table "${table}", which is reserved for migration history (prefix "${prefix}"); choose another @@map name.`,
       );
     }
+  }
+}
+
+function tryMkdir(dir: string): boolean {
+  try {
+    mkdirSync(dir);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
   }
 }

@@ -124,6 +124,8 @@ export function nextMigrationName(existing: string[], slug: string, now: Date = 
 /** Turns `-m "Add invoices!"` into `add_invoices`, as Prisma does with migration names. */
 export function slugify(name: string): string {
   const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
     .trim()
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '_')
