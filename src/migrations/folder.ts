@@ -38,13 +38,16 @@ export function checksumOf(sql: string | Buffer): string {
 
 /** Reads the `-- orchestrate:` directives at the top of a migration.sql. */
 export function parseDirectives(sql: string): { noTransaction: boolean; requires: Requirement[] } {
-  const lines = sql.split(/\r?\n/);
   // The marker is the first line, or any line of the leading comment block: extension
-  // migrations begin with the `requires` lines revision writes.
+  // migrations begin with the `requires` lines revision writes. Only that block is scanned
+  // (a no-op `migrate` reads every migration of every owner).
   let noTransaction = false;
   const requires: Requirement[] = [];
-  for (const line of lines) {
-    if (!line.startsWith('--')) break;
+  for (let start = 0; start < sql.length && sql.startsWith('--', start); ) {
+    const eol = sql.indexOf('\n', start);
+    const end = eol === -1 ? sql.length : eol;
+    const line = sql.slice(start, end).replace(/\r$/, '');
+    start = end + 1;
     if (line.trim() === NO_TRANSACTION) noTransaction = true;
     const m = REQUIRES.exec(line);
     if (m) requires.push({ owner: m[1]!, migration: m[2]! });
