@@ -186,7 +186,7 @@ async function orphanTables(db: Driver, project: Project, problems: CheckProblem
       owner: extension,
       message:
         applied > 0
-          ? `History table "${name}" records ${applied} applied migration(s) of extension "${extension}", which is not enabled, so its tables are still in the database; ${known ? `uninstall it with \`orchestrate --extensions ${[...project.extensions.map((e) => e.name), extension].join(',')} downgrade --extension ${extension} --target base\`` : `restore extensions/${extension} and uninstall it with \`orchestrate downgrade --extension ${extension} --target base\``}, or enable it again in APP_EXTENSIONS.`
+          ? `History table "${name}" records ${applied} applied migration(s) of extension "${extension}", which is not enabled, so its tables are still in the database; ${known ? `uninstall it with \`orchestrate --extensions ${[...project.extensions.map((e) => e.name), extension].join(',')} downgrade --extension ${extension} --target base\`` : `restore extensions/${extension} and uninstall it with \`orchestrate --extensions ${[...project.extensions.map((e) => e.name), extension].join(',')} downgrade --extension ${extension} --target base\``}, or enable it again in APP_EXTENSIONS.`
           : `History table "${name}" of extension "${extension}", which is not enabled, records no applied migration; drop it (DROP TABLE ${db.dialect.quoteIdentifier(name)}) or enable the extension again.`,
     });
   }
