@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { query, writeProject } from './helpers.js';
+import { afterEach, beforeEach } from 'vitest';
+import { createDatabase, query, tempDir, writeProject } from './helpers.js';
 
 export const CORE_INIT = '20240101000000_init';
 export const CORE_NAME = '20240201000000_user_name';
@@ -109,3 +110,28 @@ export async function freePort(): Promise<number> {
 
 /** stderr lines that look like a stack trace. */
 export const stackLines = (text: string) => text.split('\n').filter((l) => /^\s+at /.test(l));
+
+/**
+ * A fresh sample project and a fresh PostgreSQL database for every test of the calling file
+ * (created in beforeEach, removed in afterEach). Read its fields inside tests.
+ */
+export function useSampleOnPostgres(prefix: string, setup?: (sample: { dir: string; url: string; env: Record<string, string> }) => Promise<void>) {
+  const sample = { dir: '', url: '', env: {} as Record<string, string> };
+  let cleanup: (() => Promise<void>) | null = null;
+  beforeEach(async () => {
+    const t = tempDir(prefix);
+    writeSample(t.dir);
+    const db = await createDatabase();
+    cleanup = async () => {
+      await db.drop();
+      t.cleanup();
+    };
+    Object.assign(sample, { dir: t.dir, url: db.url, env: { ...SAMPLE_ENV, DATABASE_URL: db.url } });
+    await setup?.(sample);
+  });
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = null;
+  });
+  return sample;
+}

@@ -1,66 +1,52 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BILLING_INIT, BILLING_PLAN, CORE_INIT, CORE_NAME, CRM_INIT, SAMPLE_ENV, columns, historyRows, stackLines, tables } from './apply-fixtures.js';
-import { writeSample } from './apply-fixtures.js';
-import { catalogSnapshot, createDatabase, query, runCli, tempDir } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { BILLING_INIT, BILLING_PLAN, CORE_INIT, CORE_NAME, CRM_INIT, columns, historyRows, stackLines, tables, useSampleOnPostgres } from './apply-fixtures.js';
+import { catalogSnapshot, query, runCli } from './helpers.js';
 
-let project: { dir: string; cleanup: () => void };
-let db: Awaited<ReturnType<typeof createDatabase>>;
-let env: Record<string, string>;
-
-beforeEach(async () => {
-  project = tempDir('orch-downgrade-');
-  writeSample(project.dir);
-  db = await createDatabase();
-  env = { ...SAMPLE_ENV, DATABASE_URL: db.url };
-  const r = await runCli(project.dir, ['migrate', '--all'], env);
+const sample = useSampleOnPostgres('orch-downgrade-', async (s) => {
+  const r = await runCli(s.dir, ['migrate', '--all'], s.env);
   expect(r.exitCode).toBe(0);
-});
-
-afterEach(async () => {
-  await db.drop();
-  project.cleanup();
 });
 
 const rolledBack = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('Rolled back ')).map((l) => l.replace(/ \(\d+ ms\)$/, ''));
 
 describe('downgrade', () => {
   it('moves one owner back to a target and leaves the others alone', async () => {
-    const coreBefore = await historyRows(db.url, '_prisma_migrations');
-    const r = await runCli(project.dir, ['downgrade', '--extension', 'billing', '--target', BILLING_INIT], env);
+    const coreBefore = await historyRows(sample.url, '_prisma_migrations');
+    const r = await runCli(sample.dir, ['downgrade', '--extension', 'billing', '--target', BILLING_INIT], sample.env);
     expect(r.exitCode).toBe(0);
     expect(rolledBack(r.stderr)).toEqual([`Rolled back billing/${BILLING_PLAN}`]);
     expect(r.stdout).toMatch(/^Rolled back 1 migration \(billing: 1\) in \d+ ms\.$/);
-    expect(await columns(db.url, 'User')).toEqual(['id', 'email', 'name']);
-    expect((await historyRows(db.url, '_prisma_migrations_billing')).map((r) => r.migration_name)).toEqual([BILLING_INIT]);
-    expect(await historyRows(db.url, '_prisma_migrations')).toEqual(coreBefore);
+    expect(await columns(sample.url, 'User')).toEqual(['id', 'email', 'name']);
+    expect((await historyRows(sample.url, '_prisma_migrations_billing')).map((r) => r.migration_name)).toEqual([BILLING_INIT]);
+    expect(await historyRows(sample.url, '_prisma_migrations')).toEqual(coreBefore);
 
-    const again = await runCli(project.dir, ['downgrade', '--extension', 'billing', '--target', BILLING_INIT], env);
+    const again = await runCli(sample.dir, ['downgrade', '--extension', 'billing', '--target', BILLING_INIT], sample.env);
     expect(again.stdout).toBe(`Nothing to roll back: billing is at ${BILLING_INIT} already.`);
 
     // And forward again.
-    const up = await runCli(project.dir, ['migrate', '--extension', 'billing'], env);
+    const up = await runCli(sample.dir, ['migrate', '--extension', 'billing'], sample.env);
     expect(up.stdout).toMatch(/^Applied 1 migration \(billing: 1\)/);
-    expect(await columns(db.url, 'User')).toEqual(['id', 'email', 'name', 'billing_plan']);
+    expect(await columns(sample.url, 'User')).toEqual(['id', 'email', 'name', 'billing_plan']);
   });
 
   it('--extension E --target base uninstalls E: its tables, columns and history table go, other owners stay', async () => {
     // crm depends on billing: take crm away first, then billing.
     const others = async () => ({
-      core: await historyRows(db.url, '_prisma_migrations'),
-      billing: await historyRows(db.url, '_prisma_migrations_billing'),
-      user: await columns(db.url, 'User'),
-      invoice: await columns(db.url, 'billing_invoice'),
+      core: await historyRows(sample.url, '_prisma_migrations'),
+      billing: await historyRows(sample.url, '_prisma_migrations_billing'),
+      user: await columns(sample.url, 'User'),
+      invoice: await columns(sample.url, 'billing_invoice'),
     });
     const othersBefore = await others();
-    const crm = await runCli(project.dir, ['downgrade', '--extension', 'crm', '--target', 'base'], env);
+    const crm = await runCli(sample.dir, ['downgrade', '--extension', 'crm', '--target', 'base'], sample.env);
     expect(crm.exitCode).toBe(0);
     expect(crm.stderr.split('\n')).toEqual([`Rolled back crm/${CRM_INIT} (${crm.stderr.match(/\((\d+ ms)\)/)![1]})`, 'Dropped the empty history table _prisma_migrations_crm of crm']);
-    expect(await tables(db.url)).toEqual(['User', '_prisma_migrations', '_prisma_migrations_billing', 'billing_invoice']);
+    expect(await tables(sample.url)).toEqual(['User', '_prisma_migrations', '_prisma_migrations_billing', 'billing_invoice']);
     expect(await others()).toEqual(othersBefore);
 
-    const billing = await runCli(project.dir, ['--json', 'downgrade', '--extension', 'billing', '--target', 'base'], env);
+    const billing = await runCli(sample.dir, ['--json', 'downgrade', '--extension', 'billing', '--target', 'base'], sample.env);
     expect(billing.exitCode).toBe(0);
     const data = JSON.parse(billing.stdout);
     expect(data.owners).toEqual([
@@ -75,74 +61,74 @@ describe('downgrade', () => {
       },
     ]);
     expect(data.cascaded).toEqual([]);
-    expect(await tables(db.url)).toEqual(['User', '_prisma_migrations']);
-    expect(await columns(db.url, 'User')).toEqual(['id', 'email', 'name']);
-    expect((await historyRows(db.url, '_prisma_migrations')).map((r) => r.migration_name)).toEqual([CORE_INIT, CORE_NAME]);
+    expect(await tables(sample.url)).toEqual(['User', '_prisma_migrations']);
+    expect(await columns(sample.url, 'User')).toEqual(['id', 'email', 'name']);
+    expect((await historyRows(sample.url, '_prisma_migrations')).map((r) => r.migration_name)).toEqual([CORE_INIT, CORE_NAME]);
 
     // Reinstalling works from scratch.
-    expect((await runCli(project.dir, ['migrate', '--all'], env)).stdout).toMatch(/^Applied 3 migrations \(billing: 2, crm: 1\)/);
+    expect((await runCli(sample.dir, ['migrate', '--all'], sample.env)).stdout).toMatch(/^Applied 3 migrations \(billing: 2, crm: 1\)/);
   });
 
   it('refuses to go below a migration that an applied extension migration requires, naming them', async () => {
-    const before = await catalogSnapshot(db.url);
-    const r = await runCli(project.dir, ['downgrade', '--core', '--target', CORE_INIT], env);
+    const before = await catalogSnapshot(sample.url);
+    const r = await runCli(sample.dir, ['downgrade', '--core', '--target', CORE_INIT], sample.env);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toBe(
       `error: Cannot roll back core/${CORE_NAME}: applied migration billing/${BILLING_PLAN} requires it; roll that back first or pass --cascade to do it in the same run.`,
     );
-    const base = await runCli(project.dir, ['downgrade', '--extension', 'billing', '--target', 'base'], env);
+    const base = await runCli(sample.dir, ['downgrade', '--extension', 'billing', '--target', 'base'], sample.env);
     expect(base.exitCode).toBe(3);
     expect(base.stderr).toBe(
       `error: Cannot roll back billing/${BILLING_INIT}: applied migration crm/${CRM_INIT} requires it; roll that back first or pass --cascade to do it in the same run.`,
     );
-    expect(await catalogSnapshot(db.url)).toBe(before);
+    expect(await catalogSnapshot(sample.url)).toBe(before);
   });
 
   it('--cascade first rolls back the dependents, in reverse dependency order, just far enough', async () => {
-    const r = await runCli(project.dir, ['downgrade', '--core', '--target', CORE_INIT, '--cascade'], env);
+    const r = await runCli(sample.dir, ['downgrade', '--core', '--target', CORE_INIT, '--cascade'], sample.env);
     expect(r.exitCode).toBe(0);
     expect(rolledBack(r.stderr)).toEqual([`Rolled back billing/${BILLING_PLAN}`, `Rolled back core/${CORE_NAME}`]);
     expect(r.stdout).toMatch(/^Rolled back 2 migrations \(billing: 1, core: 1\) in \d+ ms; cascaded to billing\.$/);
-    expect((await historyRows(db.url, '_prisma_migrations_billing')).map((r) => r.migration_name)).toEqual([BILLING_INIT]);
-    expect((await historyRows(db.url, '_prisma_migrations_crm')).map((r) => r.migration_name)).toEqual([CRM_INIT]);
+    expect((await historyRows(sample.url, '_prisma_migrations_billing')).map((r) => r.migration_name)).toEqual([BILLING_INIT]);
+    expect((await historyRows(sample.url, '_prisma_migrations_crm')).map((r) => r.migration_name)).toEqual([CRM_INIT]);
 
     // Everything: crm before billing before core.
-    const all = await runCli(project.dir, ['downgrade', '--core', '--target', 'base', '--cascade'], env);
+    const all = await runCli(sample.dir, ['downgrade', '--core', '--target', 'base', '--cascade'], sample.env);
     expect(all.exitCode).toBe(0);
     expect(rolledBack(all.stderr)).toEqual([`Rolled back crm/${CRM_INIT}`, `Rolled back billing/${BILLING_INIT}`, `Rolled back core/${CORE_INIT}`]);
-    expect(await tables(db.url)).toEqual(['_prisma_migrations']);
-    expect(await historyRows(db.url, '_prisma_migrations')).toEqual([]);
+    expect(await tables(sample.url)).toEqual(['_prisma_migrations']);
+    expect(await historyRows(sample.url, '_prisma_migrations')).toEqual([]);
   });
 
   it('refuses before anything runs when a down.sql is missing', async () => {
-    rmSync(path.join(project.dir, 'prisma/migrations', CORE_NAME, 'down.sql'));
-    const before = await catalogSnapshot(db.url);
-    const r = await runCli(project.dir, ['downgrade', '--all', '--target', 'base'], env);
+    rmSync(path.join(sample.dir, 'prisma/migrations', CORE_NAME, 'down.sql'));
+    const before = await catalogSnapshot(sample.url);
+    const r = await runCli(sample.dir, ['downgrade', '--all', '--target', 'base'], sample.env);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toBe(
-      `error: Cannot roll back core/${CORE_NAME}: ${path.join(project.dir, 'prisma/migrations', CORE_NAME, 'down.sql')} does not exist; write the SQL that reverses migration.sql there and run downgrade again.`,
+      `error: Cannot roll back core/${CORE_NAME}: ${path.join(sample.dir, 'prisma/migrations', CORE_NAME, 'down.sql')} does not exist; write the SQL that reverses migration.sql there and run downgrade again.`,
     );
-    expect(await catalogSnapshot(db.url)).toBe(before);
+    expect(await catalogSnapshot(sample.url)).toBe(before);
   });
 
   it('rolls back a failing down.sql, keeps the migration applied and names the statement', async () => {
-    const file = path.join(project.dir, 'extensions/crm/migrations', CRM_INIT, 'down.sql');
+    const file = path.join(sample.dir, 'extensions/crm/migrations', CRM_INIT, 'down.sql');
     writeFileSync(file, 'DROP TABLE "crm_contact";\nDROP TABLE "crm_not_there";\n');
-    const r = await runCli(project.dir, ['downgrade', '--extension', 'crm', '--target', 'base'], env);
+    const r = await runCli(sample.dir, ['downgrade', '--extension', 'crm', '--target', 'base'], sample.env);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toBe(
       `error: Rolling back crm/${CRM_INIT} failed and was undone, so it stays applied: line 2 of ${file}, \`DROP TABLE "crm_not_there";\`: table "crm_not_there" does not exist [SQLSTATE 42P01]; fix its down.sql and run downgrade again.`,
     );
     expect(stackLines(r.stderr)).toEqual([]);
-    expect(await tables(db.url)).toContain('crm_contact');
-    expect((await historyRows(db.url, '_prisma_migrations_crm')).map((r) => r.migration_name)).toEqual([CRM_INIT]);
+    expect(await tables(sample.url)).toContain('crm_contact');
+    expect((await historyRows(sample.url, '_prisma_migrations_crm')).map((r) => r.migration_name)).toEqual([CRM_INIT]);
   });
 
   it('asks for an explicit selection before rolling everything back', async () => {
-    const r = await runCli(project.dir, ['downgrade', '--target', 'base'], env);
+    const r = await runCli(sample.dir, ['downgrade', '--target', 'base'], sample.env);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toBe('error: downgrade --target base rolls back every migration of the owners you name: add --core, --extension <name> or --all.');
-    const [{ n }] = (await query<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM _prisma_migrations')) as [{ n: number }];
+    const [{ n }] = (await query<{ n: number }>(sample.url, 'SELECT count(*)::int AS n FROM _prisma_migrations')) as [{ n: number }];
     expect(n).toBe(2);
   });
 });

@@ -1,44 +1,14 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  BILLING_INIT,
-  BILLING_PLAN,
-  CORE_INIT,
-  CORE_NAME,
-  CRM_INIT,
-  SAMPLE,
-  SAMPLE_ENV,
-  columns,
-  freePort,
-  historyRows,
-  sha256,
-  stackLines,
-  tables,
-  writeMigration,
-  writeSample,
-} from './apply-fixtures.js';
-import { createDatabase, query, runCli, tempDir } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { BILLING_INIT, BILLING_PLAN, CORE_INIT, CORE_NAME, CRM_INIT, SAMPLE, SAMPLE_ENV, columns, freePort, historyRows, sha256, stackLines, tables, writeMigration, useSampleOnPostgres } from './apply-fixtures.js';
+import { query, runCli } from './helpers.js';
 
-let project: { dir: string; cleanup: () => void };
-let db: Awaited<ReturnType<typeof createDatabase>>;
-let env: Record<string, string>;
-
-beforeEach(async () => {
-  project = tempDir('orch-migrate-');
-  writeSample(project.dir);
-  db = await createDatabase();
-  env = { ...SAMPLE_ENV, DATABASE_URL: db.url };
-});
-
-afterEach(async () => {
-  await db.drop();
-  project.cleanup();
-});
+const sample = useSampleOnPostgres('orch-migrate-');
 
 describe('migrate on PostgreSQL', () => {
   it('applies every owner on an empty database, records Prisma-style rows, and does nothing the second time', async () => {
-    const first = await runCli(project.dir, ['migrate', '--all'], env);
+    const first = await runCli(sample.dir, ['migrate', '--all'], sample.env);
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toMatch(/^Applied 5 migrations \(core: 2, billing: 2, crm: 1\) in \d+(\.\d)? m?s\.$/);
     const progress = first.stderr.split('\n').filter((l) => l.startsWith('Applied '));
@@ -50,12 +20,12 @@ describe('migrate on PostgreSQL', () => {
       `Applied crm/${CRM_INIT}`,
     ]);
 
-    expect(await tables(db.url)).toEqual(['User', '_prisma_migrations', '_prisma_migrations_billing', '_prisma_migrations_crm', 'billing_invoice', 'crm_contact']);
-    expect(await columns(db.url, 'User')).toEqual(['id', 'email', 'name', 'billing_plan']);
+    expect(await tables(sample.url)).toEqual(['User', '_prisma_migrations', '_prisma_migrations_billing', '_prisma_migrations_crm', 'billing_invoice', 'crm_contact']);
+    expect(await columns(sample.url, 'User')).toEqual(['id', 'email', 'name', 'billing_plan']);
 
     // Exactly Prisma Migrate's table.
     const shape = await query(
-      db.url,
+      sample.url,
       `SELECT column_name, data_type, character_maximum_length, is_nullable, column_default FROM information_schema.columns WHERE table_name = '_prisma_migrations_billing' ORDER BY ordinal_position`,
     );
     expect(shape).toEqual([
@@ -68,36 +38,36 @@ describe('migrate on PostgreSQL', () => {
       { column_name: 'started_at', data_type: 'timestamp with time zone', character_maximum_length: null, is_nullable: 'NO', column_default: 'now()' },
       { column_name: 'applied_steps_count', data_type: 'integer', character_maximum_length: null, is_nullable: 'NO', column_default: '0' },
     ]);
-    const [pk] = await query<{ def: string }>(db.url, `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = '_prisma_migrations'::regclass AND contype = 'p'`);
+    const [pk] = await query<{ def: string }>(sample.url, `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = '_prisma_migrations'::regclass AND contype = 'p'`);
     expect(pk!.def).toBe('PRIMARY KEY (id)');
 
-    const core = await historyRows(db.url, '_prisma_migrations');
+    const core = await historyRows(sample.url, '_prisma_migrations');
     expect(core).toEqual([
       { migration_name: CORE_INIT, checksum: sha256(SAMPLE.core![CORE_INIT]!.sql), finished: true, rolled_back: false, applied_steps_count: 1, logs: null },
       { migration_name: CORE_NAME, checksum: sha256(SAMPLE.core![CORE_NAME]!.sql), finished: true, rolled_back: false, applied_steps_count: 1, logs: null },
     ]);
-    const [ids] = await query<{ ok: boolean }>(db.url, `SELECT bool_and(id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' AND finished_at >= started_at) AS ok FROM _prisma_migrations`);
+    const [ids] = await query<{ ok: boolean }>(sample.url, `SELECT bool_and(id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' AND finished_at >= started_at) AS ok FROM _prisma_migrations`);
     expect(ids!.ok).toBe(true);
-    expect((await historyRows(db.url, '_prisma_migrations_crm')).map((r) => r.migration_name)).toEqual([CRM_INIT]);
+    expect((await historyRows(sample.url, '_prisma_migrations_crm')).map((r) => r.migration_name)).toEqual([CRM_INIT]);
 
-    const second = await runCli(project.dir, ['migrate', '--all'], env);
+    const second = await runCli(sample.dir, ['migrate', '--all'], sample.env);
     expect(second.exitCode).toBe(0);
     expect(second.stdout).toBe('Nothing to apply: 3 owners up to date.');
     expect(second.stderr).toBe('');
-    expect(await historyRows(db.url, '_prisma_migrations')).toHaveLength(2);
+    expect(await historyRows(sample.url, '_prisma_migrations')).toHaveLength(2);
   });
 
   it('defaults to every owner, and `upgrade` is the same command', async () => {
-    const r = await runCli(project.dir, ['upgrade'], env);
+    const r = await runCli(sample.dir, ['upgrade'], sample.env);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/^Applied 5 migrations/);
   });
 
   it('prints the run as one JSON document with --json', async () => {
-    const r = await runCli(project.dir, ['--json', 'migrate', '--core'], env);
+    const r = await runCli(sample.dir, ['--json', 'migrate', '--core'], sample.env);
     expect(r.exitCode).toBe(0);
     const data = JSON.parse(r.stdout);
-    expect(data.database).toBe(db.url);
+    expect(data.database).toBe(sample.url);
     expect(data.applied).toBe(2);
     expect(data.owners).toHaveLength(1);
     expect(data.owners[0].owner).toBe('core');
@@ -106,7 +76,7 @@ describe('migrate on PostgreSQL', () => {
     expect(data.owners[0].applied.every((a: { durationMs: number }) => Number.isInteger(a.durationMs) && a.durationMs >= 0)).toBe(true);
     expect(data.owners[0].skipped).toEqual([]);
 
-    const again = JSON.parse((await runCli(project.dir, ['migrate', '--json', '--all'], env)).stdout);
+    const again = JSON.parse((await runCli(sample.dir, ['migrate', '--json', '--all'], sample.env)).stdout);
     expect(again.applied).toBe(3);
     expect(again.owners.map((o: { owner: string; skipped: string[] }) => [o.owner, o.skipped])).toEqual([
       ['core', [CORE_INIT, CORE_NAME]],
@@ -116,18 +86,18 @@ describe('migrate on PostgreSQL', () => {
   });
 
   it('--target moves one owner and stops there; other owners stay as they are', async () => {
-    await runCli(project.dir, ['migrate', '--core', '--target', CORE_INIT], env);
-    expect((await historyRows(db.url, '_prisma_migrations')).map((r) => r.migration_name)).toEqual([CORE_INIT]);
-    expect(await tables(db.url)).toEqual(['User', '_prisma_migrations']);
+    await runCli(sample.dir, ['migrate', '--core', '--target', CORE_INIT], sample.env);
+    expect((await historyRows(sample.url, '_prisma_migrations')).map((r) => r.migration_name)).toEqual([CORE_INIT]);
+    expect(await tables(sample.url)).toEqual(['User', '_prisma_migrations']);
 
     // A unique name selects its owner by itself.
-    const r = await runCli(project.dir, ['migrate', '--target', BILLING_INIT], env);
+    const r = await runCli(sample.dir, ['migrate', '--target', BILLING_INIT], sample.env);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/^Applied 1 migration \(billing: 1\)/);
-    expect((await historyRows(db.url, '_prisma_migrations')).map((r) => r.migration_name)).toEqual([CORE_INIT]);
+    expect((await historyRows(sample.url, '_prisma_migrations')).map((r) => r.migration_name)).toEqual([CORE_INIT]);
 
     // With --all, owners before the target's owner are applied fully, the run stops after it.
-    const all = await runCli(project.dir, ['--json', 'migrate', '--all', '--target', CORE_NAME], env);
+    const all = await runCli(sample.dir, ['--json', 'migrate', '--all', '--target', CORE_NAME], sample.env);
     expect(all.exitCode).toBe(0);
     const data = JSON.parse(all.stdout);
     expect(data.owners.map((o: { owner: string; applied: unknown[]; remaining: string[] }) => [o.owner, o.applied.length, o.remaining])).toEqual([
@@ -136,116 +106,116 @@ describe('migrate on PostgreSQL', () => {
       ['crm', 0, [CRM_INIT]],
     ]);
 
-    const unknown = await runCli(project.dir, ['migrate', '--core', '--target', '20990101000000_nope'], env);
+    const unknown = await runCli(sample.dir, ['migrate', '--core', '--target', '20990101000000_nope'], sample.env);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toBe(
-      `error: --target 20990101000000_nope: core has no migration of that name in ${path.join(project.dir, 'prisma/migrations')}; valid names: ${CORE_INIT}, ${CORE_NAME}.`,
+      `error: --target 20990101000000_nope: core has no migration of that name in ${path.join(sample.dir, 'prisma/migrations')}; valid names: ${CORE_INIT}, ${CORE_NAME}.`,
     );
   });
 
   it('refuses migrations whose required migrations of other owners are not applied, before applying anything', async () => {
-    const r = await runCli(project.dir, ['migrate', '--extension', 'billing'], env);
+    const r = await runCli(sample.dir, ['migrate', '--extension', 'billing'], sample.env);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toBe(
       `error: Cannot apply migrations whose dependencies are missing, so nothing was applied: billing/${BILLING_INIT} requires core/${CORE_INIT}, which is not applied; billing/${BILLING_PLAN} requires core/${CORE_NAME}, which is not applied; apply those first (e.g. \`orchestrate migrate --all\`, enabling the owners they belong to) or fix the \`-- orchestrate:requires\` lines.`,
     );
-    expect(await tables(db.url)).toEqual([]);
+    expect(await tables(sample.url)).toEqual([]);
 
     // Applied earlier in the same run counts.
-    await runCli(project.dir, ['migrate', '--core', '--target', CORE_INIT], env);
-    const partial = await runCli(project.dir, ['migrate', '--extension', 'billing'], env);
+    await runCli(sample.dir, ['migrate', '--core', '--target', CORE_INIT], sample.env);
+    const partial = await runCli(sample.dir, ['migrate', '--extension', 'billing'], sample.env);
     expect(partial.exitCode).toBe(3);
     expect(partial.stderr).toContain(`billing/${BILLING_PLAN} requires core/${CORE_NAME}, which is not applied`);
     expect(partial.stderr).not.toContain(`billing/${BILLING_INIT} requires`);
-    expect(await runCli(project.dir, ['migrate', '--core', '--extension', 'billing'], env)).toMatchObject({ exitCode: 0 });
+    expect(await runCli(sample.dir, ['migrate', '--core', '--extension', 'billing'], sample.env)).toMatchObject({ exitCode: 0 });
   });
 
   it('rolls back a failing migration, keeps what came before, and names owner, migration, statement and server message', async () => {
     const bad = '20240120000000_bad';
-    writeMigration(project.dir, 'crm', bad, {
+    writeMigration(sample.dir, 'crm', bad, {
       sql: 'CREATE TABLE "crm_note" ("id" INTEGER PRIMARY KEY);\nINSERT INTO "crm_note" VALUES (1);\nINSERT INTO "crm_note"\n  VALUES (1);\nCREATE TABLE "crm_after" ("id" INTEGER);\n',
     });
-    const r = await runCli(project.dir, ['migrate', '--all'], env);
+    const r = await runCli(sample.dir, ['migrate', '--all'], sample.env);
     expect(r.exitCode).toBe(1);
-    const file = path.join(project.dir, 'extensions/crm/migrations', bad, 'migration.sql');
+    const file = path.join(sample.dir, 'extensions/crm/migrations', bad, 'migration.sql');
     expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toEqual([
       `error: crm/${bad} failed and was rolled back, so nothing of it remains: line 3 of ${file}, \`INSERT INTO "crm_note" VALUES (1);\`: duplicate key value violates unique constraint "crm_note_pkey" (Key (id)=(1) already exists) [SQLSTATE 23505]; migrations applied before it stay applied; fix the migration and run migrate again.`,
     ]);
     expect(stackLines(r.stderr)).toEqual([]);
-    expect(await tables(db.url)).toEqual(['User', '_prisma_migrations', '_prisma_migrations_billing', '_prisma_migrations_crm', 'billing_invoice', 'crm_contact']);
-    expect((await historyRows(db.url, '_prisma_migrations_crm')).map((r) => r.migration_name)).toEqual([CRM_INIT]);
-    expect(await historyRows(db.url, '_prisma_migrations_billing')).toHaveLength(2);
+    expect(await tables(sample.url)).toEqual(['User', '_prisma_migrations', '_prisma_migrations_billing', '_prisma_migrations_crm', 'billing_invoice', 'crm_contact']);
+    expect((await historyRows(sample.url, '_prisma_migrations_crm')).map((r) => r.migration_name)).toEqual([CRM_INIT]);
+    expect(await historyRows(sample.url, '_prisma_migrations_billing')).toHaveLength(2);
 
     // A syntax error is located through the server's error position.
     writeFileSync(file, 'CREATE TABLE "crm_note" ("id" INTEGER PRIMARY KEY);\n\nSELEC 1;\n');
-    const syntax = await runCli(project.dir, ['migrate', '--all'], env);
+    const syntax = await runCli(sample.dir, ['migrate', '--all'], sample.env);
     expect(syntax.exitCode).toBe(1);
     expect(syntax.stderr).toContain(`error: crm/${bad} failed and was rolled back, so nothing of it remains: line 3 of ${file}, \`SELEC 1;\`: syntax error at or near "SELEC" [SQLSTATE 42601];`);
 
     writeFileSync(file, 'CREATE TABLE "crm_note" ("id" INTEGER PRIMARY KEY);\n');
-    const fixed = await runCli(project.dir, ['migrate', '--all'], env);
+    const fixed = await runCli(sample.dir, ['migrate', '--all'], sample.env);
     expect(fixed.exitCode).toBe(0);
     expect(fixed.stdout).toMatch(/^Applied 1 migration \(crm: 1\)/);
   });
 
   it("creates an owner's history table with its first migration, so a failing first migration leaves none", async () => {
-    writeFileSync(path.join(project.dir, 'extensions/crm/migrations', CRM_INIT, 'migration.sql'), 'CREATE TABLE "crm_contact" ("id" INTEGER REFERENCES "nowhere"("id"));\n');
-    const r = await runCli(project.dir, ['migrate', '--all'], env);
+    writeFileSync(path.join(sample.dir, 'extensions/crm/migrations', CRM_INIT, 'migration.sql'), 'CREATE TABLE "crm_contact" ("id" INTEGER REFERENCES "nowhere"("id"));\n');
+    const r = await runCli(sample.dir, ['migrate', '--all'], sample.env);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`error: crm/${CRM_INIT} failed and was rolled back, so nothing of it remains: line 1 of`);
     expect(r.stderr).toContain('relation "nowhere" does not exist [SQLSTATE 42P01]');
-    expect(await tables(db.url)).toEqual(['User', '_prisma_migrations', '_prisma_migrations_billing', 'billing_invoice']);
+    expect(await tables(sample.url)).toEqual(['User', '_prisma_migrations', '_prisma_migrations_billing', 'billing_invoice']);
   });
 
   it('refuses to run when an applied migration was edited, naming the file, and applies nothing', async () => {
-    await runCli(project.dir, ['migrate', '--all'], env);
-    const file = path.join(project.dir, 'prisma/migrations', CORE_INIT, 'migration.sql');
+    await runCli(sample.dir, ['migrate', '--all'], sample.env);
+    const file = path.join(sample.dir, 'prisma/migrations', CORE_INIT, 'migration.sql');
     writeFileSync(file, readFileSync(file, 'utf8') + '-- an innocent comment\n');
-    writeMigration(project.dir, 'core', '20240301000000_more', { sql: 'CREATE TABLE "More" ("id" INTEGER);\n' });
-    const r = await runCli(project.dir, ['migrate', '--all'], env);
+    writeMigration(sample.dir, 'core', '20240301000000_more', { sql: 'CREATE TABLE "More" ("id" INTEGER);\n' });
+    const r = await runCli(sample.dir, ['migrate', '--all'], sample.env);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(
       new RegExp(
         `^error: core/${CORE_INIT} was edited after it was applied: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} has checksum [0-9a-f]{12}… but _prisma_migrations recorded [0-9a-f]{12}…; restore the file as it was applied \\(e\\.g\\. \`git checkout -- .*\`\\) and put the new change in a new migration\\.$`,
       ),
     );
-    expect(await tables(db.url)).not.toContain('More');
+    expect(await tables(sample.url)).not.toContain('More');
 
     // Line endings alone are not an edit (a checkout with core.autocrlf).
     writeFileSync(file, SAMPLE.core![CORE_INIT]!.sql.replace(/\n/g, '\r\n'));
-    expect((await runCli(project.dir, ['migrate', '--all'], env)).exitCode).toBe(0);
-    expect(await tables(db.url)).toContain('More');
+    expect((await runCli(sample.dir, ['migrate', '--all'], sample.env)).exitCode).toBe(0);
+    expect(await tables(sample.url)).toContain('More');
   });
 
   it('refuses to run when an applied migration is missing from disk', async () => {
-    await runCli(project.dir, ['migrate', '--all'], env);
-    rmSync(path.join(project.dir, 'extensions/billing/migrations', BILLING_PLAN), { recursive: true });
-    const r = await runCli(project.dir, ['migrate', '--all'], env);
+    await runCli(sample.dir, ['migrate', '--all'], sample.env);
+    rmSync(path.join(sample.dir, 'extensions/billing/migrations', BILLING_PLAN), { recursive: true });
+    const r = await runCli(sample.dir, ['migrate', '--all'], sample.env);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toBe(
-      `error: billing/${BILLING_PLAN} is recorded as applied in _prisma_migrations_billing, but ${path.join(project.dir, 'extensions/billing/migrations', BILLING_PLAN)} does not exist; restore that folder from version control (a teammate's migration may be missing from your checkout).`,
+      `error: billing/${BILLING_PLAN} is recorded as applied in _prisma_migrations_billing, but ${path.join(sample.dir, 'extensions/billing/migrations', BILLING_PLAN)} does not exist; restore that folder from version control (a teammate's migration may be missing from your checkout).`,
     );
   });
 
   it('runs a `-- orchestrate:no-transaction` migration statement by statement (CREATE INDEX CONCURRENTLY)', async () => {
-    writeMigration(project.dir, 'core', '20240301000000_concurrently', {
+    writeMigration(sample.dir, 'core', '20240301000000_concurrently', {
       sql: '-- orchestrate:no-transaction\nCREATE INDEX CONCURRENTLY "User_name_idx" ON "User"("name");\nCREATE INDEX CONCURRENTLY "User_lower_email_idx" ON "User"(lower("email"));\n',
     });
-    const r = await runCli(project.dir, ['migrate', '--core'], env);
+    const r = await runCli(sample.dir, ['migrate', '--core'], sample.env);
     expect(r.exitCode).toBe(0);
-    const indexes = await query<{ indexname: string }>(db.url, `SELECT indexname FROM pg_indexes WHERE tablename = 'User' ORDER BY 1`);
+    const indexes = await query<{ indexname: string }>(sample.url, `SELECT indexname FROM pg_indexes WHERE tablename = 'User' ORDER BY 1`);
     expect(indexes.map((i) => i.indexname)).toEqual(['User_email_key', 'User_lower_email_idx', 'User_name_idx', 'User_pkey']);
-    expect((await historyRows(db.url, '_prisma_migrations')).map((r) => r.migration_name)).toContain('20240301000000_concurrently');
+    expect((await historyRows(sample.url, '_prisma_migrations')).map((r) => r.migration_name)).toContain('20240301000000_concurrently');
   });
 
   it('finds the no-transaction marker below the requires lines of an extension migration', async () => {
-    writeMigration(project.dir, 'billing', '20240301000000_concurrently', {
+    writeMigration(sample.dir, 'billing', '20240301000000_concurrently', {
       sql: `-- orchestrate:requires core ${CORE_INIT}\n-- orchestrate:no-transaction\nCREATE INDEX CONCURRENTLY "billing_invoice_amount_idx" ON "billing_invoice"("amount");\n`,
     });
-    const r = await runCli(project.dir, ['migrate', '--all'], env);
+    const r = await runCli(sample.dir, ['migrate', '--all'], sample.env);
     expect(r.stderr).not.toContain('error');
     expect(r.exitCode).toBe(0);
-    const indexes = await query<{ indexname: string }>(db.url, `SELECT indexname FROM pg_indexes WHERE tablename = 'billing_invoice' ORDER BY 1`);
+    const indexes = await query<{ indexname: string }>(sample.url, `SELECT indexname FROM pg_indexes WHERE tablename = 'billing_invoice' ORDER BY 1`);
     expect(indexes.map((i) => i.indexname)).toContain('billing_invoice_amount_idx');
   });
 
@@ -253,7 +223,7 @@ describe('migrate on PostgreSQL', () => {
     const port = await freePort();
     const url = `postgresql://postgres:secret@127.0.0.1:${port}/nowhere`;
     const started = Date.now();
-    const r = await runCli(project.dir, ['migrate', '--all', '--wait', '2'], { ...SAMPLE_ENV, DATABASE_URL: url });
+    const r = await runCli(sample.dir, ['migrate', '--all', '--wait', '2'], { ...SAMPLE_ENV, DATABASE_URL: url });
     const elapsed = Date.now() - started;
     expect(r.exitCode).toBe(1);
     expect(elapsed).toBeGreaterThanOrEqual(2000);
@@ -269,7 +239,7 @@ describe('migrate on PostgreSQL', () => {
     expect(r.stderr).not.toContain('secret');
     expect(r.stdout).toBe('');
 
-    const once = await runCli(project.dir, ['--url', url, 'migrate'], SAMPLE_ENV);
+    const once = await runCli(sample.dir, ['--url', url, 'migrate'], SAMPLE_ENV);
     expect(once.exitCode).toBe(1);
     expect(once.stderr).toBe(
       `error: Cannot connect to the database at postgresql://postgres:****@127.0.0.1:${port}/nowhere (from --url): connect ECONNREFUSED 127.0.0.1:${port}; check that the server is running and that the URL is right, or pass --wait <seconds> to wait for it.`,
@@ -277,7 +247,7 @@ describe('migrate on PostgreSQL', () => {
   });
 
   it('rejects a URL of another database product before connecting', async () => {
-    const r = await runCli(project.dir, ['migrate'], { ...SAMPLE_ENV, DATABASE_URL: 'mysql://root:pw@localhost:3306/app' });
+    const r = await runCli(sample.dir, ['migrate'], { ...SAMPLE_ENV, DATABASE_URL: 'mysql://root:pw@localhost:3306/app' });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toBe(
       'error: DATABASE_URL is a "mysql:" URL (mysql://root:****@localhost:3306/app), but only PostgreSQL is supported; use a postgresql://user:password@host:5432/database URL, or unset it to use the embedded database.',
@@ -285,15 +255,15 @@ describe('migrate on PostgreSQL', () => {
   });
 
   it('puts history tables and migrations in the schema named by a Prisma-style ?schema= parameter', async () => {
-    await query(db.url, 'CREATE SCHEMA app');
-    const url = `${db.url}?schema=app`;
-    const r = await runCli(project.dir, ['migrate', '--core'], { ...SAMPLE_ENV, DATABASE_URL: url });
+    await query(sample.url, 'CREATE SCHEMA app');
+    const url = `${sample.url}?schema=app`;
+    const r = await runCli(sample.dir, ['migrate', '--core'], { ...SAMPLE_ENV, DATABASE_URL: url });
     expect(r.exitCode).toBe(0);
-    const found = await query<{ s: string; t: string }>(db.url, `SELECT schemaname AS s, tablename AS t FROM pg_tables WHERE schemaname IN ('public', 'app') ORDER BY 1, 2`);
+    const found = await query<{ s: string; t: string }>(sample.url, `SELECT schemaname AS s, tablename AS t FROM pg_tables WHERE schemaname IN ('public', 'app') ORDER BY 1, 2`);
     expect(found).toEqual([
       { s: 'app', t: 'User' },
       { s: 'app', t: '_prisma_migrations' },
     ]);
-    expect((await runCli(project.dir, ['migrate', '--core'], { ...SAMPLE_ENV, DATABASE_URL: url })).stdout).toBe('Nothing to apply: 1 owner up to date.');
+    expect((await runCli(sample.dir, ['migrate', '--core'], { ...SAMPLE_ENV, DATABASE_URL: url })).stdout).toBe('Nothing to apply: 1 owner up to date.');
   });
 });
