@@ -131,4 +131,13 @@ describe('downgrade', () => {
     const [{ n }] = (await query<{ n: number }>(sample.url, 'SELECT count(*)::int AS n FROM _prisma_migrations')) as [{ n: number }];
     expect(n).toBe(2);
   });
+
+  it('refuses when an extension that is not enabled has applied migrations requiring what would go', async () => {
+    const r = await runCli(sample.dir, ['downgrade', '--extension', 'billing', '--target', 'base'], { ...sample.env, APP_EXTENSIONS: 'billing' });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toBe(
+      `error: Cannot roll back: extension "crm" is not enabled but has applied migrations that need what would be removed (crm/${CRM_INIT} requires billing/${BILLING_INIT}); enable it for this command (\`orchestrate --extensions billing,crm downgrade ... --cascade\`) or uninstall it first.`,
+    );
+    expect(await tables(sample.url)).toContain('billing_invoice');
+  });
 });

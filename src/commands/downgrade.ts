@@ -13,7 +13,12 @@ import { renderPlan } from '../apply/render.js';
 import { openDatabase } from '../db/connect.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
 import { describeFailure, runPlan } from '../db/runner.js';
-import { RuntimeError, UsageError } from '../errors.js';
+import { CheckError, RuntimeError, UsageError } from '../errors.js';
+import type { Driver } from '../db/driver.js';
+import { readHistory } from '../db/history.js';
+import { readMigrations } from '../migrations/folder.js';
+import type { Plan } from '../apply/plan.js';
+import type { Project } from '../project/project.js';
 import { selectOwners, type Selection } from '../project/project.js';
 import { duration, hasSelection, plural } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
@@ -71,6 +76,7 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
             return [{ owner: t.owner, keep: t.migration }];
           })();
     const plan = planDowngrade(state, targets, { cascade: Boolean(opts.cascade) });
+    if (db) await refuseDisabledDependents(db, project, plan);
     const database = db?.location ?? 'the embedded database';
     const cascaded = plan.owners.map((o) => o.owner).filter((o) => !targets.some((t) => t.owner === o));
     const results = (durations: Map<string, number>): DowngradeOwnerResult[] =>
@@ -113,4 +119,34 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
   } finally {
     await db?.close();
   }
+}
+
+/**
+ * Extensions that are not enabled still have their tables in the database, and their applied
+ * migrations may require what this run rolls back (billing's table carrying analytics' column).
+ * The plan only sees enabled owners, so look at the others' history here and refuse.
+ */
+async function refuseDisabledDependents(db: Driver, project: Project, plan: Plan): Promise<void> {
+  const reverted = new Set(plan.steps.flatMap((s) => (s.kind === 'revert' ? [`${s.owner}/${s.migration}`] : [])));
+  if (reverted.size === 0) return;
+  const enabled = new Set(project.owners.map((o) => o.name));
+  const disabled = [...project.discovered.values()].filter((o) => !enabled.has(o.name));
+  if (disabled.length === 0) return;
+  const history = await readHistory(db, disabled.map((o) => ({ owner: o.name, table: o.historyTable })));
+  const blockers: string[] = [];
+  for (const owner of disabled) {
+    const applied = new Set(history.rows.filter((r) => r.owner === owner.name && r.finishedAt !== null && r.rolledBackAt === null).map((r) => r.migrationName));
+    if (applied.size === 0) continue;
+    for (const m of readMigrations(owner.migrationsDir)) {
+      if (!applied.has(m.name)) continue;
+      for (const r of m.requires) {
+        if (reverted.has(`${r.owner}/${r.migration}`)) blockers.push(`${owner.name}/${m.name} requires ${r.owner}/${r.migration}`);
+      }
+    }
+  }
+  if (blockers.length === 0) return;
+  const owners = [...new Set(blockers.map((b) => b.split('/')[0]!))];
+  throw new CheckError(
+    `Cannot roll back: extension${owners.length === 1 ? '' : 's'} ${owners.map((o) => `"${o}"`).join(', ')} ${owners.length === 1 ? 'is' : 'are'} not enabled but ${owners.length === 1 ? 'has' : 'have'} applied migrations that need what would be removed (${blockers.slice(0, 3).join('; ')}${blockers.length > 3 ? '; ...' : ''}); enable ${owners.length === 1 ? 'it' : 'them'} for this command (\`orchestrate --extensions ${[...project.extensions.map((e) => e.name), ...owners].join(',')} downgrade ... --cascade\`) or uninstall ${owners.length === 1 ? 'it' : 'them'} first.`,
+  );
 }

@@ -143,7 +143,7 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
     const attributes: { name: string; line: number }[] = [];
     let dbName = node.name;
     if (kind === 'model' || kind === 'view' || kind === 'type') {
-      for (const prop of (node as { properties: unknown[] }).properties) {
+      for (const prop of (node as { properties?: unknown[] }).properties ?? []) {
         const pr = prop as Field | BlockAttribute;
         if (pr.type === 'field') {
           const field = pr as Field;
@@ -163,7 +163,7 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
         }
       }
     } else if (kind === 'enum') {
-      for (const e of (node as { enumerators: unknown[] }).enumerators) {
+      for (const e of (node as { enumerators?: unknown[] }).enumerators ?? []) {
         const en = e as BlockAttribute;
         if (en.type === 'attribute' && en.name === 'map') dbName = mapArgument([en], 'map') ?? dbName;
       }
