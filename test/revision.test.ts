@@ -210,7 +210,7 @@ describe('revision', () => {
     // The empty migration keeps the snapshot, so nothing is pending afterwards.
     expect((await runCli(dir, ['revision', '--all', '--check'], ALL)).exitCode).toBe(0);
 
-    const regen = await runCli(dir, ['revision', '--extension', 'billing', '--regenerate', '-m', 'init'], ALL);
+    const regen = await runCli(dir, ['revision', '--extension', 'billing', '--extension', 'reports', '--regenerate', '-m', 'init'], ALL);
     expect(regen.stderr).toBe('');
     expect(regen.exitCode).toBe(0);
     expect(migrationsOf(dir, 'billing')).toHaveLength(1);
@@ -278,6 +278,20 @@ describe('revision: ownership across owners', () => {
     const both = await runCli(dir, ['revision', '--extension', 'billing', '--extension', 'reports', '-m', 'code'], ALL);
     expect(both.exitCode).toBe(0);
     expect(read(dir, 'reports', 1, 'migration.sql')).toContain(`-- orchestrate:requires billing ${migrationsOf(dir, 'billing')[1]}`);
+  });
+
+  it('--regenerate of a dependency refuses while dependents require its migrations, and works with them', async () => {
+    const dir = project();
+    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    await gitInit(dir);
+    const alone = await runCli(dir, ['revision', '--extension', 'billing', '--regenerate', '-m', 'init'], ALL);
+    expect(alone.exitCode).toBe(2);
+    expect(alone.stderr).toMatch(/^error: Cannot regenerate: extensions\/reports\/migrations\/\d{14}_init\/migration\.sql requires billing\/\d{14}_init, which would no longer exist; regenerate the dependents in the same run \(--extension reports --regenerate\)/);
+    expect(await gitStatus(dir)).toBe('');
+    await new Promise((r) => setTimeout(r, 1100));
+    const both = await runCli(dir, ['revision', '--extension', 'billing', '--extension', 'reports', '--regenerate', '-m', 'init'], ALL);
+    expect(both.exitCode).toBe(0);
+    expect(read(dir, 'reports', 0, 'migration.sql')).toContain(`-- orchestrate:requires billing ${migrationsOf(dir, 'billing')[0]}`);
   });
 
   it('refuses a model mapped onto a history table', async () => {

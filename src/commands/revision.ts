@@ -88,6 +88,7 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
   refuseReservedTables(project, all);
   // Who extends which model, across every enabled owner: an owner's own world does not show it.
   const extendedBy = all.ownership.extenders;
+  if (opts.regenerate) refuseOrphanedRequirements(project, selected, histories);
   if (opts.regenerate && !opts.force) await refuseAppliedRegeneration(ctx, project, selected, histories);
   const engine: DiffEngine | null = !opts.empty && changed.length > 0 ? await startEngine(ctx, opts.engine) : null;
   const planned: Planned[] = [];
@@ -223,4 +224,32 @@ function tryMkdir(dir: string): boolean {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
+}
+
+/**
+ * `--regenerate` deletes an owner's migrations; other owners' migrations that require one of
+ * them would then name a migration that no longer exists. Those owners must be regenerated in
+ * the same run (their new migrations then require the new one).
+ */
+function refuseOrphanedRequirements(project: Project, selected: Owner[], histories: Map<string, OwnerHistory>): void {
+  const regenerated = new Set(selected.map((o) => o.name));
+  const replaced = new Set(selected.flatMap((o) => histories.get(o.name)!.migrations.map((m) => `${o.name}/${m.name}`)));
+  if (replaced.size === 0) return;
+  const hits: string[] = [];
+  const dependents = new Set<string>();
+  for (const other of [project.core, ...project.discovered.values()]) {
+    if (regenerated.has(other.name)) continue;
+    for (const m of readOwnerHistory(project, other).migrations) {
+      for (const r of m.requires) {
+        if (!replaced.has(`${r.owner}/${r.migration}`)) continue;
+        hits.push(`${relativePath(project, path.join(m.dir, MIGRATION_SQL))} requires ${r.owner}/${r.migration}`);
+        dependents.add(other.name);
+      }
+    }
+  }
+  if (hits.length === 0) return;
+  const owners = [...dependents];
+  throw new UsageError(
+    `Cannot regenerate: ${hits.slice(0, 3).join('; ')}${hits.length > 3 ? `; and ${hits.length - 3} more` : ''}, which would no longer exist; regenerate the dependents in the same run (${owners.map((o) => `--extension ${o}`).join(' ')} --regenerate), or keep the history.`,
+  );
 }
