@@ -294,6 +294,29 @@ describe('revision: ownership across owners', () => {
     expect(read(dir, 'reports', 0, 'migration.sql')).toContain(`-- orchestrate:requires billing ${migrationsOf(dir, 'billing')[0]}`);
   });
 
+  it("refuses removing values of an enum other owners' columns use", async () => {
+    const enumBlock = 'enum InvoiceStatus {\n  DRAFT\n  PAID\n  VOID\n\n  @@map("billing_status")\n}\n';
+    const dir = project({
+      core: CORE,
+      extensions: {
+        billing: { schema: BILLING + enumBlock },
+        reports: { schema: REPORTS.replace('  invoiceId Int\n', '  invoiceId Int\n  status    InvoiceStatus @default(PAID)\n'), manifest: { dependsOn: ['billing'] } },
+      },
+    });
+    expect((await runCli(dir, ['revision', '--all', '-m', 'init'], ALL)).exitCode).toBe(0);
+    writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING + enumBlock.replace('  VOID\n', ''));
+    await gitInit(dir);
+    const r = await runCli(dir, ['revision', '--all', '-m', 'drop_void'], ALL);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/^error: The migration for extension "billing" would recreate enum "billing_status" \(removing values does that\), but columns of extension "reports" use it/);
+    expect(await gitStatus(dir)).toBe('');
+    // Adding a value is fine.
+    writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING + enumBlock.replace('  VOID\n', '  VOID\n  REFUNDED\n'));
+    const add = await runCli(dir, ['revision', '--all', '-m', 'refunded'], ALL);
+    expect(add.stderr).toBe('');
+    expect(add.exitCode).toBe(0);
+  });
+
   it('refuses a model mapped onto a history table', async () => {
     const dir = project({ core: CORE, extensions: { billing: { schema: 'model Hist {\n  id Int @id\n\n  @@map("_prisma_migrations_crm")\n}\n' } } });
     const r = await runCli(dir, ['revision', '--all'], { APP_EXTENSIONS: 'billing', DATABASE_URL: PG_ADMIN_URL });

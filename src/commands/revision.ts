@@ -86,8 +86,9 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
   const all = compose(project.owners.map((o) => ownerSource(project, o, current.get(o.name)!)));
   await validateComposed(all);
   refuseReservedTables(project, all);
-  // Who extends which model, across every enabled owner: an owner's own world does not show it.
-  const extendedBy = all.ownership.extenders;
+  // Who extends which model and uses which enum, across every enabled owner: an owner's own
+  // world does not show it.
+  const everyone = all.ownership;
   if (opts.regenerate) refuseOrphanedRequirements(project, selected, histories);
   if (opts.regenerate && !opts.force) await refuseAppliedRegeneration(ctx, project, selected, histories);
   const engine: DiffEngine | null = !opts.empty && changed.length > 0 ? await startEngine(ctx, opts.engine) : null;
@@ -99,7 +100,7 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
         planned.push({ owner, history, up: EMPTY_MIGRATION, down: EMPTY_MIGRATION, snapshot: history.snapshot ?? '' });
         continue;
       }
-      const diff = await diffOwner(engine!, project, owner, current, opts.regenerate ? null : history.snapshot, extendedBy);
+      const diff = await diffOwner(engine!, project, owner, current, opts.regenerate ? null : history.snapshot, everyone);
       if (diff.up !== '') planned.push({ owner, history, up: diff.up, down: diff.down, snapshot: current.get(owner.name)! });
     }
     if (!opts.check && engine) await refuseUnmigratedWorld(engine, project, selected, current, planned);

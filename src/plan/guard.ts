@@ -7,6 +7,8 @@ export interface Violation {
   owner: string;
   /** Set when the object is the owner's own but dropping it would destroy another owner's columns. */
   dropsExtensionOf?: string;
+  /** Set when the owner's own enum would be recreated while other owners' columns use it. */
+  recreatesEnumOf?: string[];
 }
 
 /**
@@ -91,10 +93,11 @@ const baseEnum = (name: string) => name.replace(/_(new|old)$/, '');
  * Checks that every object a generated migration creates, alters or drops belongs to `owner`:
  * tables and enums it declares, columns and indexes it adds with `extend model`.
  * `before` and `after` are the ownership maps of the two sides of the diff (a dropped object
- * is only known on the `before` side); `extendedBy` maps models to the owners that extend them
- * anywhere in the enabled schema, so that no owner drops a table carrying others' columns.
+ * is only known on the `before` side); `everyone` is the ownership of the whole enabled schema,
+ * so that no owner drops a table carrying others' columns or recreates an enum others use.
  */
-export function findViolations(sql: string, owner: string, before: Ownership, after: Ownership, extendedBy: Map<string, string[]> = new Map()): Violation[] {
+export function findViolations(sql: string, owner: string, before: Ownership, after: Ownership, everyone?: Ownership): Violation[] {
+  const extendedBy = everyone?.extenders ?? new Map<string, string[]>();
   const ownerOf = (kind: keyof Ownership, key: string): string | undefined =>
     (after[kind] as Map<string, unknown>).get(key) as string | undefined ?? (before[kind] as Map<string, unknown>).get(key) as string | undefined;
   const contributes = (table: string) =>
@@ -151,6 +154,12 @@ export function findViolations(sql: string, owner: string, before: Ownership, af
       if (table && !contributes(table)) flag(oneLine, `index "${name}" on table "${table}"`, ownerOf('tables', table));
     } else if ((m = TYPE_STMT.exec(statement))) {
       flag(oneLine, `enum "${baseEnum(m[1]!)}"`, ownerOf('enumTypes', baseEnum(m[1]!)) ?? ownerOf('enumTypes', m[1]!));
+      // Removing enum values recreates the type (CREATE "x_new", DROP "x_old"); other owners'
+      // columns of that type are not in this owner's diff and would block the DROP.
+      const users = (everyone?.enumUsers.get(baseEnum(m[1]!)) ?? []).filter((o) => o !== owner);
+      if (users.length > 0 && /^(?:CREATE|DROP)\s+TYPE/i.test(statement) && /_(?:new|old)"/.test(statement.split('\n')[0]!)) {
+        violations.push({ statement: oneLine, object: `enum "${baseEnum(m[1]!)}"`, owner: users[0]!, recreatesEnumOf: users });
+      }
     }
   }
   return violations;

@@ -2,7 +2,7 @@ import { CheckError } from '../errors.js';
 import type { DiffEngine, DiffSide } from '../engine/engine.js';
 import type { Requirement } from '../migrations/folder.js';
 import { transitiveDependencies, type Owner, type Project } from '../project/project.js';
-import { compose, type Composed } from '../schema/compose.js';
+import { compose, type Composed, type Ownership } from '../schema/compose.js';
 import { ownerSource } from '../schema/sources.js';
 import { findViolations } from './guard.js';
 
@@ -31,7 +31,7 @@ export function world(project: Project, owner: Owner, current: Map<string, strin
 
 const sideOf = (c: Composed | null): DiffSide => (c ? c.files : 'empty');
 
-const emptyOwnership = () => ({ blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map(), modelOfTable: new Map(), extenders: new Map() });
+const emptyOwnership = () => ({ blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map(), modelOfTable: new Map(), extenders: new Map(), enumUsers: new Map() });
 
 /**
  * Diffs one owner from what its migrations produce (`snapshot`) to what its schema says now,
@@ -43,7 +43,7 @@ export async function diffOwner(
   owner: Owner,
   current: Map<string, string>,
   snapshot: string | null,
-  extendedBy: Map<string, string[]> = new Map(),
+  everyone?: Ownership,
 ): Promise<OwnerDiff> {
   const before = world(project, owner, current, snapshot);
   const after = world(project, owner, current, current.get(owner.name)!);
@@ -53,12 +53,18 @@ export async function diffOwner(
   const ob = before?.ownership ?? emptyOwnership();
   const oa = after?.ownership ?? emptyOwnership();
   // Whole tables first: they say most about what went wrong.
-  const violations = [...findViolations(up, owner.name, ob, oa, extendedBy), ...findViolations(down, owner.name, oa, ob)].sort(
+  const violations = [...findViolations(up, owner.name, ob, oa, everyone), ...findViolations(down, owner.name, oa, ob)].sort(
     (a, b) => Number(!a.object.startsWith('table')) - Number(!b.object.startsWith('table')),
   );
   if (violations.length > 0) {
     const v = violations[0]!;
     const who = owner.kind === 'core' ? 'core' : `extension "${owner.name}"`;
+    if (v.recreatesEnumOf) {
+      throw new CheckError(
+        `The migration for ${who} would recreate ${v.object} (removing values does that), but columns of ${v.recreatesEnumOf.map((o) => `extension "${o}"`).join(', ')} use it and would block or lose it (statement: ${v.statement.slice(0, 160)}); ` +
+          `keep the values, or first move those columns off the enum in their own migrations.`,
+      );
+    }
     if (v.dropsExtensionOf) {
       throw new CheckError(
         `The migration for ${who} would drop ${v.object}, and with it the columns extension "${v.dropsExtensionOf}" adds to it (statement: ${v.statement.slice(0, 160)}); ` +

@@ -33,6 +33,8 @@ export interface Ownership {
   modelOfTable: Map<string, string>;
   /** Model → the other owners that add fields or attributes to it. */
   extenders: Map<string, string[]>;
+  /** Enum type name (after `@@map`) → the other owners with fields of that type. */
+  enumUsers: Map<string, string[]>;
 }
 
 export interface Composed {
@@ -175,7 +177,7 @@ function assemble(
   declared: Map<string, { owner: string; block: ParsedBlock; path: string }>,
   inserts: Map<string, { source: OwnerSource; block: ParsedBlock }[]>,
 ): Composed {
-  const ownership: Ownership = { blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map(), modelOfTable: new Map(), extenders: new Map() };
+  const ownership: Ownership = { blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map(), modelOfTable: new Map(), extenders: new Map(), enumUsers: new Map() };
   for (const [name, d] of declared) {
     ownership.blocks.set(name, d.owner);
     if (d.block.kind === 'enum') ownership.enumTypes.set(d.block.dbName, d.owner);
@@ -194,6 +196,18 @@ function assemble(
       ownership.extended.set(source.owner, set);
       const by = ownership.extenders.get(model) ?? [];
       if (!by.includes(source.owner)) ownership.extenders.set(model, [...by, source.owner]);
+    }
+  }
+
+  // Fields whose type is an enum of another owner (declared or added with `extend model`).
+  for (const { source, parsed: pf } of parsed) {
+    for (const block of pf.blocks) {
+      for (const f of block.fields) {
+        const e = declared.get(f.type);
+        if (!e || e.block.kind !== 'enum' || e.owner === source.owner) continue;
+        const users = ownership.enumUsers.get(e.block.dbName) ?? [];
+        if (!users.includes(source.owner)) ownership.enumUsers.set(e.block.dbName, [...users, source.owner]);
+      }
     }
   }
 
