@@ -100,7 +100,7 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
         planned.push({ owner, history, up: EMPTY_MIGRATION, down: EMPTY_MIGRATION, snapshot: history.snapshot ?? '' });
         continue;
       }
-      const diff = await diffOwner(engine!, project, owner, current, opts.regenerate ? null : history.snapshot, everyone);
+      const diff = await diffOwner(engine!, project, owner, current, opts.regenerate ? null : history.snapshot, everyone, history.migrations.at(-1)?.snapshotPath);
       if (diff.up !== '') planned.push({ owner, history, up: diff.up, down: diff.down, snapshot: current.get(owner.name)! });
     }
     if (!opts.check && engine) await refuseUnmigratedWorld(engine, project, selected, current, planned);

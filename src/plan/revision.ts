@@ -3,7 +3,7 @@ import type { DiffEngine, DiffSide } from '../engine/engine.js';
 import type { Requirement } from '../migrations/folder.js';
 import { transitiveDependencies, type Owner, type Project } from '../project/project.js';
 import { compose, type Composed, type Ownership } from '../schema/compose.js';
-import { ownerSource } from '../schema/sources.js';
+import { ownerSource, relativePath } from '../schema/sources.js';
 import { findViolations } from './guard.js';
 
 /** The two schema states an owner's new migration moves between, and the resulting SQL. */
@@ -19,13 +19,18 @@ export interface OwnerDiff {
  * The world an owner's schema lives in: core and its dependencies at their current state,
  * plus the owner itself as `ownText` (null: the owner absent, i.e. before its first migration).
  */
-export function world(project: Project, owner: Owner, current: Map<string, string>, ownText: string | null): Composed | null {
+export function world(project: Project, owner: Owner, current: Map<string, string>, ownText: string | null, ownPath?: string): Composed | null {
+  // A snapshot is named as itself in messages: its text may differ from the schema file's.
+  const own = () => {
+    const source = ownerSource(project, owner, ownText!);
+    return ownPath ? { ...source, file: { ...source.file, path: relativePath(project, ownPath) } } : source;
+  };
   if (owner.kind === 'core') {
     if (ownText === null || ownText.trim() === '') return null;
-    return compose([ownerSource(project, owner, ownText)]);
+    return compose([own()]);
   }
   const sources = [project.core, ...transitiveDependencies(owner, project)].map((o) => ownerSource(project, o, current.get(o.name)!));
-  if (ownText !== null) sources.push(ownerSource(project, owner, ownText));
+  if (ownText !== null) sources.push(own());
   return compose(sources);
 }
 
@@ -44,8 +49,9 @@ export async function diffOwner(
   current: Map<string, string>,
   snapshot: string | null,
   everyone?: Ownership,
+  snapshotPath?: string,
 ): Promise<OwnerDiff> {
-  const before = world(project, owner, current, snapshot);
+  const before = world(project, owner, current, snapshot, snapshotPath);
   const after = world(project, owner, current, current.get(owner.name)!);
   const up = await engine.diff(sideOf(before), sideOf(after));
   if (up === '') return { owner: owner.name, up: '', down: '' };
