@@ -34,7 +34,11 @@ export type ProblemKind =
   /** A migration that started and never finished in an earlier run. */
   | 'failed-migration'
   /** An applied migration whose folder is gone. */
-  | 'missing-migration';
+  | 'missing-migration'
+  /** A `-- orchestrate:requires` line names a migration that does not exist. */
+  | 'unknown-requirement'
+  /** An applied migration requires one that is not applied. */
+  | 'unmet-requirement';
 
 export interface CheckProblem {
   kind: ProblemKind;
@@ -161,6 +165,20 @@ function readAllMigrations(project: Project, problems: CheckProblem[]): Map<stri
       });
     }
   }
+  // Every `requires` line must name an existing migration of an enabled owner.
+  for (const owner of project.owners) {
+    for (const m of files.get(owner.name) ?? []) {
+      for (const r of m.requires) {
+        const target = files.get(r.owner);
+        if (!target || target.some((t) => t.name === r.migration)) continue;
+        problems.push({
+          kind: 'unknown-requirement',
+          owner: owner.name,
+          message: `${relativePath(project, path.join(m.dir, 'migration.sql'))} requires ${r.owner}/${r.migration}, which does not exist in ${relativePath(project, project.owners.find((o) => o.name === r.owner)!.migrationsDir)}; restore that migration, or regenerate ${owner.name} together with ${r.owner}.`,
+        });
+      }
+    }
+  }
   return files.size === project.owners.length ? files : null;
 }
 
@@ -211,6 +229,17 @@ async function checkDatabase(db: Driver, project: Project, files: Map<string, Mi
         owner: s.owner.name,
         message: `${s.owner.name}/${row.migrationName} failed in an earlier run and is still marked as started in ${s.owner.historyTable}; run \`orchestrate status\` for how to resolve it.`,
       });
+    }
+    for (const a of s.applied) {
+      for (const r of a.files?.requires ?? []) {
+        const target = state.byName.get(r.owner);
+        if (!target || target.applied.some((x) => x.name === r.migration)) continue;
+        problems.push({
+          kind: 'unmet-requirement',
+          owner: s.owner.name,
+          message: `${s.owner.name}/${a.name} is applied but requires ${r.owner}/${r.migration}, which is not; the database may lack objects it relies on — apply it (\`orchestrate migrate --all\`) or roll ${s.owner.name} back.`,
+        });
+      }
     }
     for (const a of s.missing) {
       problems.push({
