@@ -1,3 +1,4 @@
+import { codeOf, splitStatements } from '../db/split.js';
 import type { Ownership } from '../schema/compose.js';
 
 /** One object a generated statement touches that its owner does not own. */
@@ -9,38 +10,6 @@ export interface Violation {
   dropsExtensionOf?: string;
   /** Set when the owner's own enum would be recreated while other owners' columns use it. */
   recreatesEnumOf?: string[];
-}
-
-/**
- * Splits an engine-generated script into statements: semicolons outside quotes and comments.
- */
-export function splitStatements(sql: string): string[] {
-  const out: string[] = [];
-  let current = '';
-  for (let i = 0; i < sql.length; i++) {
-    const c = sql[i]!;
-    if (c === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end === -1 ? sql.length : end;
-      current += '\n';
-      continue;
-    }
-    if (c === "'" || c === '"') {
-      const end = sql.indexOf(c, i + 1);
-      const stop = end === -1 ? sql.length : end;
-      current += sql.slice(i, stop + 1);
-      i = stop;
-      continue;
-    }
-    if (c === ';') {
-      if (current.trim()) out.push(current.trim());
-      current = '';
-      continue;
-    }
-    current += c;
-  }
-  if (current.trim()) out.push(current.trim());
-  return out;
 }
 
 const ID = String.raw`(?:"[^"]+"\.)?"([^"]+)"`;
@@ -107,7 +76,9 @@ export function findViolations(sql: string, owner: string, before: Ownership, af
     if (actual !== undefined && actual !== owner) violations.push({ statement, object, owner: actual });
   };
 
-  for (const statement of splitStatements(sql)) {
+  // The same psql-like splitter the runner uses; the regexes below read each statement's code
+  // without its leading `-- CreateTable` style comment.
+  for (const statement of splitStatements(sql).map((s) => codeOf(s).text.replace(/;$/, ''))) {
     const oneLine = statement.replace(/\s+/g, ' ');
     let m: RegExpExecArray | null;
     if ((m = CREATE_TABLE.exec(statement)) || (m = DROP_TABLE.exec(statement))) {
