@@ -4,6 +4,8 @@ import { CheckError, UsageError } from '../errors.js';
 import type { DiffEngine } from '../engine/engine.js';
 import {
   DOWN_SQL,
+  readMigrations,
+  type MigrationFiles,
   LOCK_FILE,
   MIGRATION_SQL,
   SNAPSHOT,
@@ -78,7 +80,8 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
   const project = contextProject(ctx);
   const selected = selectOwners(project, opts);
   const current = new Map(project.owners.map((o) => [o.name, readSchemaText(project, o)]));
-  const histories = new Map(selected.map((o) => [o.name, readOwnerHistory(project, o)]));
+  const folders = folderCache(project);
+  const histories = new Map(selected.map((o) => [o.name, folders.history(o)]));
 
   const changed = selected.filter((o) => opts.regenerate || opts.empty || histories.get(o.name)!.snapshot !== current.get(o.name));
   // The engine (and its database connection) start while the whole schema is validated.
@@ -89,7 +92,7 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
   // Who extends which model and uses which enum, across every enabled owner: an owner's own
   // world does not show it.
   const everyone = all.ownership;
-  if (opts.regenerate) refuseOrphanedRequirements(project, selected, histories);
+  if (opts.regenerate) refuseOrphanedRequirements(project, folders, selected, histories);
   if (opts.regenerate && !opts.force) await refuseAppliedRegeneration(ctx, project, selected, histories);
   const engine: DiffEngine | null = !opts.empty && changed.length > 0 ? await startEngine(ctx, opts.engine) : null;
   const planned: Planned[] = [];
@@ -103,13 +106,13 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
       const diff = await diffOwner(engine!, project, owner, current, opts.regenerate ? null : history.snapshot, everyone, history.migrations.at(-1)?.snapshotPath);
       if (diff.up !== '') planned.push({ owner, history, up: diff.up, down: diff.down, snapshot: current.get(owner.name)! });
     }
-    if (!opts.check && engine) await refuseUnmigratedWorld(engine, project, selected, current, planned);
+    if (!opts.check && engine) await refuseUnmigratedWorld(engine, project, folders, selected, current, planned);
   } finally {
     await engine?.close();
   }
 
   if (opts.check) return checkResult(project, selected, planned);
-  return write(ctx, project, selected, planned, opts);
+  return write(project, folders, selected, planned, opts);
 }
 
 function checkResult(project: Project, selected: Owner[], planned: Planned[]): CommandResult<RevisionData> {
@@ -128,7 +131,7 @@ function checkResult(project: Project, selected: Owner[], planned: Planned[]): C
  * revised in this run), the new migration could rely on them while naming an older migration:
  * refuse, and say how to include them.
  */
-async function refuseUnmigratedWorld(engine: DiffEngine, project: Project, selected: Owner[], current: Map<string, string>, planned: Planned[]): Promise<void> {
+async function refuseUnmigratedWorld(engine: DiffEngine, project: Project, folders: FolderCache, selected: Owner[], current: Map<string, string>, planned: Planned[]): Promise<void> {
   const selectedNames = new Set(selected.map((o) => o.name));
   const checked = new Map<string, boolean>();
   for (const p of planned) {
@@ -136,7 +139,7 @@ async function refuseUnmigratedWorld(engine: DiffEngine, project: Project, selec
     for (const dep of [project.core, ...transitiveDependencies(p.owner, project)]) {
       if (selectedNames.has(dep.name)) continue;
       if (!checked.has(dep.name)) {
-        const snapshot = readOwnerHistory(project, dep).snapshot;
+        const snapshot = folders.history(dep).snapshot;
         const pending = snapshot !== current.get(dep.name) && (await diffOwner(engine, project, dep, current, snapshot)).up !== '';
         checked.set(dep.name, pending);
       }
@@ -150,8 +153,8 @@ async function refuseUnmigratedWorld(engine: DiffEngine, project: Project, selec
   }
 }
 
-function write(ctx: Context, project: Project, selected: Owner[], planned: Planned[], opts: RevisionOptions): CommandResult<RevisionData> {
-  const latest = new Map<string, string | undefined>(project.owners.map((o) => [o.name, readOwnerHistory(project, o).migrations.at(-1)?.name]));
+function write(project: Project, folders: FolderCache, selected: Owner[], planned: Planned[], opts: RevisionOptions): CommandResult<RevisionData> {
+  const latest = new Map<string, string | undefined>(project.owners.map((o) => [o.name, folders.migrations(o).at(-1)?.name]));
   const entries = new Map<string, RevisionEntry>(selected.map((o) => [o.name, { owner: o.name, status: 'unchanged' }]));
   const lines: string[] = [];
   // Writes are synchronous and happen after every diff succeeded: an error or Ctrl-C before
@@ -184,7 +187,6 @@ function write(ctx: Context, project: Project, selected: Owner[], planned: Plann
     lines.push(`${p.owner.name}: created ${relativePath(project, dir)}${opts.empty ? ' (empty, for hand-written SQL)' : ` (${statements} statement${statements === 1 ? '' : 's'})`}${replaced.length ? `, replacing ${replaced.length} migration(s)` : ''}`);
   }
   if (planned.length === 0) lines.push(`No changes: the migrations of ${selected.length} owner(s) match their schemas.`);
-  void ctx;
   return { data: { check: false, owners: [...entries.values()] }, text: lines.join('\n') };
 }
 
@@ -232,7 +234,7 @@ function tryMkdir(dir: string): boolean {
  * them would then name a migration that no longer exists. Those owners must be regenerated in
  * the same run (their new migrations then require the new one).
  */
-function refuseOrphanedRequirements(project: Project, selected: Owner[], histories: Map<string, OwnerHistory>): void {
+function refuseOrphanedRequirements(project: Project, folders: FolderCache, selected: Owner[], histories: Map<string, OwnerHistory>): void {
   const regenerated = new Set(selected.map((o) => o.name));
   const replaced = new Set(selected.flatMap((o) => histories.get(o.name)!.migrations.map((m) => `${o.name}/${m.name}`)));
   if (replaced.size === 0) return;
@@ -240,7 +242,7 @@ function refuseOrphanedRequirements(project: Project, selected: Owner[], histori
   const dependents = new Set<string>();
   for (const other of [project.core, ...project.discovered.values()]) {
     if (regenerated.has(other.name)) continue;
-    for (const m of readOwnerHistory(project, other).migrations) {
+    for (const m of folders.migrations(other)) {
       for (const r of m.requires) {
         if (!replaced.has(`${r.owner}/${r.migration}`)) continue;
         hits.push(`${relativePath(project, path.join(m.dir, MIGRATION_SQL))} requires ${r.owner}/${r.migration}`);
@@ -253,4 +255,30 @@ function refuseOrphanedRequirements(project: Project, selected: Owner[], histori
   throw new UsageError(
     `Cannot regenerate: ${hits.slice(0, 3).join('; ')}${hits.length > 3 ? `; and ${hits.length - 3} more` : ''}, which would no longer exist; regenerate the dependents in the same run (${owners.map((o) => `--extension ${o}`).join(' ')} --regenerate), or keep the history.`,
   );
+}
+
+interface FolderCache {
+  /** An owner's migration folders (no snapshot needed: names and requires only). */
+  migrations(owner: Owner): MigrationFiles[];
+  /** Its folders plus the snapshot of the latest one (an error when that snapshot is missing). */
+  history(owner: Owner): OwnerHistory;
+}
+
+/** Reads each owner's migration folders once per run: several checks and the writer need them. */
+function folderCache(project: Project): FolderCache {
+  const lists = new Map<string, MigrationFiles[]>();
+  const histories = new Map<string, OwnerHistory>();
+  const migrations = (owner: Owner) => {
+    let list = lists.get(owner.name);
+    if (!list) lists.set(owner.name, (list = readMigrations(owner.migrationsDir)));
+    return list;
+  };
+  return {
+    migrations,
+    history(owner) {
+      let h = histories.get(owner.name);
+      if (!h) histories.set(owner.name, (h = readOwnerHistory(project, owner, migrations(owner))));
+      return h;
+    },
+  };
 }

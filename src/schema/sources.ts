@@ -46,8 +46,7 @@ export interface OwnerHistory {
   snapshot: string | null;
 }
 
-export function readOwnerHistory(project: Project, owner: Owner): OwnerHistory {
-  const migrations = readMigrations(owner.migrationsDir);
+export function readOwnerHistory(project: Project, owner: Owner, migrations: MigrationFiles[] = readMigrations(owner.migrationsDir)): OwnerHistory {
   const latest = migrations.at(-1);
   if (!latest) return { migrations, snapshot: null };
   if (!existsSync(latest.snapshotPath)) {
