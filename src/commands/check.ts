@@ -104,23 +104,20 @@ async function composeAll(project: Project, problems: CheckProblem[]): Promise<C
 /** Extension tables and enum types carry their owner's name, so two extensions can never clash. */
 function lintNames(project: Project, composed: Composed, problems: CheckProblem[]): void {
   const byOwner = (map: Map<string, string>) => [...map.entries()].filter(([, owner]) => owner !== 'core').sort(([a], [b]) => (a < b ? -1 : 1));
-  for (const [table, owner] of byOwner(composed.ownership.tables)) {
-    if (table.startsWith(`${owner}_`)) continue;
-    const file = relativePath(project, project.discovered.get(owner)!.schemaPath);
-    problems.push({
-      kind: 'table-prefix',
-      owner,
-      message: `Table "${table}" of extension "${owner}" does not start with "${owner}_"; map it with @@map("${owner}_${table.toLowerCase()}") in ${file} so it cannot clash with core or another extension.`,
-    });
-  }
-  for (const [type, owner] of byOwner(composed.ownership.enumTypes)) {
-    if (type.startsWith(`${owner}_`)) continue;
-    const file = relativePath(project, project.discovered.get(owner)!.schemaPath);
-    problems.push({
-      kind: 'enum-prefix',
-      owner,
-      message: `Enum type "${type}" of extension "${owner}" does not start with "${owner}_"; map it with @@map("${owner}_${type.toLowerCase()}") in ${file} so it cannot clash with core or another extension.`,
-    });
+  const kinds = [
+    { kind: 'table-prefix' as const, what: 'Table', names: composed.ownership.tables },
+    { kind: 'enum-prefix' as const, what: 'Enum type', names: composed.ownership.enumTypes },
+  ];
+  for (const { kind, what, names } of kinds) {
+    for (const [name, owner] of byOwner(names)) {
+      if (name.startsWith(`${owner}_`)) continue;
+      const file = relativePath(project, project.discovered.get(owner)!.schemaPath);
+      problems.push({
+        kind,
+        owner,
+        message: `${what} "${name}" of extension "${owner}" does not start with "${owner}_"; map it with @@map("${owner}_${name.toLowerCase()}") in ${file} so it cannot clash with core or another extension.`,
+      });
+    }
   }
 }
 
