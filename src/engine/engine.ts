@@ -55,25 +55,22 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
     import('@prisma/driver-adapter-utils'),
   ]);
   const runtimePromise = loadSchemaEngineRuntime();
-  let closeDb: () => Promise<void>;
   let factory;
+  let closeStore = async () => {};
   if (options.url) {
     const { PrismaPg } = await import('@prisma/adapter-pg');
     factory = new PrismaPg({ connectionString: options.url, max: 1, connectionTimeoutMillis: 10_000 });
-    closeDb = async () => {};
   } else {
     const { PGlite } = await import('@electric-sql/pglite');
     const db = await PGlite.create();
     factory = pgliteFactory(db);
-    closeDb = () => db.close();
+    closeStore = () => db.close();
   }
   const runtime = await runtimePromise;
-  const logs: string[] = [];
   const guarded = readOnlyFactory(factory);
-  const previousClose = closeDb;
-  closeDb = async () => {
+  const closeDb = async () => {
     await guarded.disposeAll();
-    await previousClose();
+    await closeStore();
   };
   const bound = bindMigrationAwareSqlAdapterFactory(guarded);
   const registry = (bound as unknown as { errorRegistry?: ErrorRegistry }).errorRegistry;
@@ -81,7 +78,8 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
   try {
     engine = await runtime.SchemaEngine.new(
       { datamodels: [['schema.prisma', 'datasource db {\n  provider = "postgresql"\n}\n']] },
-      (line: string) => logs.push(line),
+      // The engine's log lines (start-up, timings) are not shown; errors arrive as exceptions.
+      () => {},
       bound,
     );
     // The engine connects lazily; make it connect now so an unreachable server fails here.
