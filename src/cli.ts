@@ -44,7 +44,7 @@ const selection = (c: Command) =>
   c
     .option('--core', 'act on the core owner')
     .option('--extension <name>', 'act on this extension (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--all', 'act on core and every enabled extension');
+    .option('--all', 'act on core and every enabled extension (the default when no owner is named, except for downgrade --target base)');
 
 const program = new Command()
   .name('orchestrate')
