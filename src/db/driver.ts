@@ -64,6 +64,12 @@ export interface Driver {
   query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
   /** A script of any number of statements, without parameters. */
   exec(script: string): Promise<void>;
+  /**
+   * Every row of each table (values as text, null for NULL), in one round trip and without
+   * planning a query: on a server, `COPY ... TO STDOUT`. Optional: drivers without it are read
+   * with `Dialect.selectHistory`.
+   */
+  readTables?(tables: string[], columns: string[]): Promise<Record<string, string | null>[][]>;
   /** Runs `fn` between BEGIN and COMMIT; rolls back and rethrows when it throws. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Takes the migration lock for the rest of the connection's life; calls `onWait` once when another process holds it. */
