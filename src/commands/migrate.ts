@@ -5,7 +5,7 @@
  * This module and everything it imports stay clear of @prisma/internals and the schema engine:
  * it runs in container entrypoints, where start-up time matters.
  */
-import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { loadState, readOwnerFiles, type OwnerFiles } from '../apply/load.js';
 import { planUpgrade, resolveTarget, type Plan, type Target } from '../apply/plan.js';
 import type { State } from '../apply/state.js';
@@ -16,6 +16,10 @@ import { RuntimeError } from '../errors.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
 import { duration, hasSelection, plural } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
+
+const require = createRequire(import.meta.url);
+/** History row ids; node:crypto is loaded by then (checksums), and not before the connection starts. */
+const randomUUID = () => (require('node:crypto') as typeof import('node:crypto')).randomUUID();
 
 export interface MigrateOptions extends Selection {
   /** Stop after this migration. */

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { explicitUrl, type Context } from '../commands/context.js';
-import { findPrismaConfigFile, prismaConfigUrl } from '../config/prisma-config.js';
 
 /** Hides the password of a connection URL for messages and logs. */
 export function redactUrl(url: string): string {
@@ -34,10 +33,11 @@ export async function resolveDatabaseUrl(ctx: Context): Promise<DatabaseUrl | un
 
 /**
  * The datasource URL of the project's `prisma.config.ts`, read the way Prisma 7 reads it. Only
- * consulted when neither --url nor DATABASE_URL is set, and @prisma/config is only loaded when
- * the file exists: a plain `migrate` does not pay for it.
+ * consulted when neither --url nor DATABASE_URL is set (so the module is imported only then), and
+ * @prisma/config is only loaded when the file exists: a plain `migrate` does not pay for it.
  */
 async function prismaConfigDatabaseUrl(root: string): Promise<DatabaseUrl | undefined> {
+  const { findPrismaConfigFile, prismaConfigUrl } = await import('../config/prisma-config.js');
   const file = findPrismaConfigFile(root);
   if (file === null) return undefined;
   const url = await prismaConfigUrl(root, file);
