@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver } from '../src/db/driver.js';
-import { databaseErrorFields } from '../src/db/driver.js';
+import { databaseErrorFields } from '../src/errors.js';
 import { acquireFileLock } from '../src/db/file-lock.js';
 import { readHistory } from '../src/db/history.js';
 import { openPglite } from '../src/db/pglite.js';

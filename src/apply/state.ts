@@ -62,10 +62,16 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
  *   state.byName.get('core')!.pending.map((m) => m.name);
  */
 export function buildState(owners: Owner[], files: Map<string, MigrationFiles[]>, history: HistorySnapshot): State {
+  const rowsByOwner = new Map<string, HistoryRow[]>();
+  for (const row of history.rows) {
+    const list = rowsByOwner.get(row.owner);
+    if (list) list.push(row);
+    else rowsByOwner.set(row.owner, [row]);
+  }
   const states = owners.map((owner): OwnerState => {
     const ownerFiles = files.get(owner.name) ?? [];
     const fileByName = new Map(ownerFiles.map((f) => [f.name, f]));
-    const rows = history.rows.filter((r) => r.owner === owner.name);
+    const rows = rowsByOwner.get(owner.name) ?? [];
     const appliedRows = new Map<string, HistoryRow>();
     for (const row of rows) {
       if (row.rolledBackAt !== null || row.finishedAt === null) continue;

@@ -55,7 +55,7 @@ export const BASE = 'base';
  *   await downgrade(ctx, { extension: ['billing'], target: 'base' }); // uninstall billing
  */
 export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<CommandResult<DowngradeData>> {
-  const started = performance.now();
+  const started = process.hrtime.bigint();
   const project = contextProject(ctx);
   if (!opts.target || opts.target.trim() === '') {
     throw new UsageError('downgrade needs --target <migration> (the last one to keep) or --target base (roll back everything of the selected owners).');
@@ -107,7 +107,7 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
     if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
     const owners = results(durations);
     const rolledBack = owners.reduce((n, o) => n + o.rolledBack.length, 0);
-    const durationMs = Math.round(performance.now() - started);
+    const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
     const text =
       rolledBack === 0
         ? `Nothing to roll back: ${targets.map((t) => `${t.owner} is at ${t.keep ?? 'base'}`).join(', ')} already.`

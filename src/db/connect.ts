@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../commands/context.js';
-import { RuntimeError, UsageError } from '../errors.js';
-import { databaseErrorFields, type Driver } from './driver.js';
+import { RuntimeError, UsageError, databaseErrorFields } from '../errors.js';
+import type { Driver } from './driver.js';
 import { connectPostgres } from './postgres.js';
 import { redactUrl, resolveDatabaseUrl } from './url.js';
 

@@ -80,31 +80,3 @@ export interface Driver {
   readonly alive: boolean;
   close(): Promise<void>;
 }
-
-/** The fields a database error carries (node-postgres and PGlite use the same names). */
-export interface DatabaseErrorFields {
-  message: string;
-  code?: string;
-  position?: string | number;
-  detail?: string;
-  hint?: string;
-}
-
-export function databaseErrorFields(error: unknown): DatabaseErrorFields {
-  if (typeof error === 'object' && error !== null) {
-    const e = error as Record<string, unknown>;
-    return {
-      message: typeof e.message === 'string' ? e.message : String(error),
-      code: typeof e.code === 'string' ? e.code : undefined,
-      position: typeof e.position === 'string' || typeof e.position === 'number' ? e.position : undefined,
-      detail: typeof e.detail === 'string' ? e.detail : undefined,
-      hint: typeof e.hint === 'string' ? e.hint : undefined,
-    };
-  }
-  return { message: String(error) };
-}
-
-/** SQLSTATE codes are five characters; anything else (ECONNRESET...) is a connection problem. */
-export function isSqlState(code: string | undefined): boolean {
-  return code !== undefined && /^[0-9A-Z]{5}$/.test(code);
-}

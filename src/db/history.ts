@@ -1,4 +1,5 @@
-import { databaseErrorFields, type Driver } from './driver.js';
+import { databaseErrorFields } from '../errors.js';
+import type { Driver } from './driver.js';
 
 /** One row of a Prisma Migrate history table (`_prisma_migrations` or an extension's copy). */
 export interface HistoryRow {
@@ -77,7 +78,7 @@ export async function readHistory(db: Driver, tables: { owner: string; table: st
   return { existingTables, rows };
 }
 
-const COLUMNS = ['id', 'checksum', 'finished_at', 'migration_name', 'logs', 'rolled_back_at', 'started_at', 'applied_steps_count'];
+const COLUMNS = ['id', 'checksum', 'finished_at', 'migration_name', 'logs', 'rolled_back_at', 'started_at', 'applied_steps_count'] as const;
 
 /**
  * The rows of the given tables, each with its owner. With `readTables` (COPY on a server), the
@@ -88,7 +89,12 @@ async function selectRows(db: Driver, tables: { owner: string; table: string }[]
   if (!db.readTables) return db.query<RawRow & Record<string, unknown>>(db.dialect.selectHistory(tables));
   const dumped = await db.readTables(
     tables.map((t) => t.table),
-    COLUMNS,
+    [...COLUMNS],
   );
-  return dumped.flatMap((rows, i) => rows.map((r) => ({ ...(r as Omit<RawRow, 'owner'>), owner: tables[i]!.owner })));
+  const raw: RawRow[] = [];
+  dumped.forEach((rows, i) => {
+    const owner = tables[i]!.owner;
+    for (const r of rows) raw.push({ ...(r as Omit<RawRow, 'owner'>), owner });
+  });
+  return raw;
 }

@@ -4,7 +4,8 @@
  */
 import { chunks } from '../apply/render.js';
 import type { Plan, Step } from '../apply/plan.js';
-import { databaseErrorFields, isSqlState, type Driver } from './driver.js';
+import { databaseErrorFields, isSqlState } from '../errors.js';
+import type { Driver } from './driver.js';
 import { codeOf, statementAt, withoutTransactionControl, type Statement } from './split.js';
 
 export interface StepDone {
@@ -46,10 +47,10 @@ export interface RunResult {
 export async function runPlan(db: Driver, plan: Plan, onStep: (done: StepDone) => void = () => {}): Promise<RunResult> {
   const done: StepDone[] = [];
   for (const step of plan.steps) {
-    const started = performance.now();
+    const started = process.hrtime.bigint();
     const failed = await runStep(db, step);
     if (failed) return { done, failed };
-    const result = { step, durationMs: Math.round(performance.now() - started) };
+    const result = { step, durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6) };
     done.push(result);
     onStep(result);
   }

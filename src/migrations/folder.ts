@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
@@ -70,8 +70,14 @@ export function parseDirectives(sql: string): { noTransaction: boolean; requires
  * A missing folder means no migrations. A directory without migration.sql is an input error.
  */
 export function readMigrations(migrationsDir: string): MigrationFiles[] {
-  if (!existsSync(migrationsDir)) return [];
-  const dirs = readdirSync(migrationsDir, { withFileTypes: true })
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(migrationsDir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const dirs = entries
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort();

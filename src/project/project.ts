@@ -142,15 +142,21 @@ export function orderExtensions(enabled: Owner[]): Owner[] {
   };
   for (const name of [...byName.keys()].sort()) visit(name, []);
 
+  // Kahn's algorithm, always taking the alphabetically first extension whose dependencies are placed.
+  const waitingOn = new Map(enabled.map((o) => [o.name, new Set(o.dependsOn).size]));
+  const dependents = new Map<string, string[]>();
+  for (const o of enabled) for (const dep of new Set(o.dependsOn)) dependents.set(dep, [...(dependents.get(dep) ?? []), o.name]);
+  const ready = enabled.filter((o) => waitingOn.get(o.name) === 0).map((o) => o.name);
   const ordered: Owner[] = [];
-  const placed = new Set<string>();
-  while (ordered.length < enabled.length) {
-    const ready = enabled
-      .filter((o) => !placed.has(o.name) && o.dependsOn.every((d) => placed.has(d)))
-      .sort((a, b) => (a.name < b.name ? -1 : 1));
-    const next = ready[0]!;
-    ordered.push(next);
-    placed.add(next.name);
+  while (ready.length > 0) {
+    ready.sort((a, b) => (a < b ? 1 : -1)); // descending: pop() takes the first name
+    const name = ready.pop()!;
+    ordered.push(byName.get(name)!);
+    for (const next of dependents.get(name) ?? []) {
+      const left = waitingOn.get(next)! - 1;
+      waitingOn.set(next, left);
+      if (left === 0) ready.push(next);
+    }
   }
   return ordered;
 }
