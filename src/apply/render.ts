@@ -3,7 +3,7 @@
  * prints them, so what a reviewer reads is what a run executes.
  */
 import type { Dialect } from '../db/driver.js';
-import { needsTerminator, withoutTransactionControl } from '../db/split.js';
+import { needsTerminator, splitStatements, withoutTransactionControl } from '../db/split.js';
 import type { Plan, Step } from './plan.js';
 
 /** One round trip of a step. `body` marks where the migration's own SQL starts in `sql`. */
@@ -48,7 +48,7 @@ export function chunks(step: Step, dialect: Dialect): Chunk[] {
       }
       // Outside a transaction each statement is its own round trip: PostgreSQL refuses
       // CREATE INDEX CONCURRENTLY inside a multi-statement query.
-      return [...dialect.splitStatements(step.sql).map((s) => ({ sql: s.text, bodyOffset: 0, scriptOffset: s.start })), { sql: insert }];
+      return [...splitStatements(step.sql).map((s) => ({ sql: s.text, bodyOffset: 0, scriptOffset: s.start })), { sql: insert }];
     }
     case 'revert': {
       const remove = dialect.deleteHistoryRow(step.table, step.rowId);
@@ -56,7 +56,7 @@ export function chunks(step: Step, dialect: Dialect): Chunk[] {
         const prefix = `${dialect.begin}\n`;
         return [{ sql: prefix + closed(withoutTransactionControl(step.sql)), bodyOffset: prefix.length }, { sql: `${remove}\n${dialect.commit}` }];
       }
-      return [...dialect.splitStatements(step.sql).map((s) => ({ sql: s.text, bodyOffset: 0, scriptOffset: s.start })), { sql: remove }];
+      return [...splitStatements(step.sql).map((s) => ({ sql: s.text, bodyOffset: 0, scriptOffset: s.start })), { sql: remove }];
     }
     case 'stamp': {
       const lines = [dialect.begin];

@@ -2,7 +2,9 @@
  * The database seen by the apply half of the tool: one connection, a script runner and the
  * migration lock. Everything that differs between database products (history table DDL, the
  * lock, transaction rules, literal quoting) sits behind `Driver` and `Dialect`, so MySQL or
- * SQLite can follow with their own pair.
+ * SQLite can follow with their own pair. Statement splitting (split.ts) follows PostgreSQL's
+ * lexical rules and is imported where it is needed (runner, --sql), not carried by the dialect:
+ * a no-op `migrate` never loads it.
  */
 
 export type Row = Record<string, unknown>;
@@ -31,8 +33,6 @@ export interface Dialect {
   readonly existingTablesQuery: string;
   /** One query returning the rows of every given table with an `owner` column. */
   selectHistory(tables: { owner: string; table: string }[]): string;
-  /** Splits a script into statements, for running outside a transaction and for error reports. */
-  splitStatements(script: string): { text: string; start: number; end: number; line: number; terminated: boolean }[];
 }
 
 export interface NewHistoryRow {

@@ -1,5 +1,4 @@
 import type { Dialect, NewHistoryRow } from './driver.js';
-import { splitStatements } from './split.js';
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (value: string) => `'${value.replace(/'/g, "''")}'`;
@@ -47,5 +46,4 @@ export const postgresDialect: Dialect = {
           `SELECT ${quoteLiteral(owner)} AS owner, "id", "checksum", "finished_at", "migration_name", "logs", "rolled_back_at", "started_at", "applied_steps_count" FROM ${quoteIdentifier(table)}`,
       )
       .join('\nUNION ALL\n') + '\nORDER BY "started_at", "migration_name"',
-  splitStatements,
 };

@@ -6,7 +6,7 @@ import { chunks } from '../apply/render.js';
 import type { Plan, Step } from '../apply/plan.js';
 import { databaseErrorFields, isSqlState } from '../errors.js';
 import type { Driver } from './driver.js';
-import { codeOf, statementAt, withoutTransactionControl, type Statement } from './split.js';
+import { codeOf, splitStatements, statementAt, withoutTransactionControl, type Statement } from './split.js';
 
 export interface StepDone {
   step: Step;
@@ -78,7 +78,7 @@ async function runStep(db: Driver, step: Step): Promise<StepFailed | null> {
       // Inside our transaction, BEGIN/COMMIT of the script were blanked out (see chunks); the
       // replay below must not run them either, or its rollback would not undo anything.
       const script = transactional(step) ? withoutTransactionControl(step.sql) : step.sql;
-      const statements = db.dialect.splitStatements(script);
+      const statements = splitStatements(script);
       if (chunk.scriptOffset !== undefined) {
         const s = statementAt(statements, chunk.scriptOffset);
         failure.statement = s ? codeOf(s) : null;
