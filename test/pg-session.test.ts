@@ -18,6 +18,9 @@ function open(url: string, extra: { options?: string; applicationName?: string; 
   return openSession(sessionSettings(url, { applicationName: 'orchestrate', connectTimeoutMs: 5000, ...extra }));
 }
 
+/** A broken session tends to hang rather than throw: fail fast instead of after the global 120 s. */
+const FAST = { timeout: 10_000 };
+
 /** Polls until `check` holds, for at most `ms`. */
 async function waitFor(check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -31,7 +34,7 @@ async function waitFor(check: () => boolean | Promise<boolean>, ms = 3000): Prom
 // Against the test server
 // ---------------------------------------------------------------------------------------------
 
-describe('session on the test server', () => {
+describe('session on the test server', FAST, () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
   const opened: Session[] = [];
   /** A session on the test database, closed after the test. */
@@ -122,6 +125,10 @@ describe('session on the test server', () => {
     // The extended protocol (any parameter) describes its portal: the same conversions apply.
     const [extended] = await s.query(`${sql}, $1::int AS p`, [5]);
     expect(extended).toEqual({ ...expected, p: 5 });
+    // Years before 100 are read as written (JavaScript's lenient date parser would make them 19xx/20xx).
+    const [{ early, late }] = (await s.query(`SELECT '0001-01-01 00:00:00+00'::timestamptz AS early, '0050-06-01 12:00:00'::timestamp AS late`)) as [{ early: Date; late: Date }];
+    expect(early.getUTCFullYear()).toBe(1);
+    expect(late.getFullYear()).toBe(50);
     // now() is a timestamptz near the client's clock.
     const [{ now }] = (await s.query('SELECT now() AS now')) as [{ now: Date }];
     expect(now).toBeInstanceOf(Date);
@@ -373,6 +380,8 @@ interface FakeOptions {
   onQuery?: 'answer' | 'hang-up';
   /** SCRAM: send a server signature that does not match. */
   forgeServerSignature?: boolean;
+  /** SCRAM: the mechanisms offered (default SCRAM-SHA-256). */
+  mechanisms?: string[];
 }
 
 /** What the fake server saw of one client. */
@@ -421,7 +430,7 @@ async function converse(wire: Wire, options: FakeOptions, seen: Seen[]): Promise
   } else {
     // SCRAM-SHA-256 (RFC 5802 / RFC 7677), as PostgreSQL runs it: the user name in the SCRAM
     // messages is empty or '*' (the startup message names the user), no channel binding.
-    wire.send(message('R', int32(10), cstring('SCRAM-SHA-256'), Buffer.from([0]))); // AuthenticationSASL
+    wire.send(message('R', int32(10), ...(options.mechanisms ?? ['SCRAM-SHA-256']).map(cstring), Buffer.from([0]))); // AuthenticationSASL
     const initial = await wire.expect('p'); // SASLInitialResponse: mechanism\0, int32 length, data
     const nul = initial.indexOf(0);
     const mechanism = initial.toString('utf8', 0, nul);
@@ -514,7 +523,7 @@ async function startFakeServer(options: FakeOptions): Promise<FakeServer> {
   };
 }
 
-describe('session on a fake server', () => {
+describe('session on a fake server', FAST, () => {
   const servers: FakeServer[] = [];
   const fake = async (options: FakeOptions) => {
     const server = await startFakeServer(options);
@@ -557,6 +566,13 @@ describe('session on a fake server', () => {
   it('SCRAM: rejects a server whose final signature does not prove it knows the password', async () => {
     const server = await fake({ auth: 'scram', password: 'pw', forgeServerSignature: true });
     await expect(open(server.url('x:pw'))).rejects.toThrow('SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature does not match');
+  });
+
+  it('SCRAM: rejects a server that offers no mechanism the client supports, without crashing', async () => {
+    const server = await fake({ auth: 'scram', password: 'pw', mechanisms: ['SCRAM-SHA-256-PLUS'] });
+    const started = Date.now();
+    await expect(open(server.url('x:pw'), { connectTimeoutMs: 5000 })).rejects.toThrow(/SASL: Only mechanism\(s\) SCRAM-SHA-256 are supported/);
+    expect(Date.now() - started).toBeLessThan(2000); // the refusal itself, not the connect timeout
   });
 
   it('takes the password from the PGPASSFILE file when the URL has none', async () => {

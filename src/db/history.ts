@@ -1,5 +1,6 @@
 import { databaseErrorFields } from '../errors.js';
 import type { Driver } from './driver.js';
+import { timestampFromText } from './postgres-dialect.js';
 
 /** One row of a Prisma Migrate history table (`_prisma_migrations` or an extension's copy). */
 export interface HistoryRow {
@@ -34,8 +35,12 @@ interface RawRow {
   applied_steps_count: number | string;
 }
 
-/** Drivers return timestamps as Date objects or ISO text. */
-const toDate = (v: Date | string | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v));
+/** Drivers return timestamps as Date objects, or as PostgreSQL's text (COPY). */
+function toDate(v: Date | string | null): Date | null {
+  if (v === null || v instanceof Date) return v;
+  const parsed = timestampFromText(v);
+  return parsed instanceof Date ? parsed : new Date(v);
+}
 
 /**
  * Reads every owner's history in two round trips, however many owners there are (a no-op

@@ -10,6 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { timestampFromText } from './postgres-dialect.js';
 
 const require = createRequire(import.meta.url);
 
@@ -124,11 +125,8 @@ function convert(type: number, text: string): unknown {
     case 26: // oid
       return Number(text);
     case 1114: // timestamp
-    case 1184: {
-      // timestamptz, in the server's default ISO DateStyle
-      const date = new Date(text);
-      return Number.isNaN(date.getTime()) ? text : date;
-    }
+    case 1184: // timestamptz
+      return timestampFromText(text);
     default:
       return text;
   }
@@ -203,7 +201,11 @@ export function openSession(settings: SessionSettings): Promise<Session> {
       const go = (pw: string | null) => {
         if (pw === null) return fail(new Error('the server asks for a password, but the URL has none (add it to the URL, PGPASSWORD or ~/.pgpass)'));
         password = pw;
-        Promise.resolve(use(pw)).catch(fail);
+        // Through a promise, so that a synchronous throw (e.g. no SASL mechanism in common)
+        // rejects the open instead of escaping from the socket's data handler.
+        Promise.resolve()
+          .then(() => use(pw))
+          .catch(fail);
       };
       if (password !== null) return go(password);
       const pgpass = require('pgpass') as (info: object, cb: (pw?: string) => void) => void;

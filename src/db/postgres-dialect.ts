@@ -47,3 +47,17 @@ export const postgresDialect: Dialect = {
       )
       .join('\nUNION ALL\n') + '\nORDER BY "started_at", "migration_name"',
 };
+
+const TIMESTAMP_TEXT = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)(?:([+-]\d\d)(?::(\d\d))?)?$/;
+
+/**
+ * A `timestamp` / `timestamptz` in PostgreSQL's default ISO output ("2024-01-31 12:00:00.123456+00"),
+ * as a Date; anything else (BC dates, infinity, offsets with seconds, other DateStyles) stays text.
+ * The text is rewritten to ISO 8601 first: JavaScript's lenient parser reads years 1-99 as 19xx/20xx.
+ */
+export function timestampFromText(text: string): Date | string {
+  const m = TIMESTAMP_TEXT.exec(text);
+  if (!m) return text;
+  const date = new Date(`${m[1]}T${m[2]}${m[3] ? `${m[3]}:${m[4] ?? '00'}` : ''}`);
+  return Number.isNaN(date.getTime()) ? text : date;
+}
