@@ -1,13 +1,15 @@
 /**
  * The PostgreSQL session under the server driver (src/db/pg-session.ts): queries, parameters,
  * type conversions, COPY TO STDOUT and errors against the test server; authentication,
- * time-outs and hang-ups against a fake server that speaks the v3 wire protocol; and the pure
+ * TLS negotiation, time-outs and hang-ups against a fake server that speaks the v3 wire protocol; and the pure
  * helpers (COPY text decoding, connection settings) on their own.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { copyRows, openSession, sessionSettings, type Session } from '../src/db/pg-session.js';
 import { postgresSettings } from '../src/db/postgres.js';
@@ -382,6 +384,8 @@ interface FakeOptions {
   forgeServerSignature?: boolean;
   /** SCRAM: the mechanisms offered (default SCRAM-SHA-256). */
   mechanisms?: string[];
+  /** Answer an SSLRequest: with TLS (this key and certificate), or 'refuse' ('N'). */
+  tls?: { key: string; cert: string } | 'refuse';
 }
 
 /** What the fake server saw of one client. */
@@ -505,7 +509,20 @@ async function startFakeServer(options: FakeOptions): Promise<FakeServer> {
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    converse(new Wire(socket), options, seen).catch((error: Error) => {
+    const run = async () => {
+      if (options.tls === undefined) return converse(new Wire(socket), options, seen);
+      // SSLRequest: int32 8, int32 80877103; the answer is one byte.
+      const request = await new Promise<Buffer>((r) => socket.once('data', r));
+      if (request.length !== 8 || request.readInt32BE(4) !== 80877103) throw new Error('expected an SSLRequest');
+      if (options.tls === 'refuse') {
+        socket.end('N');
+        return;
+      }
+      socket.write('S');
+      const secure = new tls.TLSSocket(socket, { isServer: true, key: options.tls.key, cert: options.tls.cert });
+      return converse(new Wire(secure), options, seen);
+    };
+    run().catch((error: Error) => {
       seen.at(-1)?.problems.push(error.message);
       socket.destroy();
     });
@@ -573,6 +590,32 @@ describe('session on a fake server', FAST, () => {
     const started = Date.now();
     await expect(open(server.url('x:pw'), { connectTimeoutMs: 5000 })).rejects.toThrow(/SASL: Only mechanism\(s\) SCRAM-SHA-256 are supported/);
     expect(Date.now() - started).toBeLessThan(2000); // the refusal itself, not the connect timeout
+  });
+
+  it('negotiates TLS when the URL asks for it, and runs the whole session encrypted', async () => {
+    const dir = tempDir('orch-tls-');
+    try {
+      const key = path.join(dir.dir, 'key.pem');
+      const cert = path.join(dir.dir, 'cert.pem');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+      const server = await fake({ auth: 'cleartext', password: 'pw', onQuery: 'answer', tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') } });
+      const url = server.url('x:pw').replace('sslmode=disable', 'sslmode=no-verify');
+      const session = await open(url);
+      try {
+        expect(await session.query('SELECT current_user')).toEqual([{ user: 'x' }]);
+      } finally {
+        session.close();
+      }
+      expect(server.seen[0]).toMatchObject({ authenticated: true, passwords: ['pw'], problems: [] });
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('reports a server that refuses TLS when the URL requires it', async () => {
+    const server = await fake({ auth: 'cleartext', password: 'pw', tls: 'refuse' });
+    await expect(open(server.url('x:pw').replace('sslmode=disable', 'sslmode=require'))).rejects.toThrow('The server does not support SSL connections');
+    expect(server.seen).toEqual([]); // no startup message was sent in clear text
   });
 
   it('takes the password from the PGPASSFILE file when the URL has none', async () => {

@@ -1,15 +1,17 @@
 /**
- * One PostgreSQL session on node-postgres' protocol layer (`pg/lib/connection`: socket, TLS
- * negotiation, message parsing and serialising), without its `Client`.
+ * One PostgreSQL session: connect and authenticate, then queries one at a time, on the wire
+ * protocol of `pg-wire.ts`.
  *
- * Why not `pg.Client`: loading it costs ~15 ms (type parsers for every PostgreSQL type, the
- * WebCrypto stack for SCRAM, DNS helpers), which a no-op `migrate` in a container entrypoint
- * pays on every start, for a session that only needs the simple and extended query protocols.
- * SCRAM, MD5 and `.pgpass` still use node-postgres' own code, loaded only when the server asks
- * for a password. Settings are resolved as node-postgres resolves them (URL, then PG* variables).
+ * Why not `pg.Client`: loading node-postgres costs ~15-20 ms (type parsers for every PostgreSQL
+ * type, the WebCrypto stack for SCRAM, DNS helpers, package resolution), which a no-op
+ * `migrate` in a container entrypoint pays on every start, for a session that only needs the
+ * simple and extended query protocols and COPY TO STDOUT. SCRAM and `.pgpass` still use
+ * node-postgres' own code (`pg/lib/crypto/sasl`, `pgpass`), loaded only when the server asks for
+ * a password. Settings are resolved as node-postgres resolves them (URL, then PG* variables).
  */
 import { createRequire } from 'node:module';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { WireConnection } from './pg-wire.js';
 import { timestampFromText } from './postgres-dialect.js';
 
 const require = createRequire(import.meta.url);
@@ -72,49 +74,6 @@ function sslSetting(value: unknown): boolean | TlsOptions {
   return false;
 }
 
-/** What node-postgres' Connection emits that a session uses (see pg/lib/connection.js). */
-interface PgConnection {
-  stream: { destroy(error?: Error): void; unref(): void; writable: boolean };
-  _ending: boolean;
-  on<T>(event: string, listener: (msg: T) => void): void;
-  once<T>(event: string, listener: (msg: T) => void): void;
-  connect(port: number | string, host?: string): void;
-  requestSsl(): void;
-  startup(config: Record<string, string>): void;
-  password(password: string): void;
-  sendSASLInitialResponseMessage(mechanism: string, response: string): void;
-  sendSCRAMClientFinalMessage(response: string): void;
-  query(text: string): void;
-  parse(query: { text: string; types: number[] }): void;
-  bind(config: { values: (string | null)[] }): void;
-  describe(msg: { type: 'P' | 'S' }): void;
-  execute(config: object): void;
-  sync(): void;
-  sendCopyFail(message: string): void;
-  end(): void;
-}
-
-type ConnectionClass = new (config: { ssl?: boolean | TlsOptions }) => PgConnection;
-let connectionClass: ConnectionClass | undefined;
-
-/**
- * node-postgres checks at load time whether it runs in a Cloudflare Worker, and on Node 20 (no
- * global `navigator`) that check constructs a `Response`, which loads the whole fetch stack
- * (~10 ms). A `navigator` present only while it loads answers the question for free.
- */
-function loadConnectionClass(): ConnectionClass {
-  if (connectionClass) return connectionClass;
-  const g = globalThis as { navigator?: unknown };
-  const stub = g.navigator === undefined;
-  if (stub) Object.defineProperty(g, 'navigator', { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true, writable: true });
-  try {
-    connectionClass = require('pg/lib/connection') as ConnectionClass;
-  } finally {
-    if (stub) delete g.navigator;
-  }
-  return connectionClass;
-}
-
 /** Column values as node-postgres returns them for the types the tool reads; other types stay text. */
 function convert(type: number, text: string): unknown {
   switch (type) {
@@ -164,8 +123,7 @@ export interface Session {
  *   session.close();
  */
 export function openSession(settings: SessionSettings): Promise<Session> {
-  const Connection = loadConnectionClass();
-  const con = new Connection({ ssl: settings.ssl });
+  const con = new WireConnection(settings.ssl);
   let alive = true;
   let ready = false;
   let current: Pending | null = null;
@@ -176,7 +134,7 @@ export function openSession(settings: SessionSettings): Promise<Session> {
   return new Promise<Session>((resolveOpen, rejectOpen) => {
     let opening = true;
     const timer = setTimeout(() => {
-      con._ending = true;
+      con.markEnding();
       con.stream.destroy(new Error('Connection terminated due to connection timeout'));
     }, settings.connectTimeoutMs);
     timer.unref();
@@ -186,7 +144,7 @@ export function openSession(settings: SessionSettings): Promise<Session> {
         opening = false;
         clearTimeout(timer);
         alive = false;
-        con._ending = true;
+        con.markEnding();
         con.stream.destroy();
         rejectOpen(error);
         return;
@@ -216,9 +174,11 @@ export function openSession(settings: SessionSettings): Promise<Session> {
     con.on('sslconnect', () => con.startup({ user: settings.user, database: settings.database, ...settings.startup }));
     con.on('authenticationCleartextPassword', () => withPassword((pw) => con.password(pw)));
     con.on('authenticationMD5Password', (msg: { salt: Buffer }) =>
-      withPassword(async (pw) => {
-        const { postgresMd5PasswordHash } = require('pg/lib/crypto/utils') as { postgresMd5PasswordHash: (u: string, p: string, s: Buffer) => Promise<string> };
-        con.password(await postgresMd5PasswordHash(settings.user, pw, msg.salt));
+      withPassword((pw) => {
+        // md5(md5(password + user) + salt), in hex, prefixed with "md5" (as libpq computes it).
+        const { createHash } = require('node:crypto') as typeof import('node:crypto');
+        const md5 = (data: string | Buffer) => createHash('md5').update(data).digest('hex');
+        con.password(`md5${md5(Buffer.concat([Buffer.from(md5(pw + settings.user)), msg.salt]))}`);
       }),
     );
     con.on('authenticationSASL', (msg: { mechanisms: string[] }) =>
@@ -254,8 +214,7 @@ export function openSession(settings: SessionSettings): Promise<Session> {
       current.rows.push(row);
     });
     con.on('copyOutResponse', () => current?.copies.push([]));
-    // The chunk is a view into the parser's buffer, which the next message may overwrite: copy it.
-    con.on('copyData', (msg: { chunk: Buffer }) => current?.copies.at(-1)?.push(Buffer.from(msg.chunk)));
+    con.on('copyData', (msg: { chunk: Buffer }) => current?.copies.at(-1)?.push(msg.chunk));
     // COPY ... FROM STDIN has no data source here: refuse it, and the server reports an error.
     con.on('copyInResponse', () => con.sendCopyFail('COPY FROM STDIN is not supported in migrations; use INSERT statements'));
     con.on('errorMessage', (error: unknown) => {
@@ -290,15 +249,8 @@ export function openSession(settings: SessionSettings): Promise<Session> {
         new Promise<{ rows: SessionRow[]; copies: Buffer[][] }>((resolve, reject) => {
           if (!alive) return reject(new Error('Connection terminated'));
           current = { fields: [], rows: [], copies: [], error: null, resolve, reject };
-          if (params === undefined || params.length === 0) {
-            con.query(text);
-          } else {
-            con.parse({ text, types: [] });
-            con.bind({ values: params.map(toParameter) });
-            con.describe({ type: 'P' });
-            con.execute({});
-            con.sync();
-          }
+          if (params === undefined || params.length === 0) con.query(text);
+          else con.extendedQuery(text, params.map(toParameter));
         });
       const result = chain.then(run, run);
       chain = result.catch(() => {});
