@@ -12,14 +12,16 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const BATCH = 64;
 
 /**
- * Every enabled owner's migration folders, a batch per event-loop turn: started before the
- * database is opened, the reading overlaps the connection handshake and the history query
- * instead of waiting for them (on a no-op `migrate` in a container entrypoint, reading the
- * folders and asking the server are nearly all of the work).
+ * Every enabled owner's migration folders, a batch per event-loop turn. It starts on the next
+ * turn, so a connection opened right after the call sends its first packet before any file is
+ * read; the reading then overlaps the handshake and the history query instead of waiting for
+ * them (on a no-op `migrate` in a container entrypoint, reading the folders and asking the
+ * server are nearly all of the work).
  */
 export async function readOwnerFiles(owners: Owner[]): Promise<OwnerFiles> {
   const files: OwnerFiles = new Map();
   let batch = 0;
+  await nextTurn();
   for (const owner of owners) {
     const read = readMigrations(owner.migrationsDir);
     files.set(owner.name, read);

@@ -82,9 +82,11 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   const started = process.hrtime.bigint();
   const project = contextProject(ctx);
   if (!opts.target) selectOwners(project, opts); // reject bad --extension before connecting
+  // The connection starts first; the folders are read while the server answers.
+  const opening = openDatabase(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
   const files = readOwnerFiles(project.owners);
   files.catch(() => {}); // awaited in loadState; a connection failure may come first
-  const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
+  const db = await opening;
   try {
     return opts.sql ? await printSql(ctx, db, project, files, opts) : await apply(ctx, db!, project, files, opts, started);
   } finally {
