@@ -65,11 +65,11 @@ export interface Driver {
   /** A script of any number of statements, without parameters. */
   exec(script: string): Promise<void>;
   /**
-   * Every row of each table (values as text, null for NULL), in one round trip and without
+   * Every row of each table, as its `columns` values (text, null for NULL), in one round trip and without
    * planning a query: on a server, `COPY ... TO STDOUT`. Optional: drivers without it are read
    * with `Dialect.selectHistory`.
    */
-  readTables?(tables: string[], columns: string[]): Promise<Record<string, string | null>[][]>;
+  readTables?(tables: string[], columns: string[]): Promise<(string | null)[][][]>;
   /** Runs `fn` between BEGIN and COMMIT; rolls back and rethrows when it throws. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Takes the migration lock for the rest of the connection's life; calls `onWait` once when another process holds it. */

@@ -99,7 +99,10 @@ async function selectRows(db: Driver, tables: { owner: string; table: string }[]
   const raw: RawRow[] = [];
   dumped.forEach((rows, i) => {
     const owner = tables[i]!.owner;
-    for (const r of rows) raw.push({ ...(r as Omit<RawRow, 'owner'>), owner });
+    // Fields in COLUMNS order.
+    for (const [id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count] of rows) {
+      raw.push({ owner, id: id!, checksum: checksum!, finished_at, migration_name: migration_name!, logs, rolled_back_at, started_at: started_at!, applied_steps_count: applied_steps_count! });
+    }
   });
   return raw;
 }

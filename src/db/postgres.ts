@@ -43,14 +43,7 @@ export async function connectPostgres(url: string, lockKey: number, connectTimeo
     },
     async readTables(tables: string[], columns: string[]) {
       const list = columns.map(postgresDialect.quoteIdentifier).join(', ');
-      const copies = await session.copyOut(tables.map((t) => `COPY ${postgresDialect.quoteIdentifier(t)} (${list}) TO STDOUT`).join(';\n'));
-      return copies.map((rows) =>
-        rows.map((fields) => {
-          const row: Record<string, string | null> = {};
-          for (let i = 0; i < columns.length; i++) row[columns[i]!] = fields[i] ?? null;
-          return row;
-        }),
-      );
+      return session.copyOut(tables.map((t) => `COPY ${postgresDialect.quoteIdentifier(t)} (${list}) TO STDOUT`).join(';\n'));
     },
     async transaction<T>(fn: () => Promise<T>) {
       await session.query('BEGIN');

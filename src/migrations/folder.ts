@@ -100,30 +100,40 @@ function readMigration(migrationsDir: string, name: string): MigrationFiles {
   // The checksum is over the file's bytes. Decoded text encodes back to the same bytes unless the
   // file is not valid UTF-8, which decoding marks with U+FFFD: then hash the bytes themselves.
   const checksum = checksumOf(sql.includes('\uFFFD') ? readFileSync(sqlPath) : sql);
-  const files: Omit<MigrationFiles, 'down'> = {
-    name,
-    dir,
-    sql,
-    checksum,
-    snapshotPath: `${dir}${path.sep}${SNAPSHOT}`,
-    ...parseDirectives(sql),
-  };
-  // down.sql is read on first use: `migrate` in a container entrypoint reads every owner's
-  // folders on each start and never needs it.
-  let down: string | null | undefined;
-  return Object.defineProperty(files, 'down', {
-    enumerable: true,
-    get(): string | null {
-      if (down === undefined) {
-        try {
-          down = readFileSync(`${dir}${path.sep}${DOWN_SQL}`, 'utf8');
-        } catch {
-          down = null;
-        }
+  return new MigrationFolder(name, dir, sql, checksum);
+}
+
+/** One migration directory as read from disk; down.sql is read on first use. */
+class MigrationFolder implements MigrationFiles {
+  readonly snapshotPath: string;
+  readonly noTransaction: boolean;
+  readonly requires: Requirement[];
+  // `migrate` in a container entrypoint reads every owner's folders on each start and never
+  // needs down.sql (a class rather than a getter per object: cheaper on 500 of them).
+  #down: string | null | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly sql: string,
+    readonly checksum: string,
+  ) {
+    this.snapshotPath = `${dir}${path.sep}${SNAPSHOT}`;
+    const directives = parseDirectives(sql);
+    this.noTransaction = directives.noTransaction;
+    this.requires = directives.requires;
+  }
+
+  get down(): string | null {
+    if (this.#down === undefined) {
+      try {
+        this.#down = readFileSync(`${this.dir}${path.sep}${DOWN_SQL}`, 'utf8');
+      } catch {
+        this.#down = null;
       }
-      return down;
-    },
-  }) as MigrationFiles;
+    }
+    return this.#down;
+  }
 }
 
 /** `YYYYMMDDHHMMSS` in UTC, as Prisma Migrate names its directories. */
