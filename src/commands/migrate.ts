@@ -117,8 +117,18 @@ async function apply(
   started: bigint,
 ): Promise<CommandResult<MigrateData>> {
   // Held until migrate() closes the session, which releases it (no unlock round trip needed).
-  await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
-  const state = await loadState(db, project, files);
+  // The lock request and the history read go out together (the session pipelines them, and the
+  // server runs them in order): when the lock was free, the history was read under it; when
+  // another run held it, the history is read again once the lock is ours.
+  let waited = false;
+  const locking = db.lock(() => {
+    waited = true;
+    ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...');
+  });
+  const early = loadState(db, project, files);
+  early.catch(() => {}); // awaited below unless it is read again
+  await locking;
+  const state = waited ? await loadState(db, project, files) : await early;
   const { selected, target } = choose(project, state, opts);
   const plan = planUpgrade(state, selected, { target, newId: randomUUID });
   const durations = new Map<string, number>();

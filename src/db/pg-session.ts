@@ -102,7 +102,10 @@ interface Pending {
 }
 
 export interface Session {
-  /** Runs one query: simple protocol without parameters (any number of statements), extended with. */
+  /**
+   * Runs one query: simple protocol without parameters (any number of statements), extended with.
+   * Queries are pipelined: each is sent at once, and the answers come back in order.
+   */
   query(text: string, params?: unknown[]): Promise<SessionRow[]>;
   /**
    * Runs `COPY ... TO STDOUT` statements (one script) and returns, per statement, its rows in
@@ -126,8 +129,8 @@ export function openSession(settings: SessionSettings): Promise<Session> {
   const con = new WireConnection(settings.ssl);
   let alive = true;
   let ready = false;
-  let current: Pending | null = null;
-  let chain: Promise<unknown> = Promise.resolve();
+  // Queries in flight, oldest first: each is sent at once, and the server answers them in order.
+  const inflight: Pending[] = [];
   let password = settings.password;
   let scram: { mechanism: string; response: string; message: string } | null = null;
 
@@ -149,9 +152,7 @@ export function openSession(settings: SessionSettings): Promise<Session> {
         rejectOpen(error);
         return;
       }
-      const pending = current;
-      current = null;
-      pending?.reject(error);
+      for (const pending of inflight.splice(0)) pending.reject(error);
     };
 
     /** The password, from the settings or from ~/.pgpass (PGPASSFILE), as node-postgres finds it. */
@@ -201,9 +202,11 @@ export function openSession(settings: SessionSettings): Promise<Session> {
       }
     });
     con.on('rowDescription', (msg: { fields: { name: string; dataTypeID: number }[] }) => {
+      const current = inflight[0];
       if (current) current.fields = msg.fields.map((f) => ({ name: f.name, type: f.dataTypeID }));
     });
     con.on('dataRow', (msg: { fields: (string | null)[] }) => {
+      const current = inflight[0];
       if (!current) return;
       const row: SessionRow = {};
       const { fields } = current;
@@ -213,12 +216,13 @@ export function openSession(settings: SessionSettings): Promise<Session> {
       }
       current.rows.push(row);
     });
-    con.on('copyOutResponse', () => current?.copies.push([]));
-    con.on('copyData', (msg: { chunk: Buffer }) => current?.copies.at(-1)?.push(msg.chunk));
+    con.on('copyOutResponse', () => inflight[0]?.copies.push([]));
+    con.on('copyData', (msg: { chunk: Buffer }) => inflight[0]?.copies.at(-1)?.push(msg.chunk));
     // COPY ... FROM STDIN has no data source here: refuse it, and the server reports an error.
     con.on('copyInResponse', () => con.sendCopyFail('COPY FROM STDIN is not supported in migrations; use INSERT statements'));
     con.on('errorMessage', (error: unknown) => {
       if (opening) return fail(error);
+      const current = inflight[0];
       if (current && current.error === null) current.error = error;
     });
     con.on('readyForQuery', () => {
@@ -229,8 +233,7 @@ export function openSession(settings: SessionSettings): Promise<Session> {
         resolveOpen(session);
         return;
       }
-      const pending = current;
-      current = null;
+      const pending = inflight.shift();
       if (!pending) return;
       if (pending.error !== null) pending.reject(pending.error);
       else pending.resolve({ rows: pending.rows, copies: pending.copies });
@@ -244,18 +247,13 @@ export function openSession(settings: SessionSettings): Promise<Session> {
       fail(new Error(ready ? 'Connection terminated unexpectedly' : 'Connection terminated by the server during start-up'));
     });
 
-    const send = (text: string, params?: unknown[]) => {
-      const run = () =>
-        new Promise<{ rows: SessionRow[]; copies: Buffer[][] }>((resolve, reject) => {
-          if (!alive) return reject(new Error('Connection terminated'));
-          current = { fields: [], rows: [], copies: [], error: null, resolve, reject };
-          if (params === undefined || params.length === 0) con.query(text);
-          else con.extendedQuery(text, params.map(toParameter));
-        });
-      const result = chain.then(run, run);
-      chain = result.catch(() => {});
-      return result;
-    };
+    const send = (text: string, params?: unknown[]) =>
+      new Promise<{ rows: SessionRow[]; copies: Buffer[][] }>((resolve, reject) => {
+        if (!alive) return reject(new Error('Connection terminated'));
+        inflight.push({ fields: [], rows: [], copies: [], error: null, resolve, reject });
+        if (params === undefined || params.length === 0) con.query(text);
+        else con.extendedQuery(text, params.map(toParameter));
+      });
 
     const session: Session = {
       get alive() {
