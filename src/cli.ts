@@ -2,7 +2,8 @@
 /**
  * Command-line wiring only: declare flags, reject bad combinations, call a command module,
  * print its result, map errors to exit codes. Command modules are imported lazily so that
- * `migrate` never loads the schema engine or @prisma/internals.
+ * `migrate` never loads the schema engine or @prisma/internals; the one named on the command
+ * line starts loading at once (see `commands`).
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -12,6 +13,36 @@ import { makeContext } from './commands/context.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../package.json') as { version: string };
+
+/** A loader that imports its module once; later calls return the same promise. */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () => (loading ??= load());
+}
+
+/**
+ * Each command's module. The command named first on the command line starts loading before the
+ * command line is parsed, so that reading and compiling its modules overlaps building and
+ * running the parser (a few milliseconds of every container start with `migrate`).
+ */
+const commands = {
+  revision: once(() => import('./commands/revision.js')),
+  migrate: once(() => import('./commands/migrate.js')),
+  downgrade: once(() => import('./commands/downgrade.js')),
+  status: once(() => import('./commands/status.js')),
+  history: once(() => import('./commands/history.js')),
+  current: once(() => import('./commands/current.js')),
+  stamp: once(() => import('./commands/stamp.js')),
+  create: once(() => import('./commands/create.js')),
+  generate: once(() => import('./commands/generate.js')),
+  check: once(() => import('./commands/check.js')),
+  debug: once(() => import('./commands/debug.js')),
+};
+const aliases: Record<string, keyof typeof commands> = { upgrade: 'migrate', init: 'create' };
+const named = process.argv[2] ?? '';
+const early = Object.hasOwn(commands, named) ? (named as keyof typeof commands) : aliases[named];
+// A failure surfaces when the action awaits the same promise.
+if (early) commands[early]().catch(() => {});
 
 const useColor = process.stderr.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
 const paint = (code: string, s: string) => (useColor ? `\u001b[${code}m${s}\u001b[0m` : s);
@@ -65,7 +96,7 @@ selection(program.command('revision').description('generate a migration per chan
   .option('--check', 'write nothing; exit 3 when an owner has changes without a migration')
   .addOption(new Option('--engine <engine>', 'how to diff').choices(['wasm', 'prisma-cli']).default('wasm'))
   .action(async (opts, cmd: Command) => {
-    const { revision } = await import('./commands/revision.js');
+    const { revision } = await commands.revision();
     await execute(cmd, (ctx) => revision(ctx, opts));
   });
 
@@ -75,7 +106,7 @@ for (const name of ['migrate', 'upgrade']) {
     .option('--sql', 'print the SQL the run would execute, touching nothing')
     .option('--wait <seconds>', 'retry the first connection this long', parseSeconds)
     .action(async (opts, cmd: Command) => {
-      const { migrate } = await import('./commands/migrate.js');
+      const { migrate } = await commands.migrate();
       await execute(cmd, (ctx) => migrate(ctx, opts));
     });
 }
@@ -86,14 +117,14 @@ selection(program.command('downgrade').description('roll back applied migrations
   .option('--cascade', 'first downgrade extension migrations that require what is rolled back')
   .option('--wait <seconds>', 'retry the first connection this long', parseSeconds)
   .action(async (opts, cmd: Command) => {
-    const { downgrade } = await import('./commands/downgrade.js');
+    const { downgrade } = await commands.downgrade();
     await execute(cmd, (ctx) => downgrade(ctx, opts));
   });
 
 selection(program.command('status').description('applied, pending, failed and modified migrations per owner'))
   .option('--exit-code', 'exit 3 when anything is pending, failed or modified')
   .action(async (opts, cmd: Command) => {
-    const { status } = await import('./commands/status.js');
+    const { status } = await commands.status();
     await execute(cmd, (ctx) => status(ctx, opts));
   });
 
@@ -101,7 +132,7 @@ program
   .command('history [owner]')
   .description('applied migrations, oldest first')
   .action(async (owner: string | undefined, _opts, cmd: Command) => {
-    const { history } = await import('./commands/history.js');
+    const { history } = await commands.history();
     await execute(cmd, (ctx) => history(ctx, { owner }));
   });
 
@@ -109,7 +140,7 @@ program
   .command('current [owner]')
   .description('latest applied migration per owner')
   .action(async (owner: string | undefined, _opts, cmd: Command) => {
-    const { current } = await import('./commands/current.js');
+    const { current } = await commands.current();
     await execute(cmd, (ctx) => current(ctx, { owner }));
   });
 
@@ -117,7 +148,7 @@ program
   .command('stamp <owner> <migration>')
   .description('record migrations up to this one as applied without running them')
   .action(async (owner: string, migration: string, _opts, cmd: Command) => {
-    const { stamp } = await import('./commands/stamp.js');
+    const { stamp } = await commands.stamp();
     await execute(cmd, (ctx) => stamp(ctx, { owner, migration }));
   });
 
@@ -128,7 +159,7 @@ for (const name of ['create', 'init']) {
     .option('--skip-model', 'do not write a sample model')
     .option('--skip-migrate', 'do not apply the initial migration')
     .action(async (extension: string, opts, cmd: Command) => {
-      const mod = await import('./commands/create.js');
+      const mod = await commands.create();
       await execute(cmd, (ctx) => (name === 'create' ? mod.create(ctx, extension, opts) : mod.init(ctx, extension, opts)));
     });
 }
@@ -137,7 +168,7 @@ program
   .command('generate')
   .description('write the merged schema and run `prisma generate` on it')
   .action(async (opts, cmd: Command) => {
-    const { generate } = await import('./commands/generate.js');
+    const { generate } = await commands.generate();
     await execute(cmd, (ctx) => generate(ctx, opts));
   });
 
@@ -145,7 +176,7 @@ program
   .command('check')
   .description('validate schemas and migrations, lint naming and ownership')
   .action(async (opts, cmd: Command) => {
-    const { check } = await import('./commands/check.js');
+    const { check } = await commands.check();
     await execute(cmd, (ctx) => check(ctx, opts));
   });
 
@@ -153,7 +184,7 @@ program
   .command('debug')
   .description('print environment, configuration, extensions and database information')
   .action(async (opts, cmd: Command) => {
-    const { debug } = await import('./commands/debug.js');
+    const { debug } = await commands.debug();
     await execute(cmd, (ctx) => debug(ctx, opts));
   });
 
