@@ -55,7 +55,7 @@ export function historyTableFor(settings: Settings, owner: string): string {
 }
 
 function readManifest(dir: string, name: string): { dependsOn: string[]; description: string | null } {
-  const file = path.join(dir, 'extension.json');
+  const file = `${dir}${path.sep}extension.json`;
   if (!existsSync(file)) return { dependsOn: [], description: null };
   let raw: unknown;
   try {
@@ -94,17 +94,19 @@ export function discoverExtensions(settings: Settings): Map<string, Owner> {
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort();
+  // Joined by hand: settings paths are absolute and normalised, and names are plain folder names
+  // (path.join for every extension is a measurable part of a no-op `migrate`).
   for (const name of entries) {
-    const dir = path.join(settings.extensionsDir, name);
-    const schemaPath = path.join(dir, 'schema.prisma');
-    if (!existsSync(schemaPath) && !existsSync(path.join(dir, 'extension.json'))) continue;
+    const dir = `${settings.extensionsDir}${path.sep}${name}`;
+    const schemaPath = `${dir}${path.sep}schema.prisma`;
+    if (!existsSync(schemaPath) && !existsSync(`${dir}${path.sep}extension.json`)) continue;
     validateExtensionName(name, `extension folder ${dir}`);
     const manifest = readManifest(dir, name);
     found.set(name, {
       kind: 'extension',
       name,
       schemaPath,
-      migrationsDir: path.join(dir, 'migrations'),
+      migrationsDir: `${dir}${path.sep}migrations`,
       historyTable: historyTableFor(settings, name),
       dependsOn: manifest.dependsOn,
       description: manifest.description,
