@@ -41,6 +41,9 @@ export function splitStatements(script: string): Statement[] {
   let blockDepth = 0;
   let words: string[] = [];
   let hasCode = false;
+  // Line numbers are counted forward from the previous statement, not from the top each time.
+  let counted = 0;
+  let line = 1;
 
   const push = (endExclusive: number, terminated: boolean) => {
     if (hasCode) {
@@ -48,7 +51,8 @@ export function splitStatements(script: string): Statement[] {
       const lead = raw.length - raw.trimStart().length;
       const text = raw.trim();
       const start = segmentStart + lead;
-      statements.push({ text, start, end: start + text.length, line: lineOf(script, start), terminated });
+      for (; counted < start; counted++) if (script.charCodeAt(counted) === 10) line++;
+      statements.push({ text, start, end: start + text.length, line, terminated });
     }
     segmentStart = endExclusive;
     parens = 0;
@@ -152,11 +156,6 @@ function skipQuoted(script: string, open: number, quote: string, backslashEscape
   return script.length;
 }
 
-export function lineOf(script: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < script.length; i++) if (script.charCodeAt(i) === 10) line++;
-  return line;
-}
 
 /** The statement containing `offset` (0-based), or the nearest one before it. */
 export function statementAt(statements: Statement[], offset: number): Statement | undefined {
