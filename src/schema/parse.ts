@@ -59,10 +59,20 @@ function parserAndVisitor(): { parser: PrismaParser; visitor: unknown } {
   return { parser, visitor };
 }
 
-function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
+/** 1-based line of an offset, by binary search over the file's line starts (computed once). */
+function lineCounter(text: string): (offset: number) => number {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
 }
 
 /**
@@ -114,6 +124,7 @@ function mapArgument(attrs: { name: string; args?: { value: unknown }[] }[] | un
  * Throws a UsageError naming file:line:column on a syntax error.
  */
 export function parseSchemaFile(file: SourceFile): ParsedFile {
+  const lineAt = lineCounter(file.text);
   const { parser: p, visitor: v } = parserAndVisitor();
   let ast;
   try {
@@ -152,12 +163,12 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
             name: field.name,
             type,
             column: mapArgument(field.attributes, 'map') ?? field.name,
-            line: field.location?.startLine ?? lineAt(file.text, keywordOffset),
+            line: field.location?.startLine ?? lineAt(keywordOffset),
             isList: Boolean(field.array),
           });
         } else if (pr.type === 'attribute') {
           const attr = pr as BlockAttribute;
-          const line = attr.location?.startLine ?? lineAt(file.text, keywordOffset);
+          const line = attr.location?.startLine ?? lineAt(keywordOffset);
           attributes.push({ name: attr.name, line });
           if (attr.name === 'map') dbName = mapArgument([attr], 'map') ?? dbName;
         }
@@ -172,8 +183,8 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
       kind,
       name: node.name,
       extend: Boolean(extendMatch),
-      startLine: lineAt(file.text, startOffset),
-      endLine: lineAt(file.text, braces.close),
+      startLine: lineAt(startOffset),
+      endLine: lineAt(braces.close),
       startOffset,
       endOffset: braces.close + 1,
       bodyStart: braces.open + 1,
