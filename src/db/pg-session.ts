@@ -1,5 +1,5 @@
 /**
- * One PostgreSQL session: connect and authenticate, then queries one at a time, on the wire
+ * One PostgreSQL session: connect and authenticate, then queries (pipelined), on the wire
  * protocol of `pg-wire.ts`.
  *
  * Why not `pg.Client`: loading node-postgres costs ~15-20 ms (type parsers for every PostgreSQL
@@ -250,9 +250,11 @@ export function openSession(settings: SessionSettings): Promise<Session> {
     const send = (text: string, params?: unknown[]) =>
       new Promise<{ rows: SessionRow[]; copies: Buffer[][] }>((resolve, reject) => {
         if (!alive) return reject(new Error('Connection terminated'));
+        // Converted before anything is queued: a value that cannot be sent rejects this query only.
+        const values = params === undefined || params.length === 0 ? null : params.map(toParameter);
         inflight.push({ fields: [], rows: [], copies: [], error: null, resolve, reject });
-        if (params === undefined || params.length === 0) con.query(text);
-        else con.extendedQuery(text, params.map(toParameter));
+        if (values === null) con.query(text);
+        else con.extendedQuery(text, values);
       });
 
     const session: Session = {
