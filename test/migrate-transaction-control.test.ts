@@ -78,3 +78,43 @@ CREATE UNIQUE INDEX "billing_invoice_user_id_key" ON "billing_invoice"("user_id"
     expect((await query<{ labels: string }>(url, `SELECT enum_range(NULL::"billing_status")::text AS labels`))[0]!.labels).toBe('{DRAFT,OPEN}');
   });
 });
+
+describe('statements that would end the transaction a migration runs in', () => {
+  it('refuses ROLLBACK and COMMIT AND CHAIN before anything runs, naming file and line; --sql refuses too', async () => {
+    const { dir, url, env } = await setup();
+    writeMigration(dir, 'core', '20240301000000_ok', { sql: 'CREATE TABLE "core_ok" ("id" INTEGER);\n' });
+    const bad = writeMigration(dir, 'crm', '20240301000000_ends', {
+      sql: 'CREATE TABLE "crm_half" ("id" INTEGER);\nROLLBACK;\nCREATE TABLE "crm_later" ("id" INTEGER);\ncommit and chain;\n',
+    });
+    const r = await runCli(dir, ['migrate', '--all'], env);
+    expect(r.exitCode).toBe(2);
+    const file = path.join(bad, 'migration.sql');
+    expect(r.stderr).toContain(`${file}: line 2, \`ROLLBACK;\`, would end the transaction crm/20240301000000_ends is applied in, together with its history row; remove it, or put \`-- orchestrate:no-transaction\` on the first line`);
+    expect(r.stderr).toContain(`${file}: line 4, \`commit and chain;\``);
+    expect(r.stderr).toContain('Nothing was run.');
+    // Not even the valid migration of another owner ran.
+    const present = await tables(url);
+    expect(present).not.toContain('core_ok');
+    expect(present).not.toContain('crm_half');
+    expect((await historyRows(url, '_prisma_migrations')).map((h) => h.migration_name)).not.toContain('20240301000000_ok');
+
+    const printed = await runCli(dir, ['migrate', '--all', '--sql'], env);
+    expect(printed.exitCode).toBe(2);
+    expect(printed.stderr).toContain('would end the transaction crm/20240301000000_ends');
+  });
+
+  it('allows ROLLBACK TO SAVEPOINT inside a migration, and ROLLBACK in one that runs without a transaction', async () => {
+    const { dir, url, env } = await setup();
+    writeMigration(dir, 'crm', '20240301000000_savepoint', {
+      sql: 'SAVEPOINT before_t1;\nCREATE TABLE "crm_t1" ("id" INTEGER);\nROLLBACK TO SAVEPOINT before_t1;\nCREATE TABLE "crm_t2" ("id" INTEGER);\n',
+    });
+    writeMigration(dir, 'crm', '20240302000000_outside', { sql: '-- orchestrate:no-transaction\nROLLBACK;\nCREATE TABLE "crm_t3" ("id" INTEGER);\n' });
+    const r = await runCli(dir, ['migrate', '--all'], env);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const present = await tables(url);
+    expect(present).not.toContain('crm_t1');
+    expect(present).toContain('crm_t2');
+    expect(present).toContain('crm_t3');
+    expect((await historyRows(url, '_prisma_migrations_crm')).map((h) => h.migration_name)).toEqual(expect.arrayContaining(['20240301000000_savepoint', '20240302000000_outside']));
+  });
+});

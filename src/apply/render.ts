@@ -3,7 +3,8 @@
  * prints them, so what a reviewer reads is what a run executes.
  */
 import type { Dialect } from '../db/driver.js';
-import { needsTerminator, splitStatements, withoutTransactionControl } from '../db/split.js';
+import { needsTerminator, splitStatements, transactionEndingStatements, withoutTransactionControl } from '../db/split.js';
+import { UsageError } from '../errors.js';
 import type { Plan, Step } from './plan.js';
 
 /** One round trip of a step. `body` marks where the migration's own SQL starts in `sql`. */
@@ -99,8 +100,29 @@ export function stepSql(step: Step, dialect: Dialect): string {
  * per step.
  */
 export function renderPlan(plan: Plan, dialect: Dialect, header: string): string {
+  assertTransactionSafe(plan);
   const parts = [`-- ${header}`];
   if (plan.steps.length === 0) parts.push('-- Nothing to do.');
   for (const step of plan.steps) parts.push(`\n${stepTitle(step)}\n${stepSql(step, dialect)}`);
   return `${parts.join('\n')}\n`;
+}
+
+/**
+ * Refuses, before anything runs or is printed, a transactional script with a statement that
+ * would end its transaction (`ROLLBACK`, `COMMIT AND CHAIN`, `PREPARE TRANSACTION`): the rest
+ * of the script and its history row would then commit without it, or without each other.
+ * (`BEGIN`/`COMMIT` pairs are harmless and blanked out, see `withoutTransactionControl`.)
+ */
+export function assertTransactionSafe(plan: Plan): void {
+  const problems: string[] = [];
+  for (const step of plan.steps) {
+    if ((step.kind !== 'apply' && step.kind !== 'revert') || !step.transactional) continue;
+    for (const s of transactionEndingStatements(step.sql)) {
+      const statement = s.text.replace(/\s+/g, ' ');
+      problems.push(
+        `${step.file}: line ${s.line}, \`${statement}\`, would end the transaction ${step.owner}/${step.migration} ${step.kind === 'apply' ? 'is applied' : 'is rolled back'} in, together with its history row; remove it, or put \`-- orchestrate:no-transaction\` on the first line to run the script without a transaction.`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new UsageError(`${problems.join('\n')}\nNothing was run.`);
 }

@@ -2,7 +2,7 @@
  * Executes a plan on one connection, step by step, and reports what happened as data: the
  * steps done with their durations, and the failure (if any) with the statement that caused it.
  */
-import { chunks } from '../apply/render.js';
+import { assertTransactionSafe, chunks } from '../apply/render.js';
 import type { Plan, Step } from '../apply/plan.js';
 import { databaseErrorFields, isSqlState } from '../errors.js';
 import type { Driver } from './driver.js';
@@ -45,6 +45,7 @@ export interface RunResult {
  *   if (result.failed) throw new RuntimeError(describeFailure(result.failed));
  */
 export async function runPlan(db: Driver, plan: Plan, onStep: (done: StepDone) => void = () => {}): Promise<RunResult> {
+  assertTransactionSafe(plan);
   const done: StepDone[] = [];
   for (const step of plan.steps) {
     const started = process.hrtime.bigint();

@@ -202,6 +202,21 @@ export function codeOf(statement: Statement): { text: string; line: number } {
 const TRANSACTION_CONTROL = /^(?:BEGIN|START\s+TRANSACTION|COMMIT|END)(?:\s+(?:TRANSACTION|WORK))?\s*;?$/i;
 
 /**
+ * Statements that end the transaction a migration runs in and that cannot simply be blanked
+ * out: `ROLLBACK`/`ABORT` (but not `ROLLBACK TO SAVEPOINT`), `... AND CHAIN`, `PREPARE
+ * TRANSACTION`. Left in, the rest of the script and its history row would commit on their own.
+ */
+const TRANSACTION_ENDING =
+  /^(?:(?:ROLLBACK|ABORT)(?:\s+(?:TRANSACTION|WORK))?(?:\s+AND\s+(?:NO\s+)?CHAIN)?|(?:COMMIT|END)(?:\s+(?:TRANSACTION|WORK))?\s+AND\s+CHAIN|PREPARE\s+TRANSACTION\b.*)\s*;?$/is;
+
+/** Top-level statements of a script that would end the transaction it runs in (see above). */
+export function transactionEndingStatements(script: string): { line: number; text: string }[] {
+  return splitStatements(script)
+    .map(codeOf)
+    .filter((s) => TRANSACTION_ENDING.test(s.text));
+}
+
+/**
  * Blanks out top-level `BEGIN;` / `COMMIT;` statements of a script that runs inside our own
  * transaction, keeping every other character at its offset (server error positions still map
  * back to the file). Prisma's engine writes such a block when it removes enum values; left in,
