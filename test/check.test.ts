@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDatabase, query, runCli, tempDir, writeProject } from './helpers.js';
@@ -77,6 +77,21 @@ describe('check without a database', () => {
       `missing-down (crm): ${crmMigration} has no down.sql, so \`orchestrate downgrade\` cannot roll it back; write the reverse SQL there (an empty file if there is nothing to undo).`,
       'No database configured (--url, DATABASE_URL or prisma.config.ts) and no embedded database in .orchestrate/pglite: skipped the checks of applied migrations and orphan history tables.',
       '4 problem(s) found.',
+    ]);
+  });
+
+  it('reports a migration folder without migration.sql once, with its owner', async () => {
+    const dir = await migratedProject();
+    const empty = path.join(dir, 'extensions/crm/migrations/20990101000000_empty');
+    mkdirSync(empty);
+    const { exitCode, data } = await checkJson(dir, { APP_EXTENSIONS: 'billing,crm' });
+    expect(exitCode).toBe(3);
+    expect(data.problems).toEqual([
+      {
+        kind: 'migrations',
+        owner: 'crm',
+        message: `${empty} has no migration.sql; every migration directory needs one (delete the directory if it is not a migration).`,
+      },
     ]);
   });
 

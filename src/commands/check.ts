@@ -149,7 +149,12 @@ function readAllMigrations(project: Project, problems: CheckProblem[]): Map<stri
       files.set(owner.name, readMigrations(owner.migrationsDir));
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
-      problems.push(...problemsOf(error, 'migrations', project, owner.name));
+      // `revision --check` may have tripped over the same folder already: report it once, with its owner.
+      for (const p of problemsOf(error, 'migrations', project, owner.name)) {
+        const same = problems.findIndex((q) => q.kind === p.kind && q.message === p.message);
+        if (same >= 0) problems[same] = p;
+        else problems.push(p);
+      }
     }
   }
   for (const owner of project.owners) {
