@@ -18,8 +18,7 @@ import type { Driver } from '../db/driver.js';
 import { readHistory } from '../db/history.js';
 import { readMigrations } from '../migrations/folder.js';
 import type { Plan } from '../apply/plan.js';
-import type { Project } from '../project/project.js';
-import { selectOwners, type Selection } from '../project/project.js';
+import { selectOwners, type Project, type Selection } from '../project/project.js';
 import { duration, hasSelection, plural } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 

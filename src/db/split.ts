@@ -156,7 +156,6 @@ function skipQuoted(script: string, open: number, quote: string, backslashEscape
   return script.length;
 }
 
-
 /** The statement containing `offset` (0-based), or the nearest one before it. */
 export function statementAt(statements: Statement[], offset: number): Statement | undefined {
   let found: Statement | undefined;
