@@ -105,6 +105,7 @@ for (const name of ['migrate', 'upgrade']) {
     .option('--target <migration>', 'stop after this migration')
     .option('--sql', 'print the SQL the run would execute, touching nothing')
     .option('--wait <seconds>', 'retry the first connection this long', parseSeconds)
+    .option('--lock-timeout <seconds>', 'give up waiting for the migration lock after this long', parseLockSeconds)
     .action(async (opts, cmd: Command) => {
       const { migrate } = await commands.migrate();
       await execute(cmd, (ctx) => migrate(ctx, opts));
@@ -116,6 +117,7 @@ selection(program.command('downgrade').description('roll back applied migrations
   .option('--sql', 'print the SQL the run would execute, touching nothing')
   .option('--cascade', 'first downgrade extension migrations that require what is rolled back')
   .option('--wait <seconds>', 'retry the first connection this long', parseSeconds)
+  .option('--lock-timeout <seconds>', 'give up waiting for the migration lock after this long', parseLockSeconds)
   .action(async (opts, cmd: Command) => {
     const { downgrade } = await commands.downgrade();
     await execute(cmd, (ctx) => downgrade(ctx, opts));
@@ -147,9 +149,10 @@ program
 program
   .command('stamp <owner> <migration>')
   .description('record migrations up to this one as applied without running them')
-  .action(async (owner: string, migration: string, _opts, cmd: Command) => {
+  .option('--lock-timeout <seconds>', 'give up waiting for the migration lock after this long', parseLockSeconds)
+  .action(async (owner: string, migration: string, opts: { lockTimeout?: number }, cmd: Command) => {
     const { stamp } = await commands.stamp();
-    await execute(cmd, (ctx) => stamp(ctx, { owner, migration }));
+    await execute(cmd, (ctx) => stamp(ctx, { owner, migration, lockTimeout: opts.lockTimeout }));
   });
 
 for (const name of ['create', 'init']) {
@@ -191,6 +194,12 @@ program
 function parseSeconds(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds, e.g. --wait 30.');
+  return n;
+}
+
+function parseLockSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds, e.g. --lock-timeout 60.');
   return n;
 }
 

@@ -1,4 +1,6 @@
-import pg from 'pg';
+import { pgTarget } from '../db/pg-config.js';
+import { openClient, workingClientConfig } from '../db/postgres.js';
+import { parseDatabaseUrl } from '../db/url.js';
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 
 /** A request the bridge will not carry out; the message is one sentence for the user. */
@@ -9,12 +11,11 @@ export const SHADOW_REFUSAL =
 
 /** Only PostgreSQL: the bridge connects through `@prisma/adapter-pg`. */
 export function checkPostgresUrl(url: string): void {
-  let protocol: string;
-  try {
-    protocol = new URL(url).protocol;
-  } catch {
+  const parsed = parseDatabaseUrl(url);
+  if (!parsed) {
     throw new BridgeRefusal('The datasource URL is not a valid URL; set `datasource.url` in prisma.config.ts to postgresql://user:password@host:5432/database.');
   }
+  const protocol = parsed.url.protocol;
   if (protocol !== 'postgresql:' && protocol !== 'postgres:') {
     throw new BridgeRefusal(
       `orchestrate-schema-engine only connects to PostgreSQL (postgresql:// URLs), not ${protocol.replace(/:$/, '')}://; use Prisma's native schema engine for other databases.`,
@@ -30,8 +31,9 @@ export function checkPostgresUrl(url: string): void {
 export async function postgresFactory(url: string): Promise<{ factory: SqlMigrationAwareDriverAdapterFactory; dispose(): Promise<void> }> {
   checkPostgresUrl(url);
   const { PrismaPg } = await import('@prisma/adapter-pg');
-  const schema = new URL(url).searchParams.get('schema') ?? undefined;
-  const inner = new PrismaPg({ connectionString: url, connectionTimeoutMillis: 10_000 }, schema ? { schema } : undefined);
+  // Connection settings as libpq reads the URL (sslmode, PG* variables, ~/.pgpass), as orchestrate's own client does.
+  const { config, schema } = await workingClientConfig(url);
+  const inner = new PrismaPg(config, schema ? { schema } : undefined);
   const adapters: SqlDriverAdapter[] = [];
   return {
     factory: {
@@ -59,20 +61,20 @@ export async function postgresFactory(url: string): Promise<{ factory: SqlMigrat
  */
 export async function createPostgresDatabase(url: string): Promise<string> {
   checkPostgresUrl(url);
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
-  if (name === '') throw new BridgeRefusal('The datasource URL names no database; add one to the path, e.g. postgresql://localhost:5432/app.');
+  const target = pgTarget(url, process.env);
+  const named = parseDatabaseUrl(url)!;
+  if (!named.url.searchParams.get('dbname') && named.url.pathname.replace(/^\//, '') === '') {
+    throw new BridgeRefusal('The datasource URL names no database; add one to the path, e.g. postgresql://localhost:5432/app.');
+  }
+  const name = target.database;
   let lastError: unknown;
   for (const maintenance of ['postgres', 'template1']) {
-    const admin = new URL(url);
-    admin.pathname = `/${maintenance}`;
-    admin.searchParams.delete('schema');
-    const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 10_000 });
+    const admin = { ...target, attempts: target.attempts.map((config) => ({ ...config, database: maintenance, options: undefined })) };
+    let client;
     try {
-      await client.connect();
+      ({ client } = await openClient(admin));
     } catch (error) {
       lastError = error;
-      await client.end().catch(() => {});
       continue;
     }
     try {

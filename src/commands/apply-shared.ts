@@ -2,16 +2,17 @@
 import { loadState } from '../apply/load.js';
 import type { State } from '../apply/state.js';
 import { openDatabase } from '../db/connect.js';
+import { describeHolder, type LockHolder } from '../db/driver.js';
 import { UsageError } from '../errors.js';
 import type { Owner, Project, Selection } from '../project/project.js';
-import type { Context } from './context.js';
+import { databaseSource, type Context } from './context.js';
 
 /**
  * The applied state of every enabled owner, read without taking the migration lock
  * (status, history, current). `database` says where it came from.
  */
 export async function readState(ctx: Context, project: Project): Promise<{ state: State; database: string }> {
-  const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true });
+  const db = await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, readOnly: true });
   try {
     const state = await loadState(db, project);
     return { state, database: db?.location ?? 'the embedded database (not created yet)' };
@@ -19,6 +20,14 @@ export async function readState(ctx: Context, project: Project): Promise<{ state
     await db?.close();
   }
 }
+
+/** The line a run prints while it waits for the migration lock (at once, then every 10 s). */
+export function lockWaitLine(holder: LockHolder | null): string {
+  return `Waiting for another orchestrate run to finish: the migration lock is held by ${describeHolder(holder)}...`;
+}
+
+/** `--lock-timeout` seconds as the driver takes them. */
+export const lockOptions = (seconds: number | undefined) => (seconds === undefined ? {} : { timeoutMs: seconds * 1000 });
 
 export const hasSelection = (s: Selection) => Boolean(s.core || s.all || (s.extension ?? []).length > 0);
 

@@ -7,7 +7,7 @@ import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
 import type { Owner, Project } from '../project/project.js';
 import { compose, validateComposed, type Composed } from '../schema/compose.js';
 import { ownerSource, readSchemaText, relativePath } from '../schema/sources.js';
-import { contextProject, type CommandResult, type Context } from './context.js';
+import { contextProject, databaseSource, type CommandResult, type Context } from './context.js';
 import { revision } from './revision.js';
 
 export type ProblemKind =
@@ -276,7 +276,7 @@ export async function check(ctx: Context, _opts: CheckOptions = {}): Promise<Com
   const migrations = [...(files?.values() ?? [])].reduce((n, list) => n + list.length, 0);
 
   const { databaseTarget, openDatabase } = await import('../db/connect.js');
-  const target = await databaseTarget(ctx);
+  const target = await databaseTarget(databaseSource(ctx));
   const database: CheckData['database'] = { checked: false, location: null };
   const notes: string[] = [];
   let db: Driver | null = null;
@@ -284,7 +284,7 @@ export async function check(ctx: Context, _opts: CheckOptions = {}): Promise<Com
   const none = target.kind === 'embedded' && !existsSync(path.join(target.dataDir, 'PG_VERSION'));
   if (!none) {
     try {
-      db = await openDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true });
+      db = await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, readOnly: true });
     } catch (error) {
       if (error instanceof OrchestrateError) throw error;
       throw new RuntimeError(`Cannot open the database to check it: ${messageOf(error)}.`, { cause: error });

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { loadSettings, type Settings } from '../config/settings.js';
+import type { DatabaseSource } from '../db/connect.js';
+import { explicitDatabaseUrl } from '../db/url.js';
 import { UsageError } from '../errors.js';
 import { isDirectory, loadProject, type Project } from '../project/project.js';
 
@@ -50,8 +52,12 @@ export function contextProject(ctx: Context): Project {
   return loadProject(contextSettings(ctx), { extensions: ctx.globals.extensions, env: ctx.env });
 }
 
-/** The database URL: `--url`, else `DATABASE_URL`; undefined means "use the embedded database". */
+/** The database URL: `--url`, else `DATABASE_URL`; undefined means "use the embedded database" (an empty one is a usage error). */
 export function explicitUrl(ctx: Context): string | undefined {
-  const url = ctx.globals.url ?? ctx.env.DATABASE_URL;
-  return url && url.trim() !== '' ? url.trim() : undefined;
+  return explicitDatabaseUrl({ url: ctx.globals.url, env: ctx.env })?.url;
+}
+
+/** The database settings of a command, as the db layer takes them. */
+export function databaseSource(ctx: Context): DatabaseSource {
+  return { root: ctx.root, url: ctx.globals.url, env: ctx.env, info: (line) => ctx.reporter.info(line) };
 }

@@ -8,7 +8,7 @@ import { messageOf } from '../errors.js';
 import { readMigrations } from '../migrations/folder.js';
 import { discoverExtensions, loadProject, type Project } from '../project/project.js';
 import { redactUrl } from '../db/url.js';
-import type { CommandResult, Context } from './context.js';
+import { databaseSource, type CommandResult, type Context } from './context.js';
 
 export interface DebugExtension {
   name: string;
@@ -134,7 +134,7 @@ async function probeDatabase(ctx: Context, lockKey: number): Promise<DebugDataba
   const { databaseTarget, openDatabase } = await import('../db/connect.js');
   let target;
   try {
-    target = await databaseTarget(ctx);
+    target = await databaseTarget(databaseSource(ctx));
   } catch (error) {
     result.error = messageOf(error);
     return result;
@@ -143,7 +143,7 @@ async function probeDatabase(ctx: Context, lockKey: number): Promise<DebugDataba
     Object.assign(result, { kind: 'url', source: target.source, location: redactUrl(target.url), exists: true });
     const { connectPostgres } = await import('../db/postgres.js');
     try {
-      const db = await connectPostgres(target.url, lockKey, PROBE_TIMEOUT_MS);
+      const db = await connectPostgres(target.url, { lockKey, env: ctx.env, maxConnectMs: PROBE_TIMEOUT_MS });
       try {
         result.serverVersion = `PostgreSQL ${await within(db.serverVersion(), PROBE_TIMEOUT_MS, 'SHOW server_version')}`;
         result.reachable = true;
@@ -162,7 +162,7 @@ async function probeDatabase(ctx: Context, lockKey: number): Promise<DebugDataba
     return result;
   }
   // Opening PGlite waits for any other process using the folder; do not wait long for debug output.
-  const opening = openDatabase(ctx, { lockKey, readOnly: true });
+  const opening = openDatabase(databaseSource(ctx), { lockKey, readOnly: true });
   try {
     const db = await within(opening, 15_000, 'the embedded database is in use by another process');
     try {

@@ -19,8 +19,8 @@ import { readHistory } from '../db/history.js';
 import { readMigrations } from '../migrations/folder.js';
 import type { Plan } from '../apply/plan.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
-import { duration, hasSelection, plural } from './apply-shared.js';
-import { contextProject, type CommandResult, type Context } from './context.js';
+import { duration, hasSelection, lockOptions, lockWaitLine, plural } from './apply-shared.js';
+import { contextProject, databaseSource, type CommandResult, type Context } from './context.js';
 
 export interface DowngradeOptions extends Selection {
   /** Last migration to keep, or `base` for none. */
@@ -28,6 +28,8 @@ export interface DowngradeOptions extends Selection {
   sql?: boolean;
   cascade?: boolean;
   wait?: number;
+  /** Give up waiting for the migration lock after this many seconds. */
+  lockTimeout?: number;
 }
 
 export interface DowngradeOwnerResult {
@@ -63,9 +65,9 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
     throw new UsageError('downgrade --target base rolls back every migration of the owners you name: add --core, --extension <name> or --all.');
   }
   const candidates = hasSelection(opts) ? selectOwners(project, opts).map((o) => o.name) : project.owners.map((o) => o.name);
-  const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
+  const db = await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
   try {
-    if (db && !opts.sql) await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
+    if (db && !opts.sql) await db.lock((holder) => ctx.reporter.info(lockWaitLine(holder)), lockOptions(opts.lockTimeout));
     const state = await loadState(db, project);
     const targets =
       opts.target === BASE

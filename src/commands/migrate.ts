@@ -14,8 +14,8 @@ import type { Driver } from '../db/driver.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
 import { RuntimeError } from '../errors.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
-import { duration, hasSelection, plural } from './apply-shared.js';
-import { contextProject, type CommandResult, type Context } from './context.js';
+import { duration, hasSelection, lockOptions, lockWaitLine, plural } from './apply-shared.js';
+import { contextProject, databaseSource, type CommandResult, type Context } from './context.js';
 
 const require = createRequire(import.meta.url);
 /** History row ids; node:crypto is loaded by then (checksums), and not before the connection starts. */
@@ -28,6 +28,8 @@ export interface MigrateOptions extends Selection {
   sql?: boolean;
   /** Retry the first connection this many seconds. */
   wait?: number;
+  /** Give up waiting for the migration lock after this many seconds. */
+  lockTimeout?: number;
 }
 
 export interface MigrateOwnerResult {
@@ -83,7 +85,7 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   const project = contextProject(ctx);
   if (!opts.target) selectOwners(project, opts); // reject bad --extension before connecting
   // The connection starts first; the folders are read while the server answers.
-  const opening = openDatabase(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
+  const opening = openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
   const files = readOwnerFiles(project.owners);
   files.catch(() => {}); // awaited in loadState; a connection failure may come first
   const db = await opening;
@@ -121,10 +123,10 @@ async function apply(
   // server runs them in order): when the lock was free, the history was read under it; when
   // another run held it, the history is read again once the lock is ours.
   let waited = false;
-  const locking = db.lock(() => {
+  const locking = db.lock((holder) => {
     waited = true;
-    ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...');
-  });
+    ctx.reporter.info(lockWaitLine(holder));
+  }, lockOptions(opts.lockTimeout));
   const early = loadState(db, project, files);
   early.catch(() => {}); // awaited below unless it is read again
   await locking;

@@ -18,7 +18,7 @@ import { diffOwner, requirementsHeader } from '../plan/revision.js';
 import { selectOwners, transitiveDependencies, type Owner, type Project, type Selection } from '../project/project.js';
 import { compose, validateComposed, type Composed } from '../schema/compose.js';
 import { ownerSource, readOwnerHistory, readSchemaText, relativePath, type OwnerHistory } from '../schema/sources.js';
-import { contextProject, explicitUrl, type CommandResult, type Context } from './context.js';
+import { contextProject, databaseSource, explicitUrl, type CommandResult, type Context } from './context.js';
 
 export interface RevisionOptions extends Selection {
   name?: string;
@@ -196,7 +196,7 @@ async function refuseAppliedRegeneration(ctx: Context, project: Project, selecte
   for (const owner of selected) {
     const names = histories.get(owner.name)!.migrations.map((m) => m.name);
     if (names.length === 0) continue;
-    const applied = await appliedMigrationNames(ctx, project, owner);
+    const applied = await appliedMigrationNames(databaseSource(ctx), project, owner);
     const hit = names.filter((n) => applied.has(n));
     if (hit.length > 0) {
       throw new CheckError(

@@ -10,8 +10,8 @@ import { openDatabase } from '../db/connect.js';
 import { describeFailure, runPlan } from '../db/runner.js';
 import { RuntimeError } from '../errors.js';
 import { readMigrations } from '../migrations/folder.js';
-import { ownerArgument, plural } from './apply-shared.js';
-import { contextProject, type CommandResult, type Context } from './context.js';
+import { lockOptions, lockWaitLine, ownerArgument, plural } from './apply-shared.js';
+import { contextProject, databaseSource, type CommandResult, type Context } from './context.js';
 
 export interface StampData {
   database: string;
@@ -25,13 +25,13 @@ export interface StampData {
  * @example
  *   await stamp(ctx, { owner: 'core', migration: '20250101120000_init' });
  */
-export async function stamp(ctx: Context, opts: { owner: string; migration: string }): Promise<CommandResult<StampData>> {
+export async function stamp(ctx: Context, opts: { owner: string; migration: string; lockTimeout?: number }): Promise<CommandResult<StampData>> {
   const project = contextProject(ctx);
   const owner = ownerArgument(project, opts.owner, 'stamp');
   assertMigrationExists(owner, readMigrations(owner.migrationsDir), opts.migration, 'stamp');
-  const db = (await openDatabase(ctx, { lockKey: project.settings.lockKey }))!;
+  const db = (await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey }))!;
   try {
-    await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
+    await db.lock((holder) => ctx.reporter.info(lockWaitLine(holder)), lockOptions(opts.lockTimeout));
     const state = await loadState(db, project);
     const plan = planStamp(state.byName.get(owner.name)!, opts.migration, randomUUID);
     const result = await runPlan(db, plan);

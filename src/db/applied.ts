@@ -1,6 +1,5 @@
-import type { Context } from '../commands/context.js';
 import type { Owner, Project } from '../project/project.js';
-import { withDatabase } from './connect.js';
+import { withDatabase, type DatabaseSource } from './connect.js';
 import { readHistory } from './history.js';
 
 /**
@@ -9,11 +8,11 @@ import { readHistory } from './history.js';
  * database that was never created, means none (and creates nothing).
  *
  * @example
- *   const applied = await appliedMigrationNames(ctx, project, project.core);
+ *   const applied = await appliedMigrationNames({ root, url: undefined, env: process.env, info() {} }, project, project.core);
  *   applied.has('20250101120000_init'); // true once `orchestrate migrate` ran it
  */
-export async function appliedMigrationNames(ctx: Context, project: Project, owner: Owner): Promise<Set<string>> {
-  return withDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true }, async (db) => {
+export async function appliedMigrationNames(source: DatabaseSource, project: Project, owner: Owner): Promise<Set<string>> {
+  return withDatabase(source, { lockKey: project.settings.lockKey, readOnly: true }, async (db) => {
     if (!db) return new Set<string>();
     const { rows } = await readHistory(db, [{ owner: owner.name, table: owner.historyTable }]);
     return new Set(rows.filter((r) => r.finishedAt !== null && r.rolledBackAt === null).map((r) => r.migrationName));

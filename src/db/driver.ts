@@ -7,6 +7,8 @@
  * a no-op `migrate` never loads it.
  */
 
+import { RuntimeError } from '../errors.js';
+
 export type Row = Record<string, unknown>;
 
 /** SQL text that differs between providers. Pure functions: used by `--sql` and by the runner alike. */
@@ -43,13 +45,44 @@ export interface NewHistoryRow {
   startedAt: Date | null;
 }
 
+/** The session holding the migration lock, as the server shows it (pg_stat_activity). */
+export interface LockHolder {
+  pid: number;
+  applicationName: string | null;
+  clientAddr: string | null;
+  since: Date | null;
+}
+
+export interface LockOptions {
+  /** Give up after this long (`--lock-timeout`), with a LockTimeoutError naming the holder. */
+  timeoutMs?: number;
+}
+
+/** "pid 4242 (orchestrate, from 10.0.0.7)", or a neutral phrase when the holder is not visible. */
+export function describeHolder(holder: LockHolder | null): string {
+  if (!holder) return 'another session (it just released it, or is not visible to this role)';
+  const details = [holder.applicationName ? `application_name "${holder.applicationName}"` : 'no application_name', holder.clientAddr ? `from ${holder.clientAddr}` : 'on a local socket'];
+  return `pid ${holder.pid} (${details.join(', ')})`;
+}
+
+/** The migration lock was not free within `--lock-timeout`. */
+export class LockTimeoutError extends RuntimeError {
+  readonly holder: LockHolder | null;
+  constructor(waitedMs: number, holder: LockHolder | null) {
+    super(
+      `Gave up waiting for the migration lock after ${(waitedMs / 1000).toFixed(1)} s: it is held by ${describeHolder(holder)}; let that run finish${holder ? `, or end it with SELECT pg_terminate_backend(${holder.pid})` : ''}, or allow a longer wait.`,
+    );
+    this.holder = holder;
+  }
+}
+
 /**
  * One open connection to the target database.
  *
  * @example
- *   const db = await openDatabase(ctx, { lockKey: settings.lockKey, waitSeconds: 30 });
+ *   const db = await openDatabase({ root, url: undefined, env: process.env, info: console.error }, { lockKey: settings.lockKey, waitSeconds: 30 });
  *   try {
- *     await db.lock(() => reporter.info('Waiting for the migration lock...'));
+ *     await db.lock((holder) => console.error(`Waiting for the migration lock (${describeHolder(holder)})...`));
  *     await db.exec('BEGIN; CREATE TABLE t (id int); COMMIT;');
  *   } finally {
  *     await db.close();
@@ -60,21 +93,25 @@ export interface Driver {
   /** Printable location: a URL without password, or the embedded database's folder. */
   readonly location: string;
   readonly embedded: boolean;
+  /** The schema of the history tables: the URL's `?schema=` (Prisma's), else `public`. */
+  readonly schema: string;
   /** One statement with `$1`-style parameters. */
   query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
   /** A script of any number of statements, without parameters. */
   exec(script: string): Promise<void>;
-  /**
-   * Every row of each table, as its `columns` values (text, null for NULL), in one round trip and without
-   * planning a query: on a server, `COPY ... TO STDOUT`. Optional: drivers without it are read
-   * with `Dialect.selectHistory`.
-   */
-  readTables?(tables: string[], columns: string[]): Promise<(string | null)[][][]>;
   /** Runs `fn` between BEGIN and COMMIT; rolls back and rethrows when it throws. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
-  /** Takes the migration lock for the rest of the connection's life; calls `onWait` once when another process holds it. */
-  lock(onWait: () => void): Promise<void>;
+  /**
+   * Takes the migration lock for the rest of the connection's life. When another session holds
+   * it, calls `onWait` at once and then every 10 s with that session (null when not visible).
+   */
+  lock(onWait: (holder: LockHolder | null) => void, options?: LockOptions): Promise<void>;
   unlock(): Promise<void>;
+  /**
+   * Asks the server to cancel the statement running on this connection (its query then rejects
+   * with SQLSTATE 57014); resolves once the request is sent. A no-op on the embedded database.
+   */
+  cancel(): Promise<void>;
   serverVersion(): Promise<string>;
   /** Whether the connection still works (false after the server or network dropped it). */
   readonly alive: boolean;

@@ -79,30 +79,10 @@ export async function readHistory(db: Driver, tables: { owner: string; table: st
       appliedStepsCount: Number(r.applied_steps_count),
     }),
   );
-  if (db.readTables) rows.sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime() || (a.migrationName < b.migrationName ? -1 : a.migrationName > b.migrationName ? 1 : 0));
   return { existingTables, rows };
 }
 
-const COLUMNS = ['id', 'checksum', 'finished_at', 'migration_name', 'logs', 'rolled_back_at', 'started_at', 'applied_steps_count'] as const;
-
-/**
- * The rows of the given tables, each with its owner. With `readTables` (COPY on a server), the
- * server plans nothing: on a fresh session, planning a 51-table UNION costs more than reading
- * the rows. The caller then sorts them as `selectHistory`'s ORDER BY would.
- */
+/** The rows of the given tables, each with its owner, in one query. */
 async function selectRows(db: Driver, tables: { owner: string; table: string }[]): Promise<RawRow[]> {
-  if (!db.readTables) return db.query<RawRow & Record<string, unknown>>(db.dialect.selectHistory(tables));
-  const dumped = await db.readTables(
-    tables.map((t) => t.table),
-    [...COLUMNS],
-  );
-  const raw: RawRow[] = [];
-  dumped.forEach((rows, i) => {
-    const owner = tables[i]!.owner;
-    // Fields in COLUMNS order.
-    for (const [id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count] of rows) {
-      raw.push({ owner, id: id!, checksum: checksum!, finished_at, migration_name: migration_name!, logs, rolled_back_at, started_at: started_at!, applied_steps_count: applied_steps_count! });
-    }
-  });
-  return raw;
+  return db.query<RawRow & Record<string, unknown>>(db.dialect.selectHistory(tables));
 }

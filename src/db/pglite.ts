@@ -27,6 +27,7 @@ export async function openPglite(dataDir: string, lockFile: string, location: st
     dialect: postgresDialect,
     location,
     embedded: true,
+    schema: 'public',
     get alive() {
       return alive;
     },
@@ -52,6 +53,9 @@ export async function openPglite(dataDir: string, lockFile: string, location: st
       // Held since open (see above).
     },
     async unlock() {},
+    async cancel() {
+      // PGlite runs statements inside this process, one at a time: there is nothing to signal.
+    },
     async serverVersion() {
       const [row] = (await db.query<{ server_version: string }>('SHOW server_version')).rows;
       return `${row?.server_version ?? 'unknown'} (PGlite)`;

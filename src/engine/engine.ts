@@ -1,4 +1,4 @@
-import { RuntimeError, UsageError } from '../errors.js';
+import { RuntimeError, UsageError, messageOf } from '../errors.js';
 import { redactUrl } from '../db/url.js';
 
 export interface SchemaFile {
@@ -58,8 +58,16 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
   let factory;
   let closeStore = async () => {};
   if (options.url) {
-    const { PrismaPg } = await import('@prisma/adapter-pg');
-    factory = new PrismaPg({ connectionString: options.url, max: 1, connectionTimeoutMillis: 10_000 });
+    const [{ PrismaPg }, { workingClientConfig }] = await Promise.all([import('@prisma/adapter-pg'), import('../db/postgres.js')]);
+    // Connection settings as libpq reads the URL (sslmode, PG* variables, ~/.pgpass), decided by one connection.
+    const { config } = await workingClientConfig(options.url).catch((error: unknown) => {
+      if (error instanceof UsageError) throw error;
+      throw new RuntimeError(
+        `Cannot start Prisma's schema engine against the database at ${redactUrl(options.url!)} (${messageOf(error)}); check --url / DATABASE_URL, or unset both to diff without a database.`,
+        { cause: error },
+      );
+    });
+    factory = new PrismaPg({ ...config, max: 1 });
   } else {
     const { PGlite } = await import('@electric-sql/pglite');
     const db = await PGlite.create();
