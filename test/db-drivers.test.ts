@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 const subjects: Subject[] = [
-  { name: 'node-postgres', open: () => connectPostgres(pgDb.url, LOCK_KEY, 5000), cleanup: async () => {} },
+  { name: 'node-postgres', open: () => connectPostgres(pgDb.url, { lockKey: LOCK_KEY }), cleanup: async () => {} },
   {
     name: 'PGlite',
     open: () => openPglite(path.join(folder.dir, 'pglite'), path.join(folder.dir, 'pglite.lock'), 'pglite', () => {}),
@@ -103,8 +103,8 @@ describe.each(subjects)('driver contract: $name', (subject) => {
 
 describe('locks', () => {
   it('node-postgres: a second session waits for the advisory lock until the first releases it', async () => {
-    const a = await connectPostgres(pgDb.url, LOCK_KEY, 5000);
-    const b = await connectPostgres(pgDb.url, LOCK_KEY, 5000);
+    const a = await connectPostgres(pgDb.url, { lockKey: LOCK_KEY });
+    const b = await connectPostgres(pgDb.url, { lockKey: LOCK_KEY });
     try {
       await a.lock(() => {
         throw new Error('the first session should not wait');
