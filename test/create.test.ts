@@ -158,7 +158,7 @@ describe('create: bad input is refused before anything is written', () => {
 describe('create interrupted', () => {
   it('removes the folder it was writing when stopped with Ctrl-C (SIGINT)', async () => {
     const dir = makeProject(onCleanup);
-    const child = execa(process.execPath, [CLI, 'create', 'loyalty'], { cwd: dir, reject: false, env: { APP_EXTENSIONS: '', DATABASE_URL: '' } });
+    const child = execa(process.execPath, [CLI, 'create', 'loyalty'], { cwd: dir, reject: false, env: { APP_EXTENSIONS: '', DATABASE_URL: undefined } });
     const folder = path.join(dir, 'extensions/loyalty');
     // Stop it as soon as the scaffold exists, while the migration is being generated.
     for (let i = 0; i < 500 && !existsSync(folder); i++) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -48,7 +48,7 @@ export function runCli(cwd: string, args: string[], env: Record<string, string |
   return execa(process.execPath, [CLI, ...args], {
     cwd,
     reject: false,
-    env: { APP_EXTENSIONS: '', DATABASE_URL: '', NO_COLOR: '1', ...env },
+    env: { APP_EXTENSIONS: '', DATABASE_URL: undefined, NO_COLOR: '1', ...env },
     extendEnv: true,
     timeout: options.timeout ?? 120_000,
     stdin: 'ignore',

@@ -116,8 +116,8 @@ describe('connecting to the test server', () => {
       await driver.close();
     }
     const r = await runCli(t.dir, ['status', '--json', '--url', url]);
-    expect(r.exitCode, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).database).toBe(url);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(JSON.parse(String(r.stdout)).database).toBe(url);
   });
 
   it('cancel() stops the running statement: it rejects with 57014 within 2 s, and the session goes on', async () => {
@@ -185,7 +185,7 @@ describe('connecting to the test server', () => {
       const r = await runCli(t.dir, ['migrate', '--lock-timeout', '1', '--url', db.url]);
       expect(r.exitCode).toBe(1);
       const held = `pid ${pid} (application_name "psql-by-hand", from 127.0.0.1)`;
-      expect(r.stderr.split('\n')).toEqual([
+      expect(String(r.stderr).split('\n')).toEqual([
         `Waiting for another orchestrate run to finish: the migration lock is held by ${held}...`,
         expect.stringMatching(new RegExp(`^error: Gave up waiting for the migration lock after 1\\.\\d s: it is held by ${held.replace(/[().]/g, '\\$&')}; .+\\.$`)),
       ]);
@@ -279,7 +279,7 @@ describe.skipIf(!cluster)(`TLS cluster: passwords and --wait (skipped when ${TLS
     for (const url of [`postgresql://orch_scram@/orch_tls?host=${SOCKET_DIR}&port=${c.port}`, `postgresql://orch_scram@localhost:${c.port}/orch_tls?sslmode=require`]) {
       const [psql, r] = await Promise.all([psqlOutcome(url, env), runCli(t.dir, ['status', '--url', url], env)]);
       expect(psql.connected, psql.message).toBe(true);
-      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.exitCode, String(r.stderr)).toBe(0);
     }
     chmodSync(pgpass, 0o644);
     const r = await runCli(t.dir, ['status', '--url', `postgresql://orch_scram@localhost:${c.port}/orch_tls`], env);
@@ -298,7 +298,7 @@ describe.skipIf(!cluster)(`TLS cluster: passwords and --wait (skipped when ${TLS
       expect(r.exitCode).toBe(1);
       expect(Date.now() - started).toBeLessThan(5000);
       expect(r.stderr).not.toContain('Waiting');
-      expect(r.stderr.split('\n')).toHaveLength(1);
+      expect(String(r.stderr).split('\n')).toHaveLength(1);
     }
   });
 

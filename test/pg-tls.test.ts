@@ -69,11 +69,11 @@ function expectSameOutcome(r: Awaited<ReturnType<typeof compare>>): void {
   expect(r.cli.exitCode === 0, label).toBe(r.psql.connected);
   if (r.psql.connected) {
     expect(r.ssl, label).toBe(r.psql.ssl);
-    expect(JSON.parse(r.cli.stdout).database, label).not.toMatch(/p@ss|w\/rd|p%40ss/);
+    expect(JSON.parse(String(r.cli.stdout)).database, label).not.toMatch(/p@ss|w\/rd|p%40ss/);
   } else {
     // 1: the server refused; 2: the URL asks for something impossible (verify-ca without a CA).
     expect([1, 2], label).toContain(r.cli.exitCode);
-    const lines = r.cli.stderr.split('\n');
+    const lines = String(r.cli.stderr).split('\n');
     expect(lines, label).toHaveLength(1);
     expect(lines[0], label).toMatch(r.cli.exitCode === 1 ? /^error: Cannot connect to the database at .+; .+\.$/ : /^error: [^\n]+; [^\n]+\.$/);
     for (const secret of r.secrets) {
@@ -155,7 +155,7 @@ describe.skipIf(!cluster)(`TLS cluster (skipped when ${TLS_SKIP_REASON})`, () =>
     const u = `postgresql://orch_sslonly@localhost:${c.port}/orch_tls`;
     const [psql, cli] = await Promise.all([psqlOutcome(u, env), runCli(project.dir, ['status', '--url', u], env)]);
     expect(psql.connected).toBe(true);
-    expect(cli.exitCode, cli.stderr).toBe(0);
+    expect(cli.exitCode, String(cli.stderr)).toBe(0);
     const wrong = cleanEnv(home.dir, { PGSSLMODE: 'verify-full', PGSSLROOTCERT: c.wrongCa, PGPASSWORD: c.password });
     const refused = await runCli(project.dir, ['status', '--url', u], wrong);
     expect(refused.exitCode).toBe(1);

@@ -408,7 +408,7 @@ describe('revision: bad input (exit 2, one sentence, nothing written)', () => {
     writeProject(t.dir, { core: CORE, extensions: { billing: { schema: BILLING } } });
     await gitInit(t.dir);
     const { CLI } = await import('./helpers.js');
-    const child = execa(process.execPath, [CLI, 'revision', '--all'], { cwd: t.dir, reject: false, env: { APP_EXTENSIONS: 'billing', DATABASE_URL: '' } });
+    const child = execa(process.execPath, [CLI, 'revision', '--all'], { cwd: t.dir, reject: false, env: { APP_EXTENSIONS: 'billing', DATABASE_URL: undefined } });
     await new Promise((r) => setTimeout(r, 400));
     child.kill('SIGINT');
     await child;
