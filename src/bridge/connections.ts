@@ -1,5 +1,5 @@
 import { pgTarget } from '../db/pg-config.js';
-import { openClient, workingClientConfig } from '../db/postgres.js';
+import { clientConfigFor, openClient } from '../db/postgres.js';
 import { parseDatabaseUrl } from '../db/url.js';
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 
@@ -31,8 +31,10 @@ export function checkPostgresUrl(url: string): void {
 export async function postgresFactory(url: string): Promise<{ factory: SqlMigrationAwareDriverAdapterFactory; dispose(): Promise<void> }> {
   checkPostgresUrl(url);
   const { PrismaPg } = await import('@prisma/adapter-pg');
-  // Connection settings as libpq reads the URL (sslmode, PG* variables, ~/.pgpass), as orchestrate's own client does.
-  const { config, schema } = await workingClientConfig(url);
+  // Connection settings as libpq reads the URL (sslmode, PG* variables, ~/.pgpass), as orchestrate's
+  // own client does. A failed first connection is left to the adapter to fail again in Prisma's
+  // terms (P1001, P1003, ...), which the Prisma CLI acts on.
+  const { config, schema } = await clientConfigFor(url);
   const inner = new PrismaPg(config, schema ? { schema } : undefined);
   const adapters: SqlDriverAdapter[] = [];
   return {

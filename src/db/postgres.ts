@@ -96,36 +96,49 @@ function shouldFallBack(target: PgTarget, failure: AttemptError): boolean {
 
 /**
  * Connects as libpq would: each attempt of the target in turn (see shouldFallBack), each
- * within connect_timeout. Rejects with the error of the last attempt made.
+ * within connect_timeout. On failure, `error` is the last attempt's error and `config` its settings.
  */
-export async function openClient(target: PgTarget, maxConnectMs = Infinity): Promise<{ client: Client; config: ClientConfig }> {
+async function tryAttempts(target: PgTarget, maxConnectMs: number): Promise<{ client: Client; config: ClientConfig } | { error: unknown; config: ClientConfig }> {
   const ms = Math.max(1, Math.min(target.connectTimeoutMs, maxConnectMs));
   let last: AttemptError | undefined;
-  for (const [index, config] of target.attempts.entries()) {
+  let config = target.attempts[0]!;
+  for (const [index, next] of target.attempts.entries()) {
     if (index > 0 && (!last || !shouldFallBack(target, last))) break;
+    config = next;
     try {
       return { client: await attempt(config, ms), config };
     } catch (failure) {
       last = failure as AttemptError;
     }
   }
-  throw last!.error;
+  return { error: last!.error, config };
+}
+
+/** Connects as libpq would (see tryAttempts); rejects with the error of the last attempt made. */
+export async function openClient(target: PgTarget, maxConnectMs = Infinity): Promise<{ client: Client; config: ClientConfig }> {
+  const result = await tryAttempts(target, maxConnectMs);
+  if ('error' in result) throw result.error;
+  return result;
 }
 
 /**
- * Settings of a connection that works, for other clients of the same URL (the schema engine's
- * `@prisma/adapter-pg` pool): libpq's fallbacks are decided once, by a first connection.
+ * Settings for other clients of the same URL (the schema engine's `@prisma/adapter-pg` pool):
+ * libpq's fallbacks are decided once, by a first connection. When that connection fails, the
+ * settings of its last attempt are returned with the error, so that a caller whose own client
+ * words failures (Prisma's P1003 for a missing database) can let it fail the same way.
  * `schema` is Prisma's `?schema=` when the URL has one.
  *
  * @example
- *   const { config, schema } = await workingClientConfig(url);
+ *   const { config, schema, error } = await clientConfigFor(url);
+ *   if (error) throw error;
  *   new PrismaPg(config, schema ? { schema } : undefined);
  */
-export async function workingClientConfig(url: string, env: NodeJS.ProcessEnv = process.env): Promise<{ config: ClientConfig; schema: string | undefined }> {
+export async function clientConfigFor(url: string, env: NodeJS.ProcessEnv = process.env): Promise<{ config: ClientConfig; schema: string | undefined; error?: unknown }> {
   const target = pgTarget(url, env);
-  const { client, config } = await openClient(target);
-  await client.end().catch(() => {});
-  return { config: { ...config, connectionTimeoutMillis: target.connectTimeoutMs }, schema: target.schemaParam };
+  const result = await tryAttempts(target, Infinity);
+  if ('client' in result) await result.client.end().catch(() => {});
+  const config = { ...result.config, connectionTimeoutMillis: target.connectTimeoutMs };
+  return 'error' in result ? { config, schema: target.schemaParam, error: result.error } : { config, schema: target.schemaParam };
 }
 
 /** Advisory lock keys are bigints: pg_locks shows their high and low 32 bits as classid and objid. */

@@ -58,15 +58,15 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
   let factory;
   let closeStore = async () => {};
   if (options.url) {
-    const [{ PrismaPg }, { workingClientConfig }] = await Promise.all([import('@prisma/adapter-pg'), import('../db/postgres.js')]);
+    const [{ PrismaPg }, { clientConfigFor }] = await Promise.all([import('@prisma/adapter-pg'), import('../db/postgres.js')]);
     // Connection settings as libpq reads the URL (sslmode, PG* variables, ~/.pgpass), decided by one connection.
-    const { config } = await workingClientConfig(options.url).catch((error: unknown) => {
-      if (error instanceof UsageError) throw error;
+    const { config, error } = await clientConfigFor(options.url);
+    if (error) {
       throw new RuntimeError(
-        `Cannot start Prisma's schema engine against the database at ${redactUrl(options.url!)} (${messageOf(error)}); check --url / DATABASE_URL, or unset both to diff without a database.`,
+        `Cannot start Prisma's schema engine against the database at ${redactUrl(options.url)} (${messageOf(error)}); check --url / DATABASE_URL, or unset both to diff without a database.`,
         { cause: error },
       );
-    });
+    }
     factory = new PrismaPg({ ...config, max: 1 });
   } else {
     const { PGlite } = await import('@electric-sql/pglite');
