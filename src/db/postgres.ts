@@ -13,6 +13,23 @@ import { redactUrl } from './url.js';
 
 const require = createRequire(import.meta.url);
 
+/**
+ * node-postgres, loaded once. At load time it checks whether it runs on Cloudflare Workers:
+ * where `navigator` is missing (Node 20) by constructing a fetch `Response`, which loads
+ * undici — most of pg's load time, 10-15 ms on an idle machine and over 100 ms on a busy one
+ * (bench/migrate.mjs (a)). Node 21 and later have `navigator`, and pg reads its userAgent
+ * instead; while pg loads, Node 20 gets the same answer.
+ */
+function loadPg(): typeof import('pg') {
+  if ('navigator' in globalThis) return require('pg') as typeof import('pg');
+  Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.versions.node.split('.')[0]}` }, configurable: true });
+  try {
+    return require('pg') as typeof import('pg');
+  } finally {
+    delete (globalThis as { navigator?: unknown }).navigator;
+  }
+}
+
 /** How often a waiting run says who holds the migration lock. */
 export const LOCK_REPORT_INTERVAL_MS = 10_000;
 
@@ -47,8 +64,7 @@ interface AttemptError {
  * destroyed and the attempt rejects.
  */
 async function attempt(config: ClientConfig, ms: number): Promise<Client> {
-  const pg = require('pg') as typeof import('pg');
-  const client = new pg.Client(config);
+  const client = new (loadPg().Client)(config);
   // An error after the connection is up must not crash the process; the driver watches `end`.
   client.on('error', () => {});
   const con = (client as unknown as { connection: import('node:events').EventEmitter & { stream: import('node:net').Socket } }).connection;
@@ -239,7 +255,7 @@ export async function connectPostgres(url: string, options: PostgresOptions): Pr
       if (!alive) return;
       // A CancelRequest on a connection of its own, as psql sends on Ctrl-C. The server checks
       // the backend's secret key, not pg_hba.conf, so plaintext is fine even for TLS sessions.
-      const { Connection } = require('pg') as { Connection: new () => CancelConnection };
+      const { Connection } = loadPg() as unknown as { Connection: new () => CancelConnection };
       const con = new Connection();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => (con.stream.destroy(), resolve()), target.connectTimeoutMs);
