@@ -119,9 +119,9 @@ async function apply(
   started: bigint,
 ): Promise<CommandResult<MigrateData>> {
   // Held until migrate() closes the session, which releases it (no unlock round trip needed).
-  // The lock request and the history read go out together (the session pipelines them, and the
-  // server runs them in order): when the lock was free, the history was read under it; when
-  // another run held it, the history is read again once the lock is ours.
+  // The lock request and the history read are queued together (the session runs them in order):
+  // when the lock was free, the history was read under it; when another run held it, the history
+  // is read again once the lock is ours.
   let waited = false;
   const locking = db.lock((holder) => {
     waited = true;
