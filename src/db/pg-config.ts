@@ -87,7 +87,7 @@ export function pgTarget(url: string, env: NodeJS.ProcessEnv): PgTarget {
   const port = Number(portText);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`The database URL's port "${portText}" is not a port number; use e.g. 5432.`);
   const host = hostSetting ?? defaultHost(port);
-  const user = params.get('user') || decode(u.username) || env.PGUSER || os.userInfo().username;
+  const user = params.get('user') || decode(u.username) || env.PGUSER || osUser(env);
   const database = params.get('dbname') || decode(u.pathname.replace(/^\//, '')) || env.PGDATABASE || user;
   const explicitPassword = params.get('password') ?? (u.password ? decode(u.password) : undefined) ?? env.PGPASSWORD;
 
@@ -120,6 +120,17 @@ export function pgTarget(url: string, env: NodeJS.ProcessEnv): PgTarget {
   const attempts =
     sslmode === 'disable' ? [plain()] : sslmode === 'allow' ? [plain(), tls()] : sslmode === 'prefer' ? [tls(), plain()] : [tls()];
   return { host, port, user, database, sslmode, schema, schemaParam: params.get('schema') || undefined, connectTimeoutMs, attempts };
+}
+
+/** libpq's default user: the operating-system user (containers may run as a uid with no name). */
+function osUser(env: NodeJS.ProcessEnv): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    const name = env.USER || env.USERNAME;
+    if (name) return name;
+    throw new UsageError('The database URL names no user, PGUSER is unset, and this process runs as a user without a name; put the user in the URL (postgresql://user@host/db).');
+  }
 }
 
 function defaultHost(port: number): string {
