@@ -86,10 +86,11 @@ describe.each(subjects)('driver contract: $name', (subject) => {
         { owner: 'core', table: '_prisma_migrations' },
         { owner: 'billing', table: '_prisma_migrations_billing' },
       ];
-      expect(await readHistory(db, tables)).toEqual({ existingTables: new Set(), rows: [] });
-      await db.exec(db.dialect.createHistoryTable('_prisma_migrations'));
-      await db.exec(db.dialect.createHistoryTable('_prisma_migrations'));
-      await db.exec(db.dialect.insertHistoryRow('_prisma_migrations', { id: '00000000-0000-4000-8000-000000000001', checksum: 'c'.repeat(64), migrationName: 'm1', appliedStepsCount: 1, startedAt: null }));
+      expect(await readHistory(db, tables)).toEqual({ schema: 'public', existingTables: new Set(), rows: [] });
+      const core = { schema: db.schema, name: '_prisma_migrations' };
+      await db.exec(db.dialect.createHistoryTable(core));
+      await db.exec(db.dialect.createHistoryTable(core));
+      await db.exec(db.dialect.insertHistoryRow(core, { id: '00000000-0000-4000-8000-000000000001', checksum: 'c'.repeat(64), migrationName: 'm1', appliedStepsCount: 1, startedAt: null }));
       const { existingTables, rows } = await readHistory(db, tables);
       expect([...existingTables]).toEqual(['_prisma_migrations']);
       expect(rows).toHaveLength(1);
@@ -98,6 +99,37 @@ describe.each(subjects)('driver contract: $name', (subject) => {
     } finally {
       await db.close();
     }
+  });
+});
+
+describe('cancel', () => {
+  it('node-postgres: cancels the statement the session is running; the session stays usable', async () => {
+    const db = await connectPostgres(pgDb.url, LOCK_KEY, 5000);
+    try {
+      const started = Date.now();
+      const sleeping = db.exec('SELECT pg_sleep(30)').catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await db.cancel();
+      expect(databaseErrorFields(await sleeping).code).toBe('57014');
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(await db.query<{ one: number }>('SELECT 1::int AS one')).toEqual([{ one: 1 }]);
+      // Nothing running: a cancel request does not touch the next statement.
+      await db.cancel();
+      expect(await db.query<{ one: number }>('SELECT 1::int AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('PGlite: cancel() resolves at once (a statement runs on this thread, so none is running)', async () => {
+    const db = await openPglite(path.join(folder.dir, 'pglite-cancel'), path.join(folder.dir, 'pglite-cancel.lock'), 'pglite', () => {});
+    try {
+      await db.cancel();
+      expect(await db.query<{ one: number }>('SELECT 1::int AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+    expect(existsSync(path.join(folder.dir, 'pglite-cancel.lock'))).toBe(false);
   });
 });
 

@@ -10,16 +10,15 @@
 import { loadState } from '../apply/load.js';
 import { planDowngrade, resolveTarget } from '../apply/plan.js';
 import { renderPlan } from '../apply/render.js';
-import { openDatabase } from '../db/connect.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
-import { describeFailure, runPlan } from '../db/runner.js';
-import { CheckError, RuntimeError, UsageError } from '../errors.js';
+import { describeFailure, describeInterruption, runPlan } from '../db/runner.js';
+import { CheckError, InterruptedError, RuntimeError, UsageError } from '../errors.js';
 import type { Driver } from '../db/driver.js';
 import { readHistory } from '../db/history.js';
 import { readMigrations } from '../migrations/folder.js';
 import type { Plan } from '../apply/plan.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
-import { duration, hasSelection, plural } from './apply-shared.js';
+import { duration, hasSelection, interruptible, openInterruptible, plural } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 
 export interface DowngradeOptions extends Selection {
@@ -28,6 +27,8 @@ export interface DowngradeOptions extends Selection {
   sql?: boolean;
   cascade?: boolean;
   wait?: number;
+  /** Stops the run (see MigrateOptions.signal). */
+  signal?: AbortSignal;
 }
 
 export interface DowngradeOwnerResult {
@@ -63,10 +64,15 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
     throw new UsageError('downgrade --target base rolls back every migration of the owners you name: add --core, --extension <name> or --all.');
   }
   const candidates = hasSelection(opts) ? selectOwners(project, opts).map((o) => o.name) : project.owners.map((o) => o.name);
-  const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
+  const db = await openInterruptible(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql }, opts.signal);
   try {
-    if (db && !opts.sql) await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
-    const state = await loadState(db, project);
+    const state =
+      db && !opts.sql
+        ? await interruptible(db, opts.signal, 'waiting for the migration lock', async () => {
+            await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
+            return loadState(db, project);
+          })
+        : await loadState(db, project);
     const targets =
       opts.target === BASE
         ? candidates.map((owner) => ({ owner, keep: null }))
@@ -94,16 +100,20 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
     if (!db) throw new RuntimeError('No database to roll back.');
 
     const durations = new Map<string, number>();
-    const result = await runPlan(db, plan, ({ step, durationMs }) => {
-      if (step.kind === 'revert') {
-        durations.set(`${step.owner}/${step.migration}`, durationMs);
-        ctx.reporter.info(`Rolled back ${step.owner}/${step.migration} (${duration(durationMs)})`);
-      } else if (step.kind === 'drop-history') {
-        durations.set(`${step.owner}/`, durationMs);
-        ctx.reporter.info(`Dropped the empty history table ${step.table} of ${step.owner}`);
-      }
+    const result = await runPlan(db, plan, {
+      signal: opts.signal,
+      onStep: ({ step, durationMs }) => {
+        if (step.kind === 'revert') {
+          durations.set(`${step.owner}/${step.migration}`, durationMs);
+          ctx.reporter.info(`Rolled back ${step.owner}/${step.migration} (${duration(durationMs)})`);
+        } else if (step.kind === 'drop-history') {
+          durations.set(`${step.owner}/`, durationMs);
+          ctx.reporter.info(`Dropped the empty history table ${step.table} of ${step.owner}`);
+        }
+      },
     });
     if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
+    if (result.interrupted) throw new InterruptedError(describeInterruption(result.interrupted, result.done, 'downgrade'));
     const owners = results(durations);
     const rolledBack = owners.reduce((n, o) => n + o.rolledBack.length, 0);
     const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);

@@ -17,11 +17,13 @@ export interface HistoryRow {
 
 /** What the database says, for a set of owners: which history tables exist and their rows. */
 export interface HistorySnapshot {
+  /** The schema the history tables live in (the driver's `schema`). */
+  schema: string;
   existingTables: Set<string>;
   rows: HistoryRow[];
 }
 
-export const EMPTY_HISTORY: HistorySnapshot = { existingTables: new Set(), rows: [] };
+export const EMPTY_HISTORY: HistorySnapshot = { schema: 'public', existingTables: new Set(), rows: [] };
 
 interface RawRow {
   owner: string;
@@ -50,7 +52,8 @@ function toDate(v: Date | string | null): Date | null {
  *   const { rows } = await readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable })));
  */
 export async function readHistory(db: Driver, tables: { owner: string; table: string }[]): Promise<HistorySnapshot> {
-  if (tables.length === 0) return EMPTY_HISTORY;
+  const schema = db.schema;
+  if (tables.length === 0) return { ...EMPTY_HISTORY, schema };
   const names = [...new Set(tables.map((t) => t.table))];
   // Usually every table exists (a database migrated before): then one round trip does it.
   let raw: RawRow[] | null = null;
@@ -61,7 +64,7 @@ export async function readHistory(db: Driver, tables: { owner: string; table: st
     if (databaseErrorFields(error).code !== db.dialect.undefinedTableCode) throw error;
   }
   if (raw === null) {
-    const existing = await db.query<{ name: string }>(db.dialect.existingTablesQuery, [names]);
+    const existing = await db.query<{ name: string }>(db.dialect.existingTablesQuery, [names, schema]);
     existingTables = new Set(existing.map((r) => r.name));
     const present = tables.filter((t) => existingTables.has(t.table));
     raw = present.length === 0 ? [] : await selectRows(db, present);
@@ -80,7 +83,7 @@ export async function readHistory(db: Driver, tables: { owner: string; table: st
     }),
   );
   if (db.readTables) rows.sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime() || (a.migrationName < b.migrationName ? -1 : a.migrationName > b.migrationName ? 1 : 0));
-  return { existingTables, rows };
+  return { schema, existingTables, rows };
 }
 
 const COLUMNS = ['id', 'checksum', 'finished_at', 'migration_name', 'logs', 'rolled_back_at', 'started_at', 'applied_steps_count'] as const;
@@ -91,9 +94,10 @@ const COLUMNS = ['id', 'checksum', 'finished_at', 'migration_name', 'logs', 'rol
  * the rows. The caller then sorts them as `selectHistory`'s ORDER BY would.
  */
 async function selectRows(db: Driver, tables: { owner: string; table: string }[]): Promise<RawRow[]> {
-  if (!db.readTables) return db.query<RawRow & Record<string, unknown>>(db.dialect.selectHistory(tables));
+  const named = tables.map((t) => ({ owner: t.owner, table: { schema: db.schema, name: t.table } }));
+  if (!db.readTables) return db.query<RawRow & Record<string, unknown>>(db.dialect.selectHistory(named));
   const dumped = await db.readTables(
-    tables.map((t) => t.table),
+    named.map((t) => db.dialect.tableName(t.table)),
     [...COLUMNS],
   );
   const raw: RawRow[] = [];

@@ -27,6 +27,7 @@ export async function openPglite(dataDir: string, lockFile: string, location: st
     dialect: postgresDialect,
     location,
     embedded: true,
+    schema: 'public',
     get alive() {
       return alive;
     },
@@ -52,6 +53,10 @@ export async function openPglite(dataDir: string, lockFile: string, location: st
       // Held since open (see above).
     },
     async unlock() {},
+    async cancel() {
+      // PGlite runs a statement on this thread: by the time this runs, no statement is running.
+      // The caller stops before the next one and rolls back; close() releases the lock file.
+    },
     async serverVersion() {
       const [row] = (await db.query<{ server_version: string }>('SHOW server_version')).rows;
       return `${row?.server_version ?? 'unknown'} (PGlite)`;

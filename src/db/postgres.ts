@@ -1,6 +1,6 @@
 import type { Driver, Row } from './driver.js';
 import { openSession, sessionSettings, type SessionSettings } from './pg-session.js';
-import { postgresDialect } from './postgres-dialect.js';
+import { postgresDialect, schemaOfUrl } from './postgres-dialect.js';
 import { redactUrl } from './url.js';
 
 /**
@@ -26,12 +26,17 @@ export function postgresSettings(url: string, connectTimeoutMs: number): Session
 
 /** A PostgreSQL server session; the migration lock is a session-level advisory lock. */
 export async function connectPostgres(url: string, lockKey: number, connectTimeoutMs: number): Promise<Driver> {
-  const session = await openSession(postgresSettings(url, connectTimeoutMs));
+  const settings = postgresSettings(url, connectTimeoutMs);
+  const session = await openSession(settings);
+  // Pipelined behind the start-up: known long before anything could need cancelling.
+  const backendPid = session.query('SELECT pg_backend_pid() AS pid').then(([row]) => Number(row?.pid));
+  backendPid.catch(() => {});
   let locked = false;
   const driver: Driver = {
     dialect: postgresDialect,
     location: redactUrl(url),
     embedded: false,
+    schema: schemaOfUrl(url),
     get alive() {
       return session.alive;
     },
@@ -43,7 +48,7 @@ export async function connectPostgres(url: string, lockKey: number, connectTimeo
     },
     async readTables(tables: string[], columns: string[]) {
       const list = columns.map(postgresDialect.quoteIdentifier).join(', ');
-      return session.copyOut(tables.map((t) => `COPY ${postgresDialect.quoteIdentifier(t)} (${list}) TO STDOUT`).join(';\n'));
+      return session.copyOut(tables.map((t) => `COPY ${t} (${list}) TO STDOUT`).join(';\n'));
     },
     async transaction<T>(fn: () => Promise<T>) {
       await session.query('BEGIN');
@@ -73,6 +78,21 @@ export async function connectPostgres(url: string, lockKey: number, connectTimeo
     async serverVersion() {
       const [row] = (await session.query('SHOW server_version')) as { server_version: string }[];
       return row?.server_version ?? 'unknown';
+    },
+    async cancel() {
+      // What psql's Ctrl-C does, through a second short session: the server cancels the
+      // statement this session is running (a lock wait included), not the session itself.
+      try {
+        const pid = await backendPid;
+        const other = await openSession(settings);
+        try {
+          await other.query(`SELECT pg_cancel_backend(${Math.trunc(pid)})`);
+        } finally {
+          other.close();
+        }
+      } catch {
+        // Nothing to cancel with: the caller stops anyway, and closing the session ends it.
+      }
     },
     async close() {
       // Closing the session also releases the advisory lock on the server.
