@@ -143,6 +143,9 @@ async function runStep(db: Driver, step: Step, schema: string, signal: AbortSign
   };
 
   for (const trip of trips) {
+    // An embedded database answers without I/O, on this thread: let the event loop deliver a
+    // pending signal before the next statement, or it would only be seen after the whole run.
+    if (signal && db.embedded) await new Promise((resolve) => setImmediate(resolve));
     if (signal?.aborted) return stop();
     try {
       await db.exec(trip.sql);
