@@ -69,6 +69,31 @@ describe.each(subjects)('driver contract: $name', (subject) => {
     expect(db.alive).toBe(false);
   });
 
+  it("resetSession undoes a migration's search_path, role and settings and keeps the migration lock", async () => {
+    const db = await subject.open();
+    try {
+      await db.lock(() => {});
+      const before = await db.query<{ sp: string; u: string; wm: string }>(`SELECT current_setting('search_path') AS sp, current_user AS u, current_setting('work_mem') AS wm`);
+      // Roles are shared by the whole server: a name of its own.
+      const role = `reset_probe_${Math.random().toString(36).slice(2, 10)}`;
+      await db.exec(`CREATE SCHEMA IF NOT EXISTS "side"; CREATE ROLE ${role} NOLOGIN; GRANT ${role} TO CURRENT_USER`);
+      try {
+        await db.exec(`SET search_path TO "side"; SET ROLE ${role}; SET work_mem = '7MB'`);
+        expect(await db.query(`SELECT current_user AS u`)).toEqual([{ u: role }]);
+        await db.exec(db.dialect.resetSession);
+        expect(await db.query(`SELECT current_setting('search_path') AS sp, current_user AS u, current_setting('work_mem') AS wm`)).toEqual(before);
+        if (!db.embedded) {
+          const [held] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`);
+          expect(held!.n).toBe(1);
+        }
+      } finally {
+        await db.exec(`DROP ROLE ${role}`);
+      }
+    } finally {
+      await db.close();
+    }
+  });
+
   it('reports database errors with SQLSTATE and the position in the script', async () => {
     const db = await subject.open();
     try {
