@@ -8,7 +8,7 @@
  *   (b) applying 1,000 small migrations across 51 owners, against one psql session running the
  *       same migration.sql files one after another (target ≤ 1.3×).
  *
- * Usage: node bench/migrate.mjs [--runs 5]
+ * Usage: node bench/migrate.mjs [--runs 5] [--only noop|apply]
  * Environment: BENCH_PG_URL (or TEST_PG_URL), an admin URL allowed to create databases;
  * default postgresql://postgres@127.0.0.1:5432/postgres. psql must be on PATH.
  */
@@ -26,6 +26,8 @@ const ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgr
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const EXTENSIONS = 50;
+const onlyArg = process.argv.indexOf('--only');
+const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1] : null;
 
 const require = createRequire(path.join(ROOT, 'package.json'));
 const pg = require('pg');
@@ -163,15 +165,19 @@ execFileSync(process.execPath, [CLI, '--version']); // fails early when the buil
 const server = execFileSync('psql', ['-X', '-A', '-t', '-d', ADMIN_URL, '-c', 'SHOW server_version'], { encoding: 'utf8' }).trim();
 console.log(`orchestrate apply benchmarks: node ${process.version}, PostgreSQL ${server}, ${os.cpus().length} CPUs, median of ${RUNS} runs`);
 
-const a = await benchNoop();
-const ratioA = a.paired;
-console.log(`(a) no-op migrate --all, 51 owners / 500 applied migrations: ${fmt(a.noop)} (median of ${a.runs})`);
-console.log(`    orchestrate --version:                                   ${fmt(a.version)}`);
-console.log(`    ratio ${ratioA.toFixed(2)}, median of the ${a.runs} paired runs (ratio of the medians: ${(a.noop / a.version).toFixed(2)}) (target <= 1.5) ${ratioA <= 1.5 ? 'OK' : 'MISSED'}`);
+if (ONLY !== 'apply') {
+  const a = await benchNoop();
+  const ratioA = a.paired;
+  console.log(`(a) no-op migrate --all, 51 owners / 500 applied migrations: ${fmt(a.noop)} (median of ${a.runs})`);
+  console.log(`    orchestrate --version:                                   ${fmt(a.version)}`);
+  console.log(`    ratio ${ratioA.toFixed(2)}, median of the ${a.runs} paired runs (ratio of the medians: ${(a.noop / a.version).toFixed(2)}) (target <= 1.5) ${ratioA <= 1.5 ? 'OK' : 'MISSED'}`);
+}
 
-const b = await benchApply();
-const ratioB = b.ours / b.psql;
-console.log(`(b) migrate --all applying 1,000 migrations over 51 owners: ${fmt(b.ours)}`);
-console.log(`    one psql session running the same 1,000 files:         ${fmt(b.psql)}`);
-console.log(`    ratio ${ratioB.toFixed(2)} (target <= 1.3) ${ratioB <= 1.3 ? 'OK' : 'MISSED'}`);
-console.log(`    runs (ms): orchestrate ${b.runs.ours.map((x) => x.toFixed(0)).join(', ')}; psql ${b.runs.psql.map((x) => x.toFixed(0)).join(', ')}`);
+if (ONLY !== 'noop') {
+  const b = await benchApply();
+  const ratioB = b.ours / b.psql;
+  console.log(`(b) migrate --all applying 1,000 migrations over 51 owners: ${fmt(b.ours)}`);
+  console.log(`    one psql session running the same 1,000 files:         ${fmt(b.psql)}`);
+  console.log(`    ratio ${ratioB.toFixed(2)} (target <= 1.3) ${ratioB <= 1.3 ? 'OK' : 'MISSED'}`);
+  console.log(`    runs (ms): orchestrate ${b.runs.ours.map((x) => x.toFixed(0)).join(', ')}; psql ${b.runs.psql.map((x) => x.toFixed(0)).join(', ')}`);
+}
