@@ -71,14 +71,14 @@ async function advisoryLocks(db: { url: string; name: string }): Promise<number>
 }
 
 describe.each([
-  { signal: 'SIGINT' as const, code: 130 },
-  { signal: 'SIGTERM' as const, code: 143 },
-])('$signal during migrate on a server', ({ signal, code }) => {
+  { signal: 'SIGINT' as const, code: 130, json: false },
+  { signal: 'SIGTERM' as const, code: 143, json: true },
+])('$signal during migrate on a server', ({ signal, code, json }) => {
   it(`cancels the statement, rolls the migration back, releases the lock and exits ${code}; the next migrate starts at once`, async () => {
     const db = await createDatabase('orch_sig');
     dbs.push(db);
     const dir = project('CREATE TABLE "slow_t" ("id" INTEGER);\nSELECT pg_sleep(30);\n');
-    const child = start(dir, ['migrate'], { DATABASE_URL: db.url });
+    const child = start(dir, json ? ['--json', 'migrate'] : ['migrate'], { DATABASE_URL: db.url });
     const pid = await sleepingBackend(db);
     expect(await advisoryLocks(db)).toBe(1);
 
@@ -97,11 +97,10 @@ describe.each([
     expect(await query(db.url, `SELECT to_regclass('public.slow_t') AS t, to_regclass('public.first_t') AS f`)).toEqual([{ t: null, f: 'first_t' }]);
     expect((await query<{ migration_name: string }>(db.url, 'SELECT migration_name FROM "_prisma_migrations" ORDER BY 1')).map((r) => r.migration_name)).toEqual([INIT]);
 
-    const lines = result.stderr.split('\n').filter((l) => l.startsWith('interrupted:'));
-    expect(lines).toEqual([
-      `interrupted: Interrupted while applying core/${SLOW}: its transaction was rolled back, so nothing of it remains; the 1 migration(s) applied before it stay applied; run migrate again to continue.`,
-    ]);
-    expect(result.stdout).toBe('');
+    const message = `Interrupted while applying core/${SLOW}: its transaction was rolled back, so nothing of it remains; the 1 migration(s) applied before it stay applied; run migrate again to continue.`;
+    expect(result.stderr.split('\n').filter((l) => l.startsWith('interrupted:'))).toEqual([`interrupted: ${message}`]);
+    if (json) expect(JSON.parse(result.stdout)).toEqual({ error: { message, exitCode: code, signal } });
+    else expect(result.stdout).toBe('');
 
     // The next run neither waits for a lock nor finds anything half done.
     writeFileSync(path.join(dir, `prisma/migrations/${SLOW}/migration.sql`), 'CREATE TABLE "slow_t" ("id" INTEGER);\n');

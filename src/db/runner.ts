@@ -131,7 +131,7 @@ async function runStep(db: Driver, step: Step, schema: string, signal: AbortSign
 
   const stop = async (): Promise<Outcome> => {
     await cancelling();
-    if (inTransaction && db.alive) await db.exec(db.dialect.rollback).catch(() => {});
+    if ((inTransaction || transactional(step)) && db.alive) await db.exec(db.dialect.rollback).catch(() => {});
     let recordedFailed = false;
     if (startedRow && step.kind === 'apply') {
       const logs = `Interrupted before statement ${statementsDone + 1} of ${step.file} completed; the ${statementsDone} statement(s) before it were applied.`;
@@ -152,7 +152,8 @@ async function runStep(db: Driver, step: Step, schema: string, signal: AbortSign
     } catch (error) {
       if (signal?.aborted) return stop();
       const connectionLost = !db.alive || !isSqlState(databaseErrorFields(error).code);
-      if (inTransaction && !connectionLost) await db.exec(db.dialect.rollback).catch(() => {});
+      // (A stamp's single round trip opens its transaction itself: roll back whatever is open.)
+      if ((inTransaction || transactional(step)) && !connectionLost) await db.exec(db.dialect.rollback).catch(() => {});
       const failure: StepFailed = { step, error, statement: null, atCommit: false, atHistoryTable: false, connectionLost, recordedFailed: false, sqlTable };
       if (trip.statement) failure.statement = failedStatement(trip, error);
       else if (trip.historyTable) failure.atHistoryTable = true;
