@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { OrchestrateError } from './errors.js';
+import { InterruptedError, OrchestrateError } from './errors.js';
 import type { CommandResult, Context, GlobalOptions, Reporter } from './commands/context.js';
 import { makeContext } from './commands/context.js';
 
@@ -53,6 +53,28 @@ const reporter: Reporter = {
 };
 
 type Runner = (ctx: Context) => Promise<CommandResult>;
+
+/** Exit codes for a run stopped by a signal: 128 + the signal's number, as shells report it. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+let received: keyof typeof SIGNAL_EXIT | null = null;
+
+/**
+ * For the commands that change the database (migrate, downgrade, stamp): the first SIGINT or
+ * SIGTERM (Ctrl-C; what Docker and Kubernetes send on every rollout) aborts the run, which
+ * cancels the statement running on the server, rolls back its migration and releases the lock
+ * before the process exits 130 or 143. A second signal exits at once.
+ */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  for (const name of Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[]) {
+    process.on(name, () => {
+      if (received) process.exit(SIGNAL_EXIT[name]);
+      received = name;
+      controller.abort();
+    });
+  }
+  return controller.signal;
+}
 
 let verbose = false;
 let jsonOutput = false;
@@ -108,7 +130,8 @@ for (const name of ['migrate', 'upgrade']) {
     .option('--lock-timeout <seconds>', 'give up waiting for the migration lock after this long', parseLockSeconds)
     .action(async (opts, cmd: Command) => {
       const { migrate } = await commands.migrate();
-      await execute(cmd, (ctx) => migrate(ctx, opts));
+      const signal = interruptSignal();
+      await execute(cmd, (ctx) => migrate(ctx, { ...opts, signal }));
     });
 }
 
@@ -120,7 +143,8 @@ selection(program.command('downgrade').description('roll back applied migrations
   .option('--lock-timeout <seconds>', 'give up waiting for the migration lock after this long', parseLockSeconds)
   .action(async (opts, cmd: Command) => {
     const { downgrade } = await commands.downgrade();
-    await execute(cmd, (ctx) => downgrade(ctx, opts));
+    const signal = interruptSignal();
+    await execute(cmd, (ctx) => downgrade(ctx, { ...opts, signal }));
   });
 
 selection(program.command('status').description('applied, pending, failed and modified migrations per owner'))
@@ -152,7 +176,8 @@ program
   .option('--lock-timeout <seconds>', 'give up waiting for the migration lock after this long', parseLockSeconds)
   .action(async (owner: string, migration: string, opts: { lockTimeout?: number }, cmd: Command) => {
     const { stamp } = await commands.stamp();
-    await execute(cmd, (ctx) => stamp(ctx, { owner, migration, lockTimeout: opts.lockTimeout }));
+    const signal = interruptSignal();
+    await execute(cmd, (ctx) => stamp(ctx, { owner, migration, lockTimeout: opts.lockTimeout, signal }));
   });
 
 for (const name of ['create', 'init']) {
@@ -215,6 +240,12 @@ function report(error: unknown): number {
     return 2;
   }
   const json = jsonOutput;
+  if (error instanceof InterruptedError) {
+    const exitCode = received ? SIGNAL_EXIT[received] : error.exitCode;
+    if (json) process.stdout.write(`${JSON.stringify({ error: { message: error.message, exitCode, signal: received } }, null, 2)}\n`);
+    process.stderr.write(`${paint('33', 'interrupted:')} ${error.message}\n`);
+    return exitCode;
+  }
   if (error instanceof OrchestrateError) {
     const message = error.message;
     if (json) process.stdout.write(`${JSON.stringify({ error: { message, exitCode: error.exitCode } }, null, 2)}\n`);
@@ -241,5 +272,8 @@ if (argv.includes('--json') && (argv.includes('--version') || argv.includes('-V'
     await program.parseAsync(process.argv);
   } catch (error) {
     process.exitCode = report(error);
+    // The database is cleaned up by now; a connection attempt still under way (`--wait`) must
+    // not keep the process alive.
+    if (error instanceof InterruptedError) process.exit();
   }
 }

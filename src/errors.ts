@@ -44,6 +44,16 @@ export class RuntimeError extends OrchestrateError {
   }
 }
 
+/**
+ * A run stopped by a signal (Ctrl-C, SIGTERM) after cancelling what the database was doing; the
+ * message says what remains. The CLI exits 128 + the signal's number (130, 143).
+ */
+export class InterruptedError extends OrchestrateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 1, options);
+  }
+}
+
 /** First line of an unknown error's message, for one-sentence reporting. */
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;

@@ -153,14 +153,15 @@ describe('check with a database', () => {
       {
         kind: 'orphan-history',
         owner: 'gone',
-        message: 'History table "_prisma_migrations_gone" of extension "gone", which is not enabled, records no applied migration; drop it (DROP TABLE "_prisma_migrations_gone") or enable the extension again.',
+        message: 'History table "_prisma_migrations_gone" of extension "gone", which is not enabled, records no applied migration; drop it (DROP TABLE "public"."_prisma_migrations_gone") or enable the extension again.',
       },
     ]);
   });
 
   it('checks the embedded database when it exists', async () => {
     const dir = await migratedProject();
-    expect((await runCli(dir, ['migrate', '--all'], { APP_EXTENSIONS: 'billing,crm' })).exitCode).toBe(0);
+    const migrated = await runCli(dir, ['migrate', '--all'], { APP_EXTENSIONS: 'billing,crm' });
+    expect(migrated.exitCode, migrated.stderr as string).toBe(0);
     const { exitCode, data } = await checkJson(dir, { APP_EXTENSIONS: 'billing' });
     expect(exitCode).toBe(3);
     expect(data.database).toEqual({ checked: true, location: '.orchestrate/pglite' });

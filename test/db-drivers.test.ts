@@ -69,6 +69,31 @@ describe.each(subjects)('driver contract: $name', (subject) => {
     expect(db.alive).toBe(false);
   });
 
+  it("resetSession undoes a migration's search_path, role and settings and keeps the migration lock", async () => {
+    const db = await subject.open();
+    try {
+      await db.lock(() => {});
+      const before = await db.query<{ sp: string; u: string; wm: string }>(`SELECT current_setting('search_path') AS sp, current_user AS u, current_setting('work_mem') AS wm`);
+      // Roles are shared by the whole server: a name of its own.
+      const role = `reset_probe_${Math.random().toString(36).slice(2, 10)}`;
+      await db.exec(`CREATE SCHEMA IF NOT EXISTS "side"; CREATE ROLE ${role} NOLOGIN; GRANT ${role} TO CURRENT_USER`);
+      try {
+        await db.exec(`SET search_path TO "side"; SET ROLE ${role}; SET work_mem = '7MB'`);
+        expect(await db.query(`SELECT current_user AS u`)).toEqual([{ u: role }]);
+        await db.exec(db.dialect.resetSession);
+        expect(await db.query(`SELECT current_setting('search_path') AS sp, current_user AS u, current_setting('work_mem') AS wm`)).toEqual(before);
+        if (!db.embedded) {
+          const [held] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`);
+          expect(held!.n).toBe(1);
+        }
+      } finally {
+        await db.exec(`DROP ROLE ${role}`);
+      }
+    } finally {
+      await db.close();
+    }
+  });
+
   it('reports database errors with SQLSTATE and the position in the script', async () => {
     const db = await subject.open();
     try {
@@ -86,10 +111,11 @@ describe.each(subjects)('driver contract: $name', (subject) => {
         { owner: 'core', table: '_prisma_migrations' },
         { owner: 'billing', table: '_prisma_migrations_billing' },
       ];
-      expect(await readHistory(db, tables)).toEqual({ existingTables: new Set(), rows: [] });
-      await db.exec(db.dialect.createHistoryTable('_prisma_migrations'));
-      await db.exec(db.dialect.createHistoryTable('_prisma_migrations'));
-      await db.exec(db.dialect.insertHistoryRow('_prisma_migrations', { id: '00000000-0000-4000-8000-000000000001', checksum: 'c'.repeat(64), migrationName: 'm1', appliedStepsCount: 1, startedAt: null }));
+      expect(await readHistory(db, tables)).toEqual({ schema: 'public', existingTables: new Set(), rows: [] });
+      const core = { schema: db.schema, name: '_prisma_migrations' };
+      await db.exec(db.dialect.createHistoryTable(core));
+      await db.exec(db.dialect.createHistoryTable(core));
+      await db.exec(db.dialect.insertHistoryRow(core, { id: '00000000-0000-4000-8000-000000000001', checksum: 'c'.repeat(64), migrationName: 'm1', appliedStepsCount: 1, startedAt: null }));
       const { existingTables, rows } = await readHistory(db, tables);
       expect([...existingTables]).toEqual(['_prisma_migrations']);
       expect(rows).toHaveLength(1);
@@ -98,6 +124,37 @@ describe.each(subjects)('driver contract: $name', (subject) => {
     } finally {
       await db.close();
     }
+  });
+});
+
+describe('cancel', () => {
+  it('node-postgres: cancels the statement the session is running; the session stays usable', async () => {
+    const db = await connectPostgres(pgDb.url, { lockKey: LOCK_KEY });
+    try {
+      const started = Date.now();
+      const sleeping = db.exec('SELECT pg_sleep(30)').catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await db.cancel();
+      expect(databaseErrorFields(await sleeping).code).toBe('57014');
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(await db.query<{ one: number }>('SELECT 1::int AS one')).toEqual([{ one: 1 }]);
+      // Nothing running: a cancel request does not touch the next statement.
+      await db.cancel();
+      expect(await db.query<{ one: number }>('SELECT 1::int AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('PGlite: cancel() resolves at once (a statement runs on this thread, so none is running)', async () => {
+    const db = await openPglite(path.join(folder.dir, 'pglite-cancel'), path.join(folder.dir, 'pglite-cancel.lock'), 'pglite', () => {});
+    try {
+      await db.cancel();
+      expect(await db.query<{ one: number }>('SELECT 1::int AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+    expect(existsSync(path.join(folder.dir, 'pglite-cancel.lock'))).toBe(false);
   });
 });
 

@@ -73,10 +73,10 @@ describe('migrate --sql', () => {
     // Each history table is created in the transaction of its owner's first migration.
     expect(script.match(/CREATE TABLE IF NOT EXISTS/g)).toHaveLength(3);
     expect(script).toMatch(
-      /-- billing\/20240110000000_init\nBEGIN;\nCREATE TABLE IF NOT EXISTS "_prisma_migrations_billing" \([^;]*\);\n-- orchestrate:requires core 20240101000000_init\nCREATE TABLE "billing_invoice"/,
+      /-- billing\/20240110000000_init\nBEGIN;\nCREATE TABLE IF NOT EXISTS "public"."_prisma_migrations_billing" \([^;]*\);\n-- orchestrate:requires core 20240101000000_init\nCREATE TABLE "billing_invoice"/,
     );
     expect(script).toMatch(
-      /INSERT INTO "_prisma_migrations_crm" \("id", "checksum", "finished_at", "migration_name", "logs", "rolled_back_at", "started_at", "applied_steps_count"\) VALUES \('[0-9a-f-]{36}', '[0-9a-f]{64}', clock_timestamp\(\), '20240115000000_init', NULL, NULL, now\(\), 1\);\nCOMMIT;/,
+      /RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL;\nINSERT INTO "public"."_prisma_migrations_crm" \("id", "checksum", "finished_at", "migration_name", "logs", "rolled_back_at", "started_at", "applied_steps_count"\) VALUES \('[0-9a-f-]{36}', '[0-9a-f]{64}', clock_timestamp\(\), '20240115000000_init', NULL, NULL, now\(\), 1\);\nCOMMIT;/,
     );
 
     const file = path.join(project.dir, '..', `${path.basename(project.dir)}.sql`);
@@ -136,7 +136,7 @@ describe('migrate --sql', () => {
       '-- core/20240301000000_tricky (down)',
       '-- core/20240201000000_user_name (down)',
     ]);
-    expect(r.stdout).toMatch(/BEGIN;\nALTER TABLE "User" DROP COLUMN "billing_plan";\nDELETE FROM "_prisma_migrations_billing" WHERE "id" = '[0-9a-f-]{36}';\nCOMMIT;/);
+    expect(r.stdout).toMatch(/BEGIN;\nALTER TABLE "User" DROP COLUMN "billing_plan";\nRESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL;\nDELETE FROM "public"."_prisma_migrations_billing" WHERE "id" = '[0-9a-f-]{36}';\nCOMMIT;/);
     expect(await catalogSnapshot(db.url)).toBe(before);
   });
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { CheckError, UsageError } from '../errors.js';
 import { DOWN_SQL, NO_TRANSACTION, type MigrationFiles } from '../migrations/folder.js';
 import type { Owner } from '../project/project.js';
+import { postgresDialect } from '../db/postgres-dialect.js';
 import { qualified, type AppliedMigration, type OwnerState, type State } from './state.js';
 
 export type Step =
@@ -42,6 +43,8 @@ export interface OwnerPlan {
 
 export interface Plan {
   command: 'migrate' | 'downgrade' | 'stamp';
+  /** The schema of every history table the steps name. */
+  schema: string;
   owners: OwnerPlan[];
   steps: Step[];
 }
@@ -78,9 +81,10 @@ export function resolveTarget(state: State, candidates: string[], migration: str
   throw new UsageError(`${flag} ${migration}: no migration of that name in ${candidates.join(', ')}; run \`orchestrate status\` to list them.`);
 }
 
-function failedProblem(s: OwnerState, row: { migrationName: string; id: string }): string {
+function failedProblem(state: State, s: OwnerState, row: { migrationName: string; id: string }): string {
   const name = row.migrationName;
-  return `${qualified(s.owner.name, name)} failed in an earlier run (its row in ${s.owner.historyTable} has no finished_at), so nothing can be applied to ${s.owner.name}: undo its partial changes by hand, then record it as applied with \`orchestrate stamp ${s.owner.name} ${name}\` if its changes are now complete, or as rolled back with \`UPDATE "${s.owner.historyTable}" SET rolled_back_at = now() WHERE id = '${row.id}'\`, and run the command again.`;
+  const table = postgresDialect.tableName({ schema: state.schema, name: s.owner.historyTable });
+  return `${qualified(s.owner.name, name)} failed in an earlier run and may be partly applied (its row in ${s.owner.historyTable} has no finished_at), so nothing can be applied to ${s.owner.name}: finish or undo its changes by hand, then record it as applied with \`orchestrate stamp ${s.owner.name} ${name}\` if its changes are now complete, or as rolled back with \`UPDATE ${table} SET rolled_back_at = now() WHERE id = '${row.id}';\` if they are undone, and run the command again.`;
 }
 
 function modifiedProblem(s: OwnerState, a: AppliedMigration): string {
@@ -105,7 +109,7 @@ export function planUpgrade(state: State, selected: string[], options: { target?
   const problems: string[] = [];
   for (const name of selected) {
     const s = state.byName.get(name)!;
-    for (const row of s.failed) problems.push(failedProblem(s, row));
+    for (const row of s.failed) problems.push(failedProblem(state, s, row));
     for (const a of s.modified) problems.push(modifiedProblem(s, a));
     for (const a of s.missing) problems.push(missingProblem(s, a));
   }
@@ -162,7 +166,7 @@ export function planUpgrade(state: State, selected: string[], options: { target?
       `Cannot apply migrations whose dependencies are missing, so nothing was applied: ${unmet.join('; ')}; apply those first (e.g. \`orchestrate migrate --all\`, enabling the owners they belong to) or fix the \`-- orchestrate:requires\` lines.`,
     );
   }
-  return { command: 'migrate', owners, steps };
+  return { command: 'migrate', schema: state.schema, owners, steps };
 }
 
 /**
@@ -232,7 +236,7 @@ export function planDowngrade(state: State, targets: { owner: string; keep: stri
   const owners: OwnerPlan[] = [];
   for (const s of ordered) {
     const names = revert.get(s.owner.name)!;
-    for (const row of s.failed) checks.push(failedProblem(s, row));
+    for (const row of s.failed) checks.push(failedProblem(state, s, row));
     const migrations = s.applied.filter((a) => names.has(a.name)).reverse();
     for (const a of migrations) {
       if (!a.files) {
@@ -262,7 +266,7 @@ export function planDowngrade(state: State, targets: { owner: string; keep: stri
   }
   if (checks.length > 0) throw new CheckError(checks.join('\n'));
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
-  return { command: 'downgrade', owners, steps };
+  return { command: 'downgrade', schema: state.schema, owners, steps };
 }
 
 /** Rejects a migration name the owner does not have, listing the ones it has. */
@@ -279,7 +283,8 @@ export function assertMigrationExists(owner: Owner, files: MigrationFiles[], mig
  * applied without running them; failed rows of those migrations are marked rolled back, as
  * `prisma migrate resolve --applied` does.
  */
-export function planStamp(s: OwnerState, migration: string, newId: IdFactory): Plan {
+export function planStamp(state: State, owner: string, migration: string, newId: IdFactory): Plan {
+  const s = state.byName.get(owner)!;
   assertMigrationExists(s.owner, s.files, migration, 'stamp');
   const index = s.files.findIndex((f) => f.name === migration);
   const applied = new Set(s.applied.map((a) => a.name));
@@ -301,6 +306,7 @@ export function planStamp(s: OwnerState, migration: string, newId: IdFactory): P
   }
   return {
     command: 'stamp',
+    schema: state.schema,
     owners: [{ owner: s.owner.name, historyTable: s.owner.historyTable, migrations: stamped, alreadyApplied: s.applied.map((a) => a.name), remaining: [] }],
     steps,
   };

@@ -1,19 +1,25 @@
 /**
- * The SQL of a plan. The runner sends exactly these texts (split into round trips), and `--sql`
- * prints them, so what a reviewer reads is what a run executes.
+ * The SQL of a plan. The runner sends exactly these texts, one statement per round trip, and
+ * `--sql` prints them as one script, so what a reviewer reads is what a run executes.
  */
 import type { Dialect } from '../db/driver.js';
-import { needsTerminator, splitStatements, transactionEndingStatements, withoutTransactionControl } from '../db/split.js';
+import { needsTerminator, splitStatements, transactionEndingStatements, withoutTransactionControl, type Statement } from '../db/split.js';
 import { UsageError } from '../errors.js';
 import type { Plan, Step } from './plan.js';
 
-/** One round trip of a step. `body` marks where the migration's own SQL starts in `sql`. */
-export interface Chunk {
+/**
+ * One round trip of a step. A migration's own statements go one per round trip, as psql sends
+ * them: the server's answer then says which statement failed, and PostgreSQL variants that
+ * refuse several commands in one query (Citus on distributed tables) run them as they are.
+ */
+export interface RoundTrip {
   sql: string;
-  /** Offset in `sql` of the step's own script (migration.sql / down.sql), when the chunk holds it. */
-  bodyOffset?: number;
-  /** Offset of this chunk's text inside that script (non-transactional statements). */
-  scriptOffset?: number;
+  /** The statement of the step's script (migration.sql / down.sql) this round trip sends. */
+  statement?: Statement;
+  /** Creates the owner's history table inside the migration's transaction. */
+  historyTable?: boolean;
+  /** The history bookkeeping that completes the step (and its COMMIT, when transactional). */
+  finish?: boolean;
 }
 
 /** A script followed by other SQL must end its last statement and its last comment. */
@@ -24,47 +30,61 @@ function closed(script: string): string {
 }
 
 /**
- * How a step is sent to the server. A transactional migration takes two round trips: its
- * script after BEGIN, then the history row with COMMIT; killing the process between them leaves
- * an open transaction that the server rolls back, so a migration is never half applied and never
- * recorded without its effects.
+ * The statements of a script as they are sent. Inside our transaction, the script's own
+ * top-level BEGIN/COMMIT are left out (see `withoutTransactionControl`, which blanks the same
+ * statements in what `--sql` prints).
  */
-export function chunks(step: Step, dialect: Dialect): Chunk[] {
+function scriptStatements(script: string, transactional: boolean): RoundTrip[] {
+  const kept = transactional ? withoutTransactionControl(script) : script;
+  return splitStatements(kept).map((statement) => ({ sql: statement.text, statement }));
+}
+
+/**
+ * How a step is sent to the server, round trip by round trip. A transactional migration is
+ * BEGIN, each of its statements, then the session reset, the history row and COMMIT in one last
+ * round trip; a process killed anywhere before that COMMIT leaves an open transaction that the
+ * server rolls back, so a migration is never half applied and never recorded without its effects.
+ *
+ * A migration without a transaction writes its history row first, unfinished (as Prisma does):
+ * if a statement fails or the process dies, the row says "failed" and the run stops there until
+ * someone resolves it, rather than running its first statements again.
+ */
+export function roundTrips(step: Step, dialect: Dialect, schema: string): RoundTrip[] {
+  const table = { schema, name: step.table };
   switch (step.kind) {
     case 'create-history':
-      return [{ sql: dialect.createHistoryTable(step.table) }];
+      return [{ sql: dialect.createHistoryTable(table) }];
     case 'drop-history':
-      return [{ sql: dialect.dropHistoryTable(step.table) }];
+      return [{ sql: dialect.dropHistoryTable(table) }];
     case 'apply': {
-      const insert = dialect.insertHistoryRow(step.table, {
-        id: step.id,
-        checksum: step.checksum,
-        migrationName: step.migration,
-        appliedStepsCount: 1,
-        startedAt: null,
-      });
+      const row = { id: step.id, checksum: step.checksum, migrationName: step.migration, appliedStepsCount: step.transactional ? 1 : 0, startedAt: null };
       if (step.transactional) {
-        const prefix = `${dialect.begin}\n${step.createHistory ? `${dialect.createHistoryTable(step.table)}\n` : ''}`;
-        return [{ sql: prefix + closed(withoutTransactionControl(step.sql)), bodyOffset: prefix.length }, { sql: `${insert}\n${dialect.commit}` }];
+        return [
+          { sql: dialect.begin },
+          ...(step.createHistory ? [{ sql: dialect.createHistoryTable(table), historyTable: true }] : []),
+          ...scriptStatements(step.sql, true),
+          { sql: `${dialect.resetSession}\n${dialect.insertHistoryRow(table, row)}\n${dialect.commit}`, finish: true },
+        ];
       }
-      // Outside a transaction each statement is its own round trip: PostgreSQL refuses
-      // CREATE INDEX CONCURRENTLY inside a multi-statement query.
-      return [...splitStatements(step.sql).map((s) => ({ sql: s.text, bodyOffset: 0, scriptOffset: s.start })), { sql: insert }];
+      return [
+        { sql: dialect.insertHistoryRow(table, row, false) },
+        ...scriptStatements(step.sql, false),
+        { sql: `${dialect.resetSession}\n${dialect.finishHistoryRow(table, step.id)}`, finish: true },
+      ];
     }
     case 'revert': {
-      const remove = dialect.deleteHistoryRow(step.table, step.rowId);
+      const remove = dialect.deleteHistoryRow(table, step.rowId);
       if (step.transactional) {
-        const prefix = `${dialect.begin}\n`;
-        return [{ sql: prefix + closed(withoutTransactionControl(step.sql)), bodyOffset: prefix.length }, { sql: `${remove}\n${dialect.commit}` }];
+        return [{ sql: dialect.begin }, ...scriptStatements(step.sql, true), { sql: `${dialect.resetSession}\n${remove}\n${dialect.commit}`, finish: true }];
       }
-      return [...splitStatements(step.sql).map((s) => ({ sql: s.text, bodyOffset: 0, scriptOffset: s.start })), { sql: remove }];
+      return [...scriptStatements(step.sql, false), { sql: `${dialect.resetSession}\n${remove}`, finish: true }];
     }
     case 'stamp': {
       const lines = [dialect.begin];
-      if (step.rollBack.length > 0) lines.push(dialect.markRolledBack(step.table, step.rollBack));
-      lines.push(dialect.insertHistoryRow(step.table, { id: step.id, checksum: step.checksum, migrationName: step.migration, appliedStepsCount: 0, startedAt: null }));
+      if (step.rollBack.length > 0) lines.push(dialect.markRolledBack(table, step.rollBack));
+      lines.push(dialect.insertHistoryRow(table, { id: step.id, checksum: step.checksum, migrationName: step.migration, appliedStepsCount: 0, startedAt: null }));
       lines.push(dialect.commit);
-      return [{ sql: lines.join('\n') }];
+      return [{ sql: lines.join('\n'), finish: true }];
     }
   }
 }
@@ -84,15 +104,17 @@ export function stepTitle(step: Step): string {
   }
 }
 
-/** The SQL text of one step as `--sql` prints it. */
-export function stepSql(step: Step, dialect: Dialect): string {
-  if ((step.kind === 'apply' || step.kind === 'revert') && !step.transactional) {
-    const last = chunks(step, dialect).at(-1)!;
-    return `${closed(step.sql)}${last.sql}`;
-  }
-  return chunks(step, dialect)
-    .map((c) => c.sql.replace(/\n$/, ''))
-    .join('\n');
+/**
+ * The SQL text of one step as `--sql` prints it: the round trips, with the script printed whole
+ * (its comments and blank lines included) where its statements go. psql splits it into the same
+ * statements, so the printed script does what the run does.
+ */
+export function stepSql(step: Step, dialect: Dialect, schema: string): string {
+  const trips = roundTrips(step, dialect, schema);
+  if (step.kind !== 'apply' && step.kind !== 'revert') return trips.map((t) => t.sql).join('\n');
+  const before = trips.filter((t) => !t.statement && !t.finish);
+  const script = closed(step.transactional ? withoutTransactionControl(step.sql) : step.sql);
+  return [...before.map((t) => `${t.sql}\n`), script, trips.at(-1)!.sql].join('');
 }
 
 /**
@@ -103,7 +125,7 @@ export function renderPlan(plan: Plan, dialect: Dialect, header: string): string
   assertTransactionSafe(plan);
   const parts = [`-- ${header}`];
   if (plan.steps.length === 0) parts.push('-- Nothing to do.');
-  for (const step of plan.steps) parts.push(`\n${stepTitle(step)}\n${stepSql(step, dialect)}`);
+  for (const step of plan.steps) parts.push(`\n${stepTitle(step)}\n${stepSql(step, dialect, plan.schema)}`);
   return `${parts.join('\n')}\n`;
 }
 

@@ -36,6 +36,8 @@ export interface OwnerState {
 }
 
 export interface State {
+  /** The schema of the history tables. */
+  schema: string;
   /** Every enabled owner, core first, in project order. */
   owners: OwnerState[];
   byName: Map<string, OwnerState>;
@@ -98,7 +100,7 @@ export function buildState(owners: Owner[], files: Map<string, MigrationFiles[]>
       missing: applied.filter((a) => a.files === null),
     };
   });
-  return { owners: states, byName: new Map(states.map((s) => [s.owner.name, s])) };
+  return { schema: history.schema, owners: states, byName: new Map(states.map((s) => [s.owner.name, s])) };
 }
 
 /** `owner/migration`, the way every message names a migration. */

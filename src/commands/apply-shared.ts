@@ -1,9 +1,9 @@
 /** Pieces shared by the commands that read or change applied state (migrate, downgrade, status, ...). */
 import { loadState } from '../apply/load.js';
 import type { State } from '../apply/state.js';
-import { openDatabase } from '../db/connect.js';
-import { describeHolder, type LockHolder } from '../db/driver.js';
-import { UsageError } from '../errors.js';
+import { openDatabase, type OpenOptions } from '../db/connect.js';
+import { describeHolder, type Driver, type LockHolder } from '../db/driver.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import type { Owner, Project, Selection } from '../project/project.js';
 import { databaseSource, type Context } from './context.js';
 
@@ -28,6 +28,64 @@ export function lockWaitLine(holder: LockHolder | null): string {
 
 /** `--lock-timeout` seconds as the driver takes them. */
 export const lockOptions = (seconds: number | undefined) => (seconds === undefined ? {} : { timeoutMs: seconds * 1000 });
+
+/**
+ * Opens the run's database, or gives up as soon as `signal` aborts: nothing runs on the server
+ * yet, and a connection that opens afterwards is closed at once.
+ */
+export function openInterruptible(ctx: Context, options: OpenOptions, signal: AbortSignal | undefined): Promise<Driver | null> {
+  const opening = openDatabase(databaseSource(ctx), options);
+  if (!signal) return opening;
+  const interrupted = () => new InterruptedError('Interrupted while connecting to the database; nothing was run.');
+  const closeLater = () => void opening.then((db) => db?.close(), () => {});
+  if (signal.aborted) {
+    closeLater();
+    return Promise.reject(interrupted());
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      closeLater();
+      reject(interrupted());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    opening.then(
+      (db) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(db);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Runs `work` on `db` (the lock wait, reading the history) so that a signal cancels what the
+ * server is doing and ends the command with an InterruptedError saying nothing was run.
+ */
+export async function interruptible<T>(db: Driver, signal: AbortSignal | undefined, what: string, work: () => Promise<T>): Promise<T> {
+  if (!signal) return work();
+  const interrupted = (cause?: unknown) => new InterruptedError(`Interrupted while ${what}; nothing was run.`, { cause });
+  if (signal.aborted) throw interrupted();
+  let cancelling: Promise<void> | null = null;
+  const cancel = () => {
+    cancelling ??= db.cancel();
+  };
+  signal.addEventListener('abort', cancel, { once: true });
+  try {
+    const value = await work();
+    if (signal.aborted) throw interrupted();
+    return value;
+  } catch (error) {
+    if (signal.aborted && !(error instanceof InterruptedError)) throw interrupted(error);
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', cancel);
+    await (cancelling as Promise<void> | null);
+  }
+}
 
 export const hasSelection = (s: Selection) => Boolean(s.core || s.all || (s.extension ?? []).length > 0);
 

@@ -159,7 +159,15 @@ function readAllMigrations(project: Project, problems: CheckProblem[]): Map<stri
   }
   for (const owner of project.owners) {
     for (const m of files.get(owner.name) ?? []) {
-      if (m.down !== null) continue;
+      let down: string | null;
+      try {
+        down = m.down;
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        problems.push(...problemsOf(error, 'migrations', project, owner.name));
+        continue;
+      }
+      if (down !== null) continue;
       problems.push({
         kind: 'missing-down',
         owner: owner.name,
@@ -189,15 +197,15 @@ async function orphanTables(db: Driver, project: Project, problems: CheckProblem
   const prefix = `${project.settings.historyTablePrefix}_`;
   // information_schema is standard SQL; LIKE's `_` is a wildcard, so the prefix is compared below.
   const rows = await db.query<{ name: string }>(
-    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE $1 ORDER BY table_name',
-    [`${prefix.replace(/[_%\\]/g, '\\$&')}%`],
+    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $2 AND table_name LIKE $1 ORDER BY table_name',
+    [`${prefix.replace(/[_%\\]/g, '\\$&')}%`, db.schema],
   );
   const enabled = new Set(project.extensions.map((e) => e.historyTable));
   for (const { name } of rows) {
     if (!name.startsWith(prefix) || enabled.has(name)) continue;
     const extension = name.slice(prefix.length);
     const [count] = await db.query<{ n: number | string }>(
-      `SELECT count(*) AS n FROM ${db.dialect.quoteIdentifier(name)} WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+      `SELECT count(*) AS n FROM ${db.dialect.tableName({ schema: db.schema, name })} WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
     );
     const applied = Number(count?.n ?? 0);
     const known = project.discovered.has(extension);
@@ -207,7 +215,7 @@ async function orphanTables(db: Driver, project: Project, problems: CheckProblem
       message:
         applied > 0
           ? `History table "${name}" records ${applied} applied migration(s) of extension "${extension}", which is not enabled, so its tables are still in the database; ${known ? `uninstall it with \`orchestrate --extensions ${[...project.extensions.map((e) => e.name), extension].join(',')} downgrade --extension ${extension} --target base\`` : `restore extensions/${extension} and uninstall it with \`orchestrate --extensions ${[...project.extensions.map((e) => e.name), extension].join(',')} downgrade --extension ${extension} --target base\``}, or enable it again in APP_EXTENSIONS.`
-          : `History table "${name}" of extension "${extension}", which is not enabled, records no applied migration; drop it (DROP TABLE ${db.dialect.quoteIdentifier(name)}) or enable the extension again.`,
+          : `History table "${name}" of extension "${extension}", which is not enabled, records no applied migration; drop it (DROP TABLE ${db.dialect.tableName({ schema: db.schema, name })}) or enable the extension again.`,
     });
   }
 }

@@ -10,17 +10,16 @@
 import { loadState } from '../apply/load.js';
 import { planDowngrade, resolveTarget } from '../apply/plan.js';
 import { renderPlan } from '../apply/render.js';
-import { openDatabase } from '../db/connect.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
-import { describeFailure, runPlan } from '../db/runner.js';
-import { CheckError, RuntimeError, UsageError } from '../errors.js';
+import { describeFailure, describeInterruption, runPlan } from '../db/runner.js';
+import { CheckError, InterruptedError, RuntimeError, UsageError } from '../errors.js';
 import type { Driver } from '../db/driver.js';
 import { readHistory } from '../db/history.js';
 import { readMigrations } from '../migrations/folder.js';
 import type { Plan } from '../apply/plan.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
-import { duration, hasSelection, lockOptions, lockWaitLine, plural } from './apply-shared.js';
-import { contextProject, databaseSource, type CommandResult, type Context } from './context.js';
+import { duration, hasSelection, interruptible, lockOptions, lockWaitLine, openInterruptible, plural } from './apply-shared.js';
+import { contextProject, type CommandResult, type Context } from './context.js';
 
 export interface DowngradeOptions extends Selection {
   /** Last migration to keep, or `base` for none. */
@@ -30,6 +29,8 @@ export interface DowngradeOptions extends Selection {
   wait?: number;
   /** Give up waiting for the migration lock after this many seconds. */
   lockTimeout?: number;
+  /** Stops the run (see MigrateOptions.signal). */
+  signal?: AbortSignal;
 }
 
 export interface DowngradeOwnerResult {
@@ -65,10 +66,15 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
     throw new UsageError('downgrade --target base rolls back every migration of the owners you name: add --core, --extension <name> or --all.');
   }
   const candidates = hasSelection(opts) ? selectOwners(project, opts).map((o) => o.name) : project.owners.map((o) => o.name);
-  const db = await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
+  const db = await openInterruptible(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql }, opts.signal);
   try {
-    if (db && !opts.sql) await db.lock((holder) => ctx.reporter.info(lockWaitLine(holder)), lockOptions(opts.lockTimeout));
-    const state = await loadState(db, project);
+    const state =
+      db && !opts.sql
+        ? await interruptible(db, opts.signal, 'waiting for the migration lock', async () => {
+            await db.lock((holder) => ctx.reporter.info(lockWaitLine(holder)), lockOptions(opts.lockTimeout));
+            return loadState(db, project);
+          })
+        : await loadState(db, project);
     const targets =
       opts.target === BASE
         ? candidates.map((owner) => ({ owner, keep: null }))
@@ -96,16 +102,20 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
     if (!db) throw new RuntimeError('No database to roll back.');
 
     const durations = new Map<string, number>();
-    const result = await runPlan(db, plan, ({ step, durationMs }) => {
-      if (step.kind === 'revert') {
-        durations.set(`${step.owner}/${step.migration}`, durationMs);
-        ctx.reporter.info(`Rolled back ${step.owner}/${step.migration} (${duration(durationMs)})`);
-      } else if (step.kind === 'drop-history') {
-        durations.set(`${step.owner}/`, durationMs);
-        ctx.reporter.info(`Dropped the empty history table ${step.table} of ${step.owner}`);
-      }
+    const result = await runPlan(db, plan, {
+      signal: opts.signal,
+      onStep: ({ step, durationMs }) => {
+        if (step.kind === 'revert') {
+          durations.set(`${step.owner}/${step.migration}`, durationMs);
+          ctx.reporter.info(`Rolled back ${step.owner}/${step.migration} (${duration(durationMs)})`);
+        } else if (step.kind === 'drop-history') {
+          durations.set(`${step.owner}/`, durationMs);
+          ctx.reporter.info(`Dropped the empty history table ${step.table} of ${step.owner}`);
+        }
+      },
     });
     if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
+    if (result.interrupted) throw new InterruptedError(describeInterruption(result.interrupted, result.done, 'downgrade'));
     const owners = results(durations);
     const rolledBack = owners.reduce((n, o) => n + o.rolledBack.length, 0);
     const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);

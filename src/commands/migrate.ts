@@ -9,13 +9,12 @@ import { createRequire } from 'node:module';
 import { loadState, readOwnerFiles, type OwnerFiles } from '../apply/load.js';
 import { planUpgrade, resolveTarget, type Plan, type Target } from '../apply/plan.js';
 import type { State } from '../apply/state.js';
-import { openDatabase } from '../db/connect.js';
 import type { Driver } from '../db/driver.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
-import { RuntimeError } from '../errors.js';
+import { InterruptedError, RuntimeError } from '../errors.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
-import { duration, hasSelection, lockOptions, lockWaitLine, plural } from './apply-shared.js';
-import { contextProject, databaseSource, type CommandResult, type Context } from './context.js';
+import { duration, hasSelection, interruptible, lockOptions, lockWaitLine, openInterruptible, plural } from './apply-shared.js';
+import { contextProject, type CommandResult, type Context } from './context.js';
 
 const require = createRequire(import.meta.url);
 /** History row ids; node:crypto is loaded by then (checksums), and not before the connection starts. */
@@ -30,6 +29,11 @@ export interface MigrateOptions extends Selection {
   wait?: number;
   /** Give up waiting for the migration lock after this many seconds. */
   lockTimeout?: number;
+  /**
+   * Stops the run (the CLI aborts it on SIGINT/SIGTERM): the statement running on the server is
+   * cancelled and its migration rolled back; the command then throws an InterruptedError.
+   */
+  signal?: AbortSignal;
 }
 
 export interface MigrateOwnerResult {
@@ -85,7 +89,7 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   const project = contextProject(ctx);
   if (!opts.target) selectOwners(project, opts); // reject bad --extension before connecting
   // The connection starts first; the folders are read while the server answers.
-  const opening = openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
+  const opening = openInterruptible(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql }, opts.signal);
   const files = readOwnerFiles(project.owners);
   files.catch(() => {}); // awaited in loadState; a connection failure may come first
   const db = await opening;
@@ -122,27 +126,33 @@ async function apply(
   // The lock request and the history read are queued together (the session runs them in order):
   // when the lock was free, the history was read under it; when another run held it, the history
   // is read again once the lock is ours.
-  let waited = false;
-  const locking = db.lock((holder) => {
-    waited = true;
-    ctx.reporter.info(lockWaitLine(holder));
-  }, lockOptions(opts.lockTimeout));
-  const early = loadState(db, project, files);
-  early.catch(() => {}); // awaited below unless it is read again
-  await locking;
-  const state = waited ? await loadState(db, project, files) : await early;
+  const state = await interruptible(db, opts.signal, 'waiting for the migration lock', async () => {
+    let waited = false;
+    const locking = db.lock((holder) => {
+      waited = true;
+      ctx.reporter.info(lockWaitLine(holder));
+    }, lockOptions(opts.lockTimeout));
+    const early = loadState(db, project, files);
+    early.catch(() => {}); // awaited below unless it is read again
+    await locking;
+    return waited ? await loadState(db, project, files) : await early;
+  });
   const { selected, target } = choose(project, state, opts);
   const plan = planUpgrade(state, selected, { target, newId: randomUUID });
   const durations = new Map<string, number>();
   if (plan.steps.length > 0) {
     // Loaded only when there is something to run: the common no-op start skips it.
-    const { describeFailure, runPlan } = await import('../db/runner.js');
-    const result = await runPlan(db, plan, ({ step, durationMs }) => {
-      if (step.kind !== 'apply') return;
-      durations.set(`${step.owner}/${step.migration}`, durationMs);
-      ctx.reporter.info(`Applied ${step.owner}/${step.migration} (${duration(durationMs)})`);
+    const { describeFailure, describeInterruption, runPlan } = await import('../db/runner.js');
+    const result = await runPlan(db, plan, {
+      signal: opts.signal,
+      onStep: ({ step, durationMs }) => {
+        if (step.kind !== 'apply') return;
+        durations.set(`${step.owner}/${step.migration}`, durationMs);
+        ctx.reporter.info(`Applied ${step.owner}/${step.migration} (${duration(durationMs)})`);
+      },
     });
     if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
+    if (result.interrupted) throw new InterruptedError(describeInterruption(result.interrupted, result.done, 'migrate'));
   }
   const owners = ownerResults(plan, durations);
   const applied = durations.size;

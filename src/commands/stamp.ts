@@ -6,12 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { loadState } from '../apply/load.js';
 import { assertMigrationExists, planStamp } from '../apply/plan.js';
-import { openDatabase } from '../db/connect.js';
-import { describeFailure, runPlan } from '../db/runner.js';
-import { RuntimeError } from '../errors.js';
+import { describeFailure, describeInterruption, runPlan } from '../db/runner.js';
+import { InterruptedError, RuntimeError } from '../errors.js';
 import { readMigrations } from '../migrations/folder.js';
-import { lockOptions, lockWaitLine, ownerArgument, plural } from './apply-shared.js';
-import { contextProject, databaseSource, type CommandResult, type Context } from './context.js';
+import { interruptible, lockOptions, lockWaitLine, openInterruptible, ownerArgument, plural } from './apply-shared.js';
+import { contextProject, type CommandResult, type Context } from './context.js';
 
 export interface StampData {
   database: string;
@@ -25,17 +24,23 @@ export interface StampData {
  * @example
  *   await stamp(ctx, { owner: 'core', migration: '20250101120000_init' });
  */
-export async function stamp(ctx: Context, opts: { owner: string; migration: string; lockTimeout?: number }): Promise<CommandResult<StampData>> {
+export async function stamp(
+  ctx: Context,
+  opts: { owner: string; migration: string; lockTimeout?: number; signal?: AbortSignal },
+): Promise<CommandResult<StampData>> {
   const project = contextProject(ctx);
   const owner = ownerArgument(project, opts.owner, 'stamp');
   assertMigrationExists(owner, readMigrations(owner.migrationsDir), opts.migration, 'stamp');
-  const db = (await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey }))!;
+  const db = (await openInterruptible(ctx, { lockKey: project.settings.lockKey }, opts.signal))!;
   try {
-    await db.lock((holder) => ctx.reporter.info(lockWaitLine(holder)), lockOptions(opts.lockTimeout));
-    const state = await loadState(db, project);
-    const plan = planStamp(state.byName.get(owner.name)!, opts.migration, randomUUID);
-    const result = await runPlan(db, plan);
+    const state = await interruptible(db, opts.signal, 'waiting for the migration lock', async () => {
+      await db.lock((holder) => ctx.reporter.info(lockWaitLine(holder)), lockOptions(opts.lockTimeout));
+      return loadState(db, project);
+    });
+    const plan = planStamp(state, owner.name, opts.migration, randomUUID);
+    const result = await runPlan(db, plan, { signal: opts.signal });
     if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
+    if (result.interrupted) throw new InterruptedError(describeInterruption(result.interrupted, result.done, 'stamp'));
     const stamped = plan.owners[0]!.migrations;
     const text =
       stamped.length === 0

@@ -66,7 +66,8 @@ export async function status(ctx: Context, opts: StatusOptions): Promise<Command
     if (o.migrations.length === 0) return head;
     const body = table(
       ['MIGRATION', 'STATUS', 'APPLIED AT'],
-      o.migrations.map((m) => [m.migration, m.status, m.appliedAt ? timestampText(new Date(m.appliedAt)) : '']),
+      // A failed row never finished: its statements may have run in part (no transaction, or Prisma).
+      o.migrations.map((m) => [m.migration, m.status === 'failed' ? 'failed, partly applied' : m.status, m.appliedAt ? timestampText(new Date(m.appliedAt)) : '']),
       '  ',
       (r, c, text) => (c === 1 ? paint(COLORS[o.migrations[r]!.status], text) : text),
     );

@@ -17,11 +17,13 @@ export interface HistoryRow {
 
 /** What the database says, for a set of owners: which history tables exist and their rows. */
 export interface HistorySnapshot {
+  /** The schema the history tables live in (the driver's `schema`). */
+  schema: string;
   existingTables: Set<string>;
   rows: HistoryRow[];
 }
 
-export const EMPTY_HISTORY: HistorySnapshot = { existingTables: new Set(), rows: [] };
+export const EMPTY_HISTORY: HistorySnapshot = { schema: 'public', existingTables: new Set(), rows: [] };
 
 interface RawRow {
   owner: string;
@@ -50,7 +52,8 @@ function toDate(v: Date | string | null): Date | null {
  *   const { rows } = await readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable })));
  */
 export async function readHistory(db: Driver, tables: { owner: string; table: string }[]): Promise<HistorySnapshot> {
-  if (tables.length === 0) return EMPTY_HISTORY;
+  const schema = db.schema;
+  if (tables.length === 0) return { ...EMPTY_HISTORY, schema };
   const names = [...new Set(tables.map((t) => t.table))];
   // Usually every table exists (a database migrated before): then one round trip does it.
   let raw: RawRow[] | null = null;
@@ -61,7 +64,7 @@ export async function readHistory(db: Driver, tables: { owner: string; table: st
     if (databaseErrorFields(error).code !== db.dialect.undefinedTableCode) throw error;
   }
   if (raw === null) {
-    const existing = await db.query<{ name: string }>(db.dialect.existingTablesQuery, [names]);
+    const existing = await db.query<{ name: string }>(db.dialect.existingTablesQuery, [names, schema]);
     existingTables = new Set(existing.map((r) => r.name));
     const present = tables.filter((t) => existingTables.has(t.table));
     raw = present.length === 0 ? [] : await selectRows(db, present);
@@ -79,10 +82,11 @@ export async function readHistory(db: Driver, tables: { owner: string; table: st
       appliedStepsCount: Number(r.applied_steps_count),
     }),
   );
-  return { existingTables, rows };
+  return { schema, existingTables, rows };
 }
 
 /** The rows of the given tables, each with its owner, in one query. */
 async function selectRows(db: Driver, tables: { owner: string; table: string }[]): Promise<RawRow[]> {
-  return db.query<RawRow & Record<string, unknown>>(db.dialect.selectHistory(tables));
+  const named = tables.map((t) => ({ owner: t.owner, table: { schema: db.schema, name: t.table } }));
+  return db.query<RawRow & Record<string, unknown>>(db.dialect.selectHistory(named));
 }

@@ -1,8 +1,14 @@
 import type { PGlite } from '@electric-sql/pglite';
-import type { Driver, Row } from './driver.js';
+import type { Dialect, Driver, Row } from './driver.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 import { postgresDialect } from './postgres-dialect.js';
 import { ensureStateDir } from '../project/state-dir.js';
+
+/**
+ * PGlite starts with search_path `pg_catalog` and then sets `public` for the session, so a
+ * RESET ALL alone would leave it at `pg_catalog`: set it back after the reset.
+ */
+const pgliteDialect: Dialect = { ...postgresDialect, resetSession: `${postgresDialect.resetSession} SET search_path TO public;` };
 
 /**
  * The embedded database: PGlite (PostgreSQL compiled to WebAssembly) in a project folder.
@@ -24,7 +30,7 @@ export async function openPglite(dataDir: string, lockFile: string, location: st
   }
   let alive = true;
   return {
-    dialect: postgresDialect,
+    dialect: pgliteDialect,
     location,
     embedded: true,
     schema: 'public',
@@ -54,7 +60,8 @@ export async function openPglite(dataDir: string, lockFile: string, location: st
     },
     async unlock() {},
     async cancel() {
-      // PGlite runs statements inside this process, one at a time: there is nothing to signal.
+      // PGlite runs a statement on this thread: by the time this runs, no statement is running.
+      // The caller stops before the next one and rolls back; close() releases the lock file.
     },
     async serverVersion() {
       const [row] = (await db.query<{ server_version: string }>('SHOW server_version')).rows;

@@ -1,12 +1,18 @@
-import type { Dialect, NewHistoryRow } from './driver.js';
+import { createRequire } from 'node:module';
+import type { Dialect, TableName } from './driver.js';
+
+const require = createRequire(import.meta.url);
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
+const tableName = (t: TableName) => `${quoteIdentifier(t.schema)}.${quoteIdentifier(t.name)}`;
+
 /**
  * PostgreSQL (server and PGlite). The history table is byte for byte the one Prisma Migrate
  * creates, so `prisma migrate status` keeps working on the core table and a database migrated by
- * Prisma alone is adopted as it is.
+ * Prisma alone is adopted as it is. Every history statement names the table with its schema, as
+ * Prisma does: a migration that moves `search_path` cannot move the bookkeeping.
  */
 export const postgresDialect: Dialect = {
   provider: 'postgresql',
@@ -16,8 +22,9 @@ export const postgresDialect: Dialect = {
   rollback: 'ROLLBACK;',
   quoteIdentifier,
   quoteLiteral,
+  tableName,
   createHistoryTable: (table) =>
-    `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table)} (
+    `CREATE TABLE IF NOT EXISTS ${tableName(table)} (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum"              VARCHAR(64) NOT NULL,
     "finished_at"           TIMESTAMPTZ,
@@ -27,26 +34,44 @@ export const postgresDialect: Dialect = {
     "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 );`,
-  dropHistoryTable: (table) => `DROP TABLE IF EXISTS ${quoteIdentifier(table)};`,
-  insertHistoryRow: (table: string, row: NewHistoryRow) =>
+  dropHistoryTable: (table) => `DROP TABLE IF EXISTS ${tableName(table)};`,
+  insertHistoryRow: (table, row, finished = true) =>
     // started_at: now() is the start of the migration's transaction; finished_at: the moment of
     // the insert, i.e. after the migration's statements ran.
-    `INSERT INTO ${quoteIdentifier(table)} ("id", "checksum", "finished_at", "migration_name", "logs", "rolled_back_at", "started_at", "applied_steps_count") VALUES (${quoteLiteral(row.id)}, ${quoteLiteral(row.checksum)}, clock_timestamp(), ${quoteLiteral(row.migrationName)}, NULL, NULL, ${row.startedAt ? `${quoteLiteral(row.startedAt.toISOString())}::timestamptz` : 'now()'}, ${row.appliedStepsCount});`,
-  deleteHistoryRow: (table, id) => `DELETE FROM ${quoteIdentifier(table)} WHERE "id" = ${quoteLiteral(id)};`,
-  markRolledBack: (table, ids) =>
-    `UPDATE ${quoteIdentifier(table)} SET "rolled_back_at" = now() WHERE "id" IN (${ids.map(quoteLiteral).join(', ')});`,
+    `INSERT INTO ${tableName(table)} ("id", "checksum", "finished_at", "migration_name", "logs", "rolled_back_at", "started_at", "applied_steps_count") VALUES (${quoteLiteral(row.id)}, ${quoteLiteral(row.checksum)}, ${finished ? 'clock_timestamp()' : 'NULL'}, ${quoteLiteral(row.migrationName)}, NULL, NULL, ${row.startedAt ? `${quoteLiteral(row.startedAt.toISOString())}::timestamptz` : 'now()'}, ${row.appliedStepsCount});`,
+  finishHistoryRow: (table, id) =>
+    `UPDATE ${tableName(table)} SET "finished_at" = clock_timestamp(), "applied_steps_count" = "applied_steps_count" + 1 WHERE "id" = ${quoteLiteral(id)};`,
+  failHistoryRow: (table, id, logs) => `UPDATE ${tableName(table)} SET "logs" = ${quoteLiteral(logs)} WHERE "id" = ${quoteLiteral(id)};`,
+  deleteHistoryRow: (table, id) => `DELETE FROM ${tableName(table)} WHERE "id" = ${quoteLiteral(id)};`,
+  markRolledBack: (table, ids) => `UPDATE ${tableName(table)} SET "rolled_back_at" = now() WHERE "id" IN (${ids.map(quoteLiteral).join(', ')});`,
+  // RESET ALL leaves the role alone; RESET SESSION AUTHORIZATION drops the role too, and RESET
+  // ROLE then restores one given at connection time (`options=-c role=...`).
+  resetSession: 'RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL;',
   undefinedTableCode: '42P01',
-  // to_regclass resolves an unqualified name through search_path, exactly as the unqualified
-  // CREATE TABLE / INSERT statements above do.
-  existingTablesQuery: `SELECT t AS name FROM unnest($1::text[]) AS t WHERE to_regclass(quote_ident(t)) IS NOT NULL`,
+  cancelledCode: '57014',
+  existingTablesQuery: `SELECT t AS name FROM unnest($1::text[]) AS t WHERE to_regclass(quote_ident($2) || '.' || quote_ident(t)) IS NOT NULL`,
   selectHistory: (tables) =>
     tables
       .map(
         ({ owner, table }) =>
-          `SELECT ${quoteLiteral(owner)} AS owner, "id", "checksum", "finished_at", "migration_name", "logs", "rolled_back_at", "started_at", "applied_steps_count" FROM ${quoteIdentifier(table)}`,
+          `SELECT ${quoteLiteral(owner)} AS owner, "id", "checksum", "finished_at", "migration_name", "logs", "rolled_back_at", "started_at", "applied_steps_count" FROM ${tableName(table)}`,
       )
       .join('\nUNION ALL\n') + '\nORDER BY "started_at", "migration_name"',
 };
+
+/**
+ * The schema of the history tables for a connection URL: Prisma's `?schema=`, else `public`
+ * (Prisma's default, whatever the role's search_path says).
+ */
+export function schemaOfUrl(url: string): string {
+  const { parse } = require('pg-connection-string') as typeof import('pg-connection-string');
+  try {
+    const schema = (parse(url) as { schema?: unknown }).schema;
+    return typeof schema === 'string' && schema !== '' ? schema : 'public';
+  } catch {
+    return 'public';
+  }
+}
 
 const TIMESTAMP_TEXT = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)(?:([+-]\d\d)(?::(\d\d))?)?$/;
 

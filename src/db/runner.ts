@@ -1,12 +1,13 @@
 /**
- * Executes a plan on one connection, step by step, and reports what happened as data: the
- * steps done with their durations, and the failure (if any) with the statement that caused it.
+ * Executes a plan on one connection, step by step and statement by statement, and reports what
+ * happened as data: the steps done with their durations, and the failure or interruption (if
+ * any) with the statement it happened in.
  */
-import { assertTransactionSafe, chunks } from '../apply/render.js';
+import { assertTransactionSafe, roundTrips, type RoundTrip } from '../apply/render.js';
 import type { Plan, Step } from '../apply/plan.js';
 import { databaseErrorFields, isSqlState } from '../errors.js';
 import type { Driver } from './driver.js';
-import { codeOf, splitStatements, statementAt, withoutTransactionControl, type Statement } from './split.js';
+import { codeOf } from './split.js';
 
 export interface StepDone {
   step: Step;
@@ -15,118 +16,164 @@ export interface StepDone {
 
 export interface FailedStatement {
   text: string;
-  /** 1-based line in the migration's file. */
+  /** 1-based line in the migration's file (of the error's position when the server gave one). */
   line: number;
 }
 
 export interface StepFailed {
   step: Step;
   error: unknown;
-  /** The statement the server rejected, when it could be found. */
+  /** The statement the server rejected. */
   statement: FailedStatement | null;
   /** The failure came from the history bookkeeping or COMMIT rather than from the script. */
   atCommit: boolean;
   /** The failure came from creating the history table at the start of the transaction. */
   atHistoryTable: boolean;
   connectionLost: boolean;
+  /** A migration without a transaction: its history row now records it as failed. */
+  recordedFailed: boolean;
+  /** The step's history table in SQL (schema-qualified), for the commands a message gives. */
+  sqlTable: string;
+}
+
+export interface StepInterrupted {
+  /** The step that was running, or null when the run stopped between two steps. */
+  step: Step | null;
+  /** With `step` null: the first step that did not run. */
+  next: Step | null;
+  /** Statements of the step's script that completed (they stay applied without a transaction). */
+  statementsDone: number;
+  /** A migration without a transaction: its history row records it as failed. */
+  recordedFailed: boolean;
+  sqlTable: string;
 }
 
 export interface RunResult {
   done: StepDone[];
   failed: StepFailed | null;
+  interrupted: StepInterrupted | null;
 }
 
+export interface RunOptions {
+  /** Called after each completed step. */
+  onStep?: (done: StepDone) => void;
+  /**
+   * Stops the run (Ctrl-C, SIGTERM): the statement running on the server is cancelled, the
+   * step's transaction rolled back, and the result says where the run stopped.
+   */
+  signal?: AbortSignal;
+}
+
+type Outcome = { kind: 'done' } | { kind: 'failed'; failed: StepFailed } | { kind: 'interrupted'; interrupted: StepInterrupted };
+
 /**
- * Runs every step in order and stops at the first failure, which is rolled back when the step
- * is transactional; steps before it stay done.
+ * Runs every step in order and stops at the first failure or interruption, which is rolled back
+ * when the step is transactional; steps before it stay done. Each statement of a migration is
+ * its own round trip, so the failing one is known without running anything twice.
  *
  * @example
- *   const result = await runPlan(db, plan, (d) => log(`${d.step.kind} in ${d.durationMs} ms`));
+ *   const controller = new AbortController();
+ *   process.once('SIGINT', () => controller.abort());
+ *   const result = await runPlan(db, plan, { onStep: (d) => log(`${d.step.kind} in ${d.durationMs} ms`), signal: controller.signal });
  *   if (result.failed) throw new RuntimeError(describeFailure(result.failed));
  */
-export async function runPlan(db: Driver, plan: Plan, onStep: (done: StepDone) => void = () => {}): Promise<RunResult> {
+export async function runPlan(db: Driver, plan: Plan, options: RunOptions = {}): Promise<RunResult> {
   assertTransactionSafe(plan);
+  const { signal, onStep = () => {} } = options;
+  let cancelling: Promise<void> | null = null;
+  const cancel = () => {
+    cancelling ??= db.cancel();
+  };
+  signal?.addEventListener('abort', cancel, { once: true });
   const done: StepDone[] = [];
-  for (const step of plan.steps) {
-    const started = process.hrtime.bigint();
-    const failed = await runStep(db, step);
-    if (failed) return { done, failed };
-    const result = { step, durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6) };
-    done.push(result);
-    onStep(result);
+  try {
+    for (const step of plan.steps) {
+      if (signal?.aborted) return { done, failed: null, interrupted: { step: null, next: step, statementsDone: 0, recordedFailed: false, sqlTable: '' } };
+      const started = process.hrtime.bigint();
+      const outcome = await runStep(db, step, plan.schema, signal, () => cancelling);
+      if (outcome.kind === 'failed') return { done, failed: outcome.failed, interrupted: null };
+      if (outcome.kind === 'interrupted') return { done, failed: null, interrupted: outcome.interrupted };
+      const result = { step, durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6) };
+      done.push(result);
+      onStep(result);
+    }
+    return { done, failed: null, interrupted: null };
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+    // A cancel request still on its way must not reach whatever the session runs next.
+    await (cancelling as Promise<void> | null);
   }
-  return { done, failed: null };
 }
 
 const transactional = (step: Step) => step.kind === 'stamp' || ((step.kind === 'apply' || step.kind === 'revert') && step.transactional);
 
-async function runStep(db: Driver, step: Step): Promise<StepFailed | null> {
-  const list = chunks(step, db.dialect);
-  for (let i = 0; i < list.length; i++) {
-    const chunk = list[i]!;
-    try {
-      await db.exec(chunk.sql);
-    } catch (error) {
-      const connectionLost = !db.alive || !isSqlState(databaseErrorFields(error).code);
-      if (transactional(step) && !connectionLost) await db.exec(db.dialect.rollback).catch(() => {});
-      const failure: StepFailed = { step, error, statement: null, atCommit: false, atHistoryTable: false, connectionLost };
-      if (step.kind !== 'apply' && step.kind !== 'revert') return failure;
-      if (chunk.bodyOffset === undefined) {
-        failure.atCommit = true;
-        return failure;
-      }
-      if (connectionLost) return failure;
-      // Inside our transaction, BEGIN/COMMIT of the script were blanked out (see chunks); the
-      // replay below must not run them either, or its rollback would not undo anything.
-      const script = transactional(step) ? withoutTransactionControl(step.sql) : step.sql;
-      const statements = splitStatements(script);
-      if (chunk.scriptOffset !== undefined) {
-        const s = statementAt(statements, chunk.scriptOffset);
-        failure.statement = s ? codeOf(s) : null;
-        return failure;
-      }
-      const position = Number(databaseErrorFields(error).position);
-      const offset = position - 1 - chunk.bodyOffset;
-      if (Number.isFinite(position) && position > 0 && offset < 0 && step.kind === 'apply' && step.createHistory) {
-        failure.atHistoryTable = true;
-        return failure;
-      }
-      if (Number.isFinite(position) && position > 0 && offset >= 0 && offset < step.sql.length) {
-        const s = statementAt(statements, offset);
-        failure.statement = s ? codeOf(s) : null;
-        return failure;
-      }
-      // Errors found while executing (not parsing) carry no position: replay the statements one
-      // by one in a transaction that is rolled back, to name the one that fails.
-      const replayed = await replay(db, statements);
-      if (replayed) {
-        failure.statement = codeOf(replayed.statement);
-        failure.error = replayed.error;
-      }
-      return failure;
-    }
+/** The line of `position` (1-based, in the statement's text) in the file, else the line where its code starts. */
+function failedStatement(trip: RoundTrip, error: unknown): FailedStatement {
+  const statement = trip.statement!;
+  const code = codeOf(statement);
+  const position = Number(databaseErrorFields(error).position);
+  if (Number.isInteger(position) && position > 0 && position <= statement.text.length + 1) {
+    const before = statement.text.slice(0, position - 1);
+    const line = statement.line + (before.match(/\n/g)?.length ?? 0);
+    if (line >= code.line) return { text: code.text, line };
   }
-  return null;
+  return code;
 }
 
-async function replay(db: Driver, statements: Statement[]): Promise<{ statement: Statement; error: unknown } | null> {
-  try {
-    await db.exec(db.dialect.begin);
-  } catch {
-    return null;
-  }
-  try {
-    for (const statement of statements) {
-      try {
-        await db.exec(statement.text);
-      } catch (error) {
-        return { statement, error };
-      }
+async function runStep(db: Driver, step: Step, schema: string, signal: AbortSignal | undefined, cancelling: () => Promise<void> | null): Promise<Outcome> {
+  const trips = roundTrips(step, db.dialect, schema);
+  const table = { schema, name: step.table };
+  const sqlTable = db.dialect.tableName(table);
+  // A step without a transaction whose first round trip (the unfinished history row) is done.
+  let startedRow = false;
+  let statementsDone = 0;
+  let inTransaction = false;
+
+  const stop = async (): Promise<Outcome> => {
+    await cancelling();
+    if ((inTransaction || transactional(step)) && db.alive) await db.exec(db.dialect.rollback).catch(() => {});
+    let recordedFailed = false;
+    if (startedRow && step.kind === 'apply') {
+      const logs = `Interrupted before statement ${statementsDone + 1} of ${step.file} completed; the ${statementsDone} statement(s) before it were applied.`;
+      // Even when this cannot be written, the unfinished row says "failed".
+      if (db.alive) await db.exec(db.dialect.failHistoryRow(table, step.id, logs)).catch(() => {});
+      recordedFailed = true;
     }
-    return null;
-  } finally {
-    await db.exec(db.dialect.rollback).catch(() => {});
+    return { kind: 'interrupted', interrupted: { step, next: null, statementsDone, recordedFailed, sqlTable } };
+  };
+
+  for (const trip of trips) {
+    // An embedded database answers without I/O, on this thread: let the event loop deliver a
+    // pending signal before the next statement, or it would only be seen after the whole run.
+    if (signal && db.embedded) await new Promise((resolve) => setImmediate(resolve));
+    if (signal?.aborted) return stop();
+    try {
+      await db.exec(trip.sql);
+    } catch (error) {
+      if (signal?.aborted) return stop();
+      const connectionLost = !db.alive || !isSqlState(databaseErrorFields(error).code);
+      // (A stamp's single round trip opens its transaction itself: roll back whatever is open.)
+      if ((inTransaction || transactional(step)) && !connectionLost) await db.exec(db.dialect.rollback).catch(() => {});
+      const failure: StepFailed = { step, error, statement: null, atCommit: false, atHistoryTable: false, connectionLost, recordedFailed: false, sqlTable };
+      if (trip.statement) failure.statement = failedStatement(trip, error);
+      else if (trip.historyTable) failure.atHistoryTable = true;
+      else if (trip.finish || step.kind === 'apply') failure.atCommit = true;
+      if (startedRow && step.kind === 'apply') {
+        failure.recordedFailed = true;
+        if (!connectionLost) {
+          const where = failure.statement ? `line ${failure.statement.line} of ${step.file}` : step.file;
+          const logs = `${serverMessage(error)} (at ${where}, after ${statementsDone} statement(s) that were applied)`;
+          await db.exec(db.dialect.failHistoryRow(table, step.id, logs)).catch(() => {});
+        }
+      }
+      return { kind: 'failed', failed: failure };
+    }
+    if (trip.sql === db.dialect.begin) inTransaction = true;
+    else if (trip.finish) inTransaction = false;
+    else if (trip.statement) statementsDone++;
+    else if (!transactional(step) && step.kind === 'apply') startedRow = true;
   }
+  return { kind: 'done' };
 }
 
 /** A statement on one line, shortened for a message. */
@@ -142,12 +189,20 @@ function serverMessage(error: unknown): string {
   return `${base}${extra}${isSqlState(code) ? ` [SQLSTATE ${code}]` : ''}`;
 }
 
+/**
+ * How to resolve a migration without a transaction that stopped partway: its history row says
+ * "failed" and blocks the owner until it is stamped or marked rolled back (as with Prisma).
+ */
+function resolution(step: Step & { kind: 'apply' }, sqlTable: string): string {
+  return `finish or undo its changes by hand, then record it as applied with \`orchestrate stamp ${step.owner} ${step.migration}\` if they are complete, or as rolled back with \`UPDATE ${sqlTable} SET rolled_back_at = now() WHERE id = '${step.id}';\` if they are undone, and run migrate again`;
+}
+
 /** One sentence: which owner and migration, which statement, the server's message, what now. */
 export function describeFailure(failed: StepFailed): string {
   const { step } = failed;
   const reason = serverMessage(failed.error);
   if (step.kind === 'create-history' || step.kind === 'drop-history') {
-    return `Could not ${step.kind === 'create-history' ? 'create' : 'drop'} the history table ${step.table} of ${step.owner}: ${reason}; check that the database user may create tables in the current schema.`;
+    return `Could not ${step.kind === 'create-history' ? 'create' : 'drop'} the history table ${step.table} of ${step.owner}: ${reason}; check that the database user may create tables in the schema of the history tables.`;
   }
   if (step.kind === 'stamp') {
     return `Could not record ${step.owner}/${step.migration} as applied in ${step.table}: ${reason}; nothing of this stamp was recorded.`;
@@ -157,10 +212,15 @@ export function describeFailure(failed: StepFailed): string {
   const where = failed.statement
     ? `line ${failed.statement.line} of ${step.file}, \`${snippet(failed.statement.text)}\``
     : failed.atCommit
-      ? `at COMMIT (deferred constraints or the history row in ${step.table})`
+      ? step.transactional
+        ? `at COMMIT (deferred constraints or the history row in ${step.table})`
+        : `recording it in ${step.table}`
       : failed.atHistoryTable
         ? `creating the history table ${step.table}`
         : step.file;
+  if (!step.transactional && up && failed.recordedFailed) {
+    return `${name} failed at ${where}: ${reason}; it runs without a transaction, so the statements before that one stay applied, and ${step.table} records it as failed, which stops migrate for ${step.owner} until it is resolved: ${resolution(step, failed.sqlTable)}.`;
+  }
   if (failed.connectionLost) {
     return `${up ? '' : 'Rolling back '}${name} was interrupted because the connection to the database was lost (${reason}); ${step.transactional ? `the server rolls back its transaction, so it is ${up ? 'not applied' : 'still applied'}` : 'some of its statements may have run'}; check the database and run ${up ? 'migrate' : 'downgrade'} again.`;
   }
@@ -170,4 +230,39 @@ export function describeFailure(failed: StepFailed): string {
   return up
     ? `${name} failed and was rolled back, so nothing of it remains: ${where}: ${reason}; migrations applied before it stay applied; fix the migration and run migrate again.`
     : `Rolling back ${name} failed and was undone, so it stays applied: ${where}: ${reason}; fix its down.sql and run downgrade again.`;
+}
+
+const STEP_DOING: Record<Step['kind'], string> = {
+  'create-history': 'creating the history table of',
+  'drop-history': 'dropping the history table of',
+  apply: 'applying',
+  revert: 'rolling back',
+  stamp: 'stamping',
+};
+
+function stepName(step: Step): string {
+  return step.kind === 'create-history' || step.kind === 'drop-history' ? step.owner : `${step.owner}/${step.migration}`;
+}
+
+/**
+ * One sentence for a run stopped by a signal: what was running, that nothing of it remains (or,
+ * without a transaction, what does), and what to run next.
+ */
+export function describeInterruption(interrupted: StepInterrupted, done: StepDone[], command: Plan['command']): string {
+  const verb = command === 'migrate' ? 'applied' : command === 'downgrade' ? 'rolled back' : 'recorded';
+  const finished = done.filter((d) => d.step.kind === 'apply' || d.step.kind === 'revert' || d.step.kind === 'stamp').length;
+  const before = finished === 0 ? `nothing was ${verb} before it` : `the ${finished} migration(s) ${verb} before it stay ${verb}`;
+  const { step } = interrupted;
+  if (!step) {
+    return `Interrupted before ${STEP_DOING[interrupted.next!.kind]} ${stepName(interrupted.next!)}, which did not start; ${before}; run ${command} again to continue.`;
+  }
+  const name = stepName(step);
+  if (step.kind === 'apply' && !step.transactional && (interrupted.statementsDone > 0 || interrupted.recordedFailed)) {
+    return `Interrupted while applying ${name}, which runs without a transaction: ${interrupted.statementsDone} of its statements stay applied and ${step.table} records it as failed; ${resolution(step, interrupted.sqlTable)}.`;
+  }
+  if (step.kind === 'revert' && !step.transactional && interrupted.statementsDone > 0) {
+    return `Interrupted while rolling back ${name}, which runs without a transaction: ${interrupted.statementsDone} statement(s) of its down.sql ran and it is still recorded as applied; undo or finish them by hand, then run downgrade again.`;
+  }
+  const remains = step.kind === 'revert' ? 'its transaction was rolled back, so it stays applied and nothing of the rollback remains' : step.kind === 'stamp' ? 'nothing of it was recorded' : step.kind === 'apply' ? 'its transaction was rolled back, so nothing of it remains' : 'nothing of it remains';
+  return `Interrupted while ${STEP_DOING[step.kind]} ${name}: ${remains}; ${before}; run ${command} again to continue.`;
 }

@@ -3,10 +3,11 @@
  * unless they are inside a string, a quoted identifier, a dollar-quoted body, a comment,
  * parentheses, or a `BEGIN ATOMIC ... END` function body.
  *
- * Used to run `-- orchestrate:no-transaction` migrations one statement at a time (PostgreSQL
- * refuses CREATE INDEX CONCURRENTLY inside a multi-statement query) and to name the statement
- * that failed. Whole transactional migrations are sent to the server as one script, so a
- * splitter mistake can never change what a normal migration does.
+ * The runner sends every migration this way, one statement per round trip, as psql does: the
+ * statement that fails is then the one the server answered with an error (nothing is run twice
+ * to find it), CREATE INDEX CONCURRENTLY runs outside a multi-statement query, and servers that
+ * refuse several commands in one query (Citus on distributed tables) run migrations unchanged.
+ * Because psql splits `--sql` output with the same rules, what it runs is what `migrate` runs.
  */
 
 export interface Statement {
@@ -217,8 +218,7 @@ export function transactionEndingStatements(script: string): { line: number; tex
 
 /**
  * Blanks out top-level `BEGIN;` / `COMMIT;` statements of a script that runs inside our own
- * transaction, keeping every other character at its offset (server error positions still map
- * back to the file). Prisma's engine writes such a block when it removes enum values; left in,
+ * transaction, keeping every other character at its offset (statements keep their lines). Prisma's engine writes such a block when it removes enum values; left in,
  * its COMMIT would end our transaction early and the rest of the migration, and its history row,
  * would no longer be atomic with it. Our transaction already groups the whole script.
  */

@@ -97,10 +97,38 @@ function readMigration(migrationsDir: string, name: string): MigrationFiles {
   } catch {
     throw new UsageError(`${dir} has no ${MIGRATION_SQL}; every migration directory needs one (delete the directory if it is not a migration).`);
   }
-  // The checksum is over the file's bytes. Decoded text encodes back to the same bytes unless the
-  // file is not valid UTF-8, which decoding marks with U+FFFD: then hash the bytes themselves.
-  const checksum = checksumOf(sql.includes('\uFFFD') ? readFileSync(sqlPath) : sql);
-  return new MigrationFolder(name, dir, sql, checksum);
+  // The checksum is over the file's bytes, which the decoded text encodes back to (checked).
+  return new MigrationFolder(name, dir, assertUtf8(sqlPath, sql), checksumOf(sql));
+}
+
+const REPLACEMENT = Buffer.from('\uFFFD', 'utf8');
+
+/**
+ * Refuses a file that is not valid UTF-8, naming the first bad byte: PostgreSQL and psql read
+ * migrations as UTF-8, and decoding would silently turn those bytes into U+FFFD. Decoding marks
+ * every bad byte with U+FFFD, so only a text holding one needs its bytes compared; the first byte
+ * where the text encodes differently from the file is the first bad one.
+ */
+export function assertUtf8(file: string, text: string): string {
+  if (!text.includes('\uFFFD')) return text;
+  const bytes = readFileSync(file);
+  const encoded = Buffer.from(text, 'utf8');
+  if (encoded.equals(bytes)) return text;
+  let offset = 0;
+  while (offset < bytes.length && bytes[offset] === encoded[offset]) offset++;
+  // A character cut short after EF or EF BF matches the start of U+FFFD's own encoding
+  // (EF BF BD): the bad sequence then starts one or two bytes before the first difference.
+  for (const back of [1, 2]) {
+    if (offset >= back && encoded.subarray(offset - back, offset - back + 3).equals(REPLACEMENT)) {
+      offset -= back;
+      break;
+    }
+  }
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (bytes[i] === 10) line++;
+  throw new UsageError(
+    `${file} is not valid UTF-8: the byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} at byte offset ${offset} (line ${line}) is not part of a UTF-8 character; save the file as UTF-8 (e.g. \`iconv -f latin1 -t utf-8\`) before running anything, as psql would refuse it too.`,
+  );
 }
 
 /** One migration directory as read from disk; down.sql is read on first use. */
@@ -131,6 +159,7 @@ class MigrationFolder implements MigrationFiles {
       } catch {
         this.#down = null;
       }
+      if (this.#down !== null) assertUtf8(`${this.dir}${path.sep}${DOWN_SQL}`, this.#down);
     }
     return this.#down;
   }
