@@ -95,7 +95,8 @@ function readMigration(migrationsDir: string, name: string): MigrationFiles {
     // reads every migration of every owner).
     sql = readFileSync(sqlPath, 'utf8');
   } catch {
-    throw new UsageError(`${dir} has no ${MIGRATION_SQL}; every migration directory needs one (delete the directory if it is not a migration).`);
+    const message = `${dir} has no ${MIGRATION_SQL}; every migration directory needs one (delete the directory if it is not a migration).`;
+    throw new UsageError(message, { problems: [{ code: 'migrations', migration: name, file: dir, message }] });
   }
   // The checksum is over the file's bytes. Decoded text encodes back to the same bytes unless the
   // file is not valid UTF-8, which decoding marks with U+FFFD: then hash the bytes themselves.
