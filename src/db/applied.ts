@@ -1,3 +1,4 @@
+import { isApplied } from '../apply/state.js';
 import type { Context } from '../commands/context.js';
 import type { Owner, Project } from '../project/project.js';
 import { withDatabase } from './connect.js';
@@ -16,6 +17,6 @@ export async function appliedMigrationNames(ctx: Context, project: Project, owne
   return withDatabase(ctx, { lockKey: project.settings.lockKey, readOnly: true }, async (db) => {
     if (!db) return new Set<string>();
     const { rows } = await readHistory(db, [{ owner: owner.name, table: owner.historyTable }]);
-    return new Set(rows.filter((r) => r.finishedAt !== null && r.rolledBackAt === null).map((r) => r.migrationName));
+    return new Set(rows.filter(isApplied).map((r) => r.migrationName));
   });
 }
