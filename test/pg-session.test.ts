@@ -415,7 +415,7 @@ async function converse(wire: Wire, options: FakeOptions, seen: Seen[]): Promise
   if (options.auth === 'silent') return;
   const user = startup.params.user ?? '';
   const password = options.password ?? '';
-  let ok = false;
+  let ok: boolean;
 
   if (options.auth === 'cleartext') {
     wire.send(message('R', int32(3))); // AuthenticationCleartextPassword
