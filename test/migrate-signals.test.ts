@@ -98,8 +98,8 @@ describe.each([
     expect((await query<{ migration_name: string }>(db.url, 'SELECT migration_name FROM "_prisma_migrations" ORDER BY 1')).map((r) => r.migration_name)).toEqual([INIT]);
 
     const message = `Interrupted while applying core/${SLOW}: its transaction was rolled back, so nothing of it remains; the 1 migration(s) applied before it stay applied; run migrate again to continue.`;
-    expect(result.stderr.split('\n').filter((l) => l.startsWith('interrupted:'))).toEqual([`interrupted: ${message}`]);
-    if (json) expect(JSON.parse(result.stdout)).toEqual({ error: { message, exitCode: code, signal } });
+    expect(String(result.stderr).split('\n').filter((l: string) => l.startsWith('interrupted:'))).toEqual([`interrupted: ${message}`]);
+    if (json) expect(JSON.parse(String(result.stdout))).toEqual({ error: { message, exitCode: code, signal } });
     else expect(result.stdout).toBe('');
 
     // The next run neither waits for a lock nor finds anything half done.

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { loadSettings, type Settings } from '../config/settings.js';
-import type { DatabaseSource } from '../db/connect.js';
 import { explicitDatabaseUrl } from '../db/url.js';
 import { UsageError } from '../errors.js';
 import { isDirectory, loadProject, type Project } from '../project/project.js';
@@ -58,6 +57,4 @@ export function explicitUrl(ctx: Context): string | undefined {
 }
 
 /** The database settings of a command, as the db layer takes them. */
-export function databaseSource(ctx: Context): DatabaseSource {
-  return { root: ctx.root, url: ctx.globals.url, env: ctx.env, info: (line) => ctx.reporter.info(line) };
-}
+export { databaseSource } from '../api/context.js';
