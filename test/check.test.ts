@@ -11,7 +11,7 @@ interface CheckJson {
   owners: string[];
   migrations: number;
   database: { checked: boolean; location: string | null };
-  problems: { kind: string; owner: string | null; message: string }[];
+  problems: { code: string; owner: string | null; message: string }[];
 }
 
 const CRM = `model Contact {
@@ -88,8 +88,10 @@ describe('check without a database', () => {
     expect(exitCode).toBe(3);
     expect(data.problems).toEqual([
       {
-        kind: 'migrations',
+        code: 'migrations',
         owner: 'crm',
+        migration: '20990101000000_empty',
+        file: empty,
         message: `${empty} has no migration.sql; every migration directory needs one (delete the directory if it is not a migration).`,
       },
     ]);
@@ -107,8 +109,10 @@ describe('check without a database', () => {
     expect(dup.exitCode).toBe(3);
     expect(dup.data.problems).toEqual([
       {
-        kind: 'composition',
+        code: 'composition',
         owner: 'crm',
+        file: 'extensions/crm/schema.prisma',
+        line: 8,
         message: expect.stringMatching(/^extensions\/crm\/schema\.prisma:8: model "Invoice" is already declared in extensions\/billing\/schema\.prisma:1 \(extension "billing"\)/),
       },
     ]);
@@ -134,12 +138,12 @@ describe('check with a database', () => {
     appendFileSync(billingSql, '\n-- an edit after it was applied\n');
     const { exitCode, data } = await checkJson(dir, { APP_EXTENSIONS: 'billing', DATABASE_URL: db.url });
     expect(exitCode).toBe(3);
-    expect(data.problems.map((p) => [p.kind, p.owner])).toEqual([
+    expect(data.problems.map((p) => [p.code, p.owner])).toEqual([
       ['checksum-mismatch', 'billing'],
       ['orphan-history', 'crm'],
     ]);
     expect(data.problems[0]!.message).toMatch(
-      new RegExp(`^${path.relative(dir, billingSql).replace(/[.]/g, '\\.')} was edited after it was applied \\(_prisma_migrations_billing recorded checksum [0-9a-f]{12}…, the file now has [0-9a-f]{12}…\\)`),
+      new RegExp(`^billing/\\d{14}_init was edited after it was applied: ${billingSql.replace(/[.]/g, '\\.')} has checksum [0-9a-f]{12}… but _prisma_migrations_billing recorded [0-9a-f]{12}…`),
     );
     expect(data.problems[1]!.message).toBe(
       'History table "_prisma_migrations_crm" records 1 applied migration(s) of extension "crm", which is not enabled, so its tables are still in the database; uninstall it with `orchestrate --extensions billing,crm downgrade --extension crm --target base`, or enable it again in APP_EXTENSIONS.',
@@ -151,7 +155,7 @@ describe('check with a database', () => {
     const leftover = await checkJson(dir, { APP_EXTENSIONS: 'billing,crm', DATABASE_URL: db.url });
     expect(leftover.data.problems).toEqual([
       {
-        kind: 'orphan-history',
+        code: 'orphan-history',
         owner: 'gone',
         message: 'History table "_prisma_migrations_gone" of extension "gone", which is not enabled, records no applied migration; drop it (DROP TABLE "public"."_prisma_migrations_gone") or enable the extension again.',
       },
@@ -165,6 +169,6 @@ describe('check with a database', () => {
     const { exitCode, data } = await checkJson(dir, { APP_EXTENSIONS: 'billing' });
     expect(exitCode).toBe(3);
     expect(data.database).toEqual({ checked: true, location: '.orchestrate/pglite' });
-    expect(data.problems.map((p) => [p.kind, p.owner])).toEqual([['orphan-history', 'crm']]);
+    expect(data.problems.map((p) => [p.code, p.owner])).toEqual([['orphan-history', 'crm']]);
   });
 });

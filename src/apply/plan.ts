@@ -3,11 +3,10 @@
  * database. `--sql` prints a plan, `--json` reports it, the runner executes it.
  */
 import path from 'node:path';
-import { CheckError, UsageError } from '../errors.js';
-import { DOWN_SQL, NO_TRANSACTION, type MigrationFiles } from '../migrations/folder.js';
+import { CheckError, UsageError, throwProblems, type Problem } from '../errors.js';
+import { DOWN_SQL, parseDirectives, type MigrationFiles } from '../migrations/folder.js';
 import type { Owner } from '../project/project.js';
-import { postgresDialect } from '../db/postgres-dialect.js';
-import { qualified, type AppliedMigration, type OwnerState, type State } from './state.js';
+import { qualified, stateProblems, type OwnerState, type State } from './state.js';
 
 export type Step =
   | { kind: 'create-history'; owner: string; table: string }
@@ -56,8 +55,6 @@ export interface Target {
 
 export type IdFactory = () => string;
 
-const isNoTransaction = (sql: string) => sql.split(/\r?\n/, 1)[0]?.trim() === NO_TRANSACTION;
-
 /**
  * Finds the owner of `--target <name>` among `candidates`: exactly one must have a migration of
  * that name (on disk, or recorded as applied).
@@ -69,31 +66,17 @@ export function resolveTarget(state: State, candidates: string[], migration: str
   });
   if (owners.length === 1) return { owner: owners[0]!, migration };
   if (owners.length > 1) {
-    throw new UsageError(`${flag} ${migration} is ambiguous: ${owners.join(', ')} each have a migration of that name; add --core or --extension <name> to say which owner.`);
+    throw new UsageError(`${flag} ${migration} is ambiguous: ${owners.join(', ')} each have a migration of that name; add --core or --extension <name> to say which owner.`, { code: 'ambiguous-target' });
   }
   if (candidates.length === 1) {
     const s = state.byName.get(candidates[0]!)!;
     const names = s.files.map((f) => f.name);
     throw new UsageError(
       `${flag} ${migration}: ${candidates[0]} has no migration of that name in ${s.owner.migrationsDir}; valid names: ${names.length > 0 ? names.join(', ') : 'none (no migrations yet)'}.`,
+      { code: 'unknown-target' },
     );
   }
-  throw new UsageError(`${flag} ${migration}: no migration of that name in ${candidates.join(', ')}; run \`orchestrate status\` to list them.`);
-}
-
-function failedProblem(state: State, s: OwnerState, row: { migrationName: string; id: string }): string {
-  const name = row.migrationName;
-  const table = postgresDialect.tableName({ schema: state.schema, name: s.owner.historyTable });
-  return `${qualified(s.owner.name, name)} failed in an earlier run and may be partly applied (its row in ${s.owner.historyTable} has no finished_at), so nothing can be applied to ${s.owner.name}: finish or undo its changes by hand, then record it as applied with \`orchestrate stamp ${s.owner.name} ${name}\` if its changes are now complete, or as rolled back with \`UPDATE ${table} SET rolled_back_at = now() WHERE id = '${row.id}';\` if they are undone, and run the command again.`;
-}
-
-function modifiedProblem(s: OwnerState, a: AppliedMigration): string {
-  const file = path.join(a.files!.dir, 'migration.sql');
-  return `${qualified(s.owner.name, a.name)} was edited after it was applied: ${file} has checksum ${a.files!.checksum.slice(0, 12)}… but ${s.owner.historyTable} recorded ${a.row.checksum.slice(0, 12)}…; restore the file as it was applied (e.g. \`git checkout -- ${file}\`) and put the new change in a new migration.`;
-}
-
-function missingProblem(s: OwnerState, a: AppliedMigration): string {
-  return `${qualified(s.owner.name, a.name)} is recorded as applied in ${s.owner.historyTable}, but ${path.join(s.owner.migrationsDir, a.name)} does not exist; restore that folder from version control (a teammate's migration may be missing from your checkout).`;
+  throw new UsageError(`${flag} ${migration}: no migration of that name in ${candidates.join(', ')}; run \`orchestrate status\` to list them.`, { code: 'unknown-target' });
 }
 
 /**
@@ -106,14 +89,7 @@ function missingProblem(s: OwnerState, a: AppliedMigration): string {
  *   plan.steps.filter((s) => s.kind === 'apply').length; // migrations to run
  */
 export function planUpgrade(state: State, selected: string[], options: { target?: Target; newId: IdFactory }): Plan {
-  const problems: string[] = [];
-  for (const name of selected) {
-    const s = state.byName.get(name)!;
-    for (const row of s.failed) problems.push(failedProblem(state, s, row));
-    for (const a of s.modified) problems.push(modifiedProblem(s, a));
-    for (const a of s.missing) problems.push(missingProblem(s, a));
-  }
-  if (problems.length > 0) throw new CheckError(problems.join('\n'));
+  throwProblems(selected.flatMap((name) => stateProblems(state.byName.get(name)!, state.schema)), CheckError);
 
   // What is applied (or will be, earlier in this run): every enabled owner counts, selected or not.
   const done = new Set<string>();
@@ -121,7 +97,7 @@ export function planUpgrade(state: State, selected: string[], options: { target?
 
   const steps: Step[] = [];
   const owners: OwnerPlan[] = [];
-  const unmet: string[] = [];
+  const unmet: Problem[] = [];
   let stopped = false;
   for (const name of selected) {
     const s = state.byName.get(name)!;
@@ -140,7 +116,9 @@ export function planUpgrade(state: State, selected: string[], options: { target?
     }
     for (const f of pending) {
       const missing = f.requires.filter((r) => !done.has(qualified(r.owner, r.migration))).map((r) => qualified(r.owner, r.migration));
-      if (missing.length > 0) unmet.push(`${qualified(name, f.name)} requires ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not applied`);
+      if (missing.length > 0) {
+        unmet.push({ code: 'unmet-requirement', owner: name, migration: f.name, message: `${qualified(name, f.name)} requires ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not applied` });
+      }
       // The history table comes with the owner's first migration, in its transaction: one commit
       // fewer per owner, and a failing first migration leaves no empty table behind.
       const firstUse = plan.migrations.length === 0 && !s.tableExists;
@@ -163,7 +141,8 @@ export function planUpgrade(state: State, selected: string[], options: { target?
   }
   if (unmet.length > 0) {
     throw new CheckError(
-      `Cannot apply migrations whose dependencies are missing, so nothing was applied: ${unmet.join('; ')}; apply those first (e.g. \`orchestrate migrate --all\`, enabling the owners they belong to) or fix the \`-- orchestrate:requires\` lines.`,
+      `Cannot apply migrations whose dependencies are missing, so nothing was applied: ${unmet.map((u) => u.message).join('; ')}; apply those first (e.g. \`orchestrate migrate --all\`, enabling the owners they belong to) or fix the \`-- orchestrate:requires\` lines.`,
+      { problems: unmet },
     );
   }
   return { command: 'migrate', schema: state.schema, owners, steps };
@@ -218,31 +197,35 @@ export function planDowngrade(state: State, targets: { owner: string; keep: stri
       }
     }
   }
-  if (blocked.size > 0) {
-    throw new CheckError(
-      [...blocked.entries()]
-        .map(
-          ([what, by]) =>
-            `Cannot roll back ${what}: applied migration${by.length === 1 ? '' : 's'} ${by.join(', ')} require${by.length === 1 ? 's' : ''} it; roll ${by.length === 1 ? 'that' : 'those'} back first or pass --cascade to do it in the same run.`,
-        )
-        .join('\n'),
-    );
-  }
+  throwProblems(
+    [...blocked.entries()].map(([what, by]): Problem => {
+      const [owner, migration] = what.split('/') as [string, string];
+      return {
+        code: 'required-by',
+        owner,
+        migration,
+        message: `Cannot roll back ${what}: applied migration${by.length === 1 ? '' : 's'} ${by.join(', ')} require${by.length === 1 ? 's' : ''} it; roll ${by.length === 1 ? 'that' : 'those'} back first or pass --cascade to do it in the same run.`,
+      };
+    }),
+    CheckError,
+  );
 
-  const problems: string[] = [];
-  const checks: string[] = [];
+  const problems: Problem[] = [];
+  const checks: Problem[] = [];
   const ordered = [...state.owners].reverse().filter((s) => (revert.get(s.owner.name)?.size ?? 0) > 0);
   const steps: Step[] = [];
   const owners: OwnerPlan[] = [];
   for (const s of ordered) {
     const names = revert.get(s.owner.name)!;
-    for (const row of s.failed) checks.push(failedProblem(state, s, row));
+    checks.push(...stateProblems(s, state.schema).filter((p) => p.code === 'failed-migration'));
     const migrations = s.applied.filter((a) => names.has(a.name)).reverse();
     for (const a of migrations) {
       if (!a.files) {
-        problems.push(`Cannot roll back ${qualified(s.owner.name, a.name)}: its folder ${path.join(s.owner.migrationsDir, a.name)} does not exist; restore it from version control.`);
+        const dir = path.join(s.owner.migrationsDir, a.name);
+        problems.push({ code: 'missing-migration', owner: s.owner.name, migration: a.name, file: dir, message: `Cannot roll back ${qualified(s.owner.name, a.name)}: its folder ${dir} does not exist; restore it from version control.` });
       } else if (a.files.down === null) {
-        problems.push(`Cannot roll back ${qualified(s.owner.name, a.name)}: ${path.join(a.files.dir, DOWN_SQL)} does not exist; write the SQL that reverses migration.sql there and run downgrade again.`);
+        const file = path.join(a.files.dir, DOWN_SQL);
+        problems.push({ code: 'missing-down', owner: s.owner.name, migration: a.name, file, message: `Cannot roll back ${qualified(s.owner.name, a.name)}: ${file} does not exist; write the SQL that reverses migration.sql there and run downgrade again.` });
       } else {
         steps.push({
           kind: 'revert',
@@ -252,7 +235,7 @@ export function planDowngrade(state: State, targets: { owner: string; keep: stri
           file: path.join(a.files.dir, DOWN_SQL),
           sql: a.files.down,
           rowId: a.row.id,
-          transactional: !isNoTransaction(a.files.down),
+          transactional: !parseDirectives(a.files.down).noTransaction,
         });
       }
     }
@@ -264,8 +247,8 @@ export function planDowngrade(state: State, targets: { owner: string; keep: stri
     }
     owners.push({ owner: s.owner.name, historyTable: s.owner.historyTable, migrations: migrations.map((a) => a.name), alreadyApplied: [], remaining: [] });
   }
-  if (checks.length > 0) throw new CheckError(checks.join('\n'));
-  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  throwProblems(checks, CheckError);
+  throwProblems(problems, UsageError);
   return { command: 'downgrade', schema: state.schema, owners, steps };
 }
 
@@ -275,6 +258,7 @@ export function assertMigrationExists(owner: Owner, files: MigrationFiles[], mig
   const names = files.map((f) => f.name);
   throw new UsageError(
     `${command}: ${owner.name} has no migration ${migration} in ${owner.migrationsDir}; valid names: ${names.length > 0 ? names.join(', ') : 'none (no migrations yet)'}.`,
+    { code: 'unknown-target' },
   );
 }
 

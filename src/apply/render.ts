@@ -4,7 +4,7 @@
  */
 import type { Dialect } from '../db/driver.js';
 import { needsTerminator, splitStatements, transactionEndingStatements, withoutTransactionControl, type Statement } from '../db/split.js';
-import { UsageError } from '../errors.js';
+import { throwProblems, UsageError, type Problem } from '../errors.js';
 import type { Plan, Step } from './plan.js';
 
 /**
@@ -136,15 +136,20 @@ export function renderPlan(plan: Plan, dialect: Dialect, header: string): string
  * (`BEGIN`/`COMMIT` pairs are harmless and blanked out, see `withoutTransactionControl`.)
  */
 export function assertTransactionSafe(plan: Plan): void {
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   for (const step of plan.steps) {
     if ((step.kind !== 'apply' && step.kind !== 'revert') || !step.transactional) continue;
     for (const s of transactionEndingStatements(step.sql)) {
       const statement = s.text.replace(/\s+/g, ' ');
-      problems.push(
-        `${step.file}: line ${s.line}, \`${statement}\`, would end the transaction ${step.owner}/${step.migration} ${step.kind === 'apply' ? 'is applied' : 'is rolled back'} in, together with its history row; remove it, or put \`-- orchestrate:no-transaction\` on the first line to run the script without a transaction.`,
-      );
+      problems.push({
+        code: 'transaction-control',
+        owner: step.owner,
+        migration: step.migration,
+        file: step.file,
+        line: s.line,
+        message: `${step.file}: line ${s.line}, \`${statement}\`, would end the transaction ${step.owner}/${step.migration} ${step.kind === 'apply' ? 'is applied' : 'is rolled back'} in, together with its history row; remove it, or put \`-- orchestrate:no-transaction\` on the first line to run the script without a transaction.`,
+      });
     }
   }
-  if (problems.length > 0) throw new UsageError(`${problems.join('\n')}\nNothing was run.`);
+  throwProblems(problems, UsageError, '\nNothing was run.');
 }

@@ -2,7 +2,10 @@
  * What is applied, pending, failed, edited or missing, per owner: a pure function of the
  * migration folders and the history rows. Planning and every state command start from here.
  */
+import path from 'node:path';
 import type { HistoryRow, HistorySnapshot } from '../db/history.js';
+import { postgresDialect } from '../db/postgres-dialect.js';
+import type { Problem } from '../errors.js';
 import { checksumOf, type MigrationFiles } from '../migrations/folder.js';
 import type { Owner } from '../project/project.js';
 
@@ -53,11 +56,18 @@ export function checksumMatches(files: MigrationFiles, recorded: string): boolea
   return checksumOf(lf) === recorded || checksumOf(lf.replace(/\n/g, '\r\n')) === recorded;
 }
 
+/**
+ * Whether a history row records its migration as applied. The one definition: rolled-back rows
+ * are ignored, as Prisma Migrate ignores them; a finished row means applied; a row neither
+ * finished nor rolled back is a failed migration.
+ */
+export const isApplied = (row: Pick<HistoryRow, 'finishedAt' | 'rolledBackAt'>) => row.finishedAt !== null && row.rolledBackAt === null;
+export const isFailed = (row: Pick<HistoryRow, 'finishedAt' | 'rolledBackAt'>) => row.finishedAt === null && row.rolledBackAt === null;
+
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /**
- * Rolled-back rows are ignored, as Prisma Migrate ignores them; a finished row means applied;
- * a row neither finished nor rolled back is a failed migration.
+ * The state of every owner (see `isApplied` for what counts as applied).
  *
  * @example
  *   const state = buildState(project.owners, files, await readHistory(db, tables));
@@ -76,11 +86,11 @@ export function buildState(owners: Owner[], files: Map<string, MigrationFiles[]>
     const rows = rowsByOwner.get(owner.name) ?? [];
     const appliedRows = new Map<string, HistoryRow>();
     for (const row of rows) {
-      if (row.rolledBackAt !== null || row.finishedAt === null) continue;
+      if (!isApplied(row)) continue;
       const previous = appliedRows.get(row.migrationName);
       if (!previous || previous.startedAt <= row.startedAt) appliedRows.set(row.migrationName, row);
     }
-    const failed = rows.filter((r) => r.rolledBackAt === null && r.finishedAt === null);
+    const failed = rows.filter(isFailed);
     const applied = [...appliedRows.entries()]
       .map(([name, row]): AppliedMigration => {
         const f = fileByName.get(name) ?? null;
@@ -105,3 +115,46 @@ export function buildState(owners: Owner[], files: Map<string, MigrationFiles[]>
 
 /** `owner/migration`, the way every message names a migration. */
 export const qualified = (owner: string, migration: string) => `${owner}/${migration}`;
+
+/**
+ * What stops a run on an owner: migrations that failed in an earlier run, applied migrations
+ * edited since, applied migrations whose folder is gone. Worded here once for every command.
+ *
+ * @example
+ *   stateProblems(state.byName.get('core')!, state.schema).map((p) => p.code); // ['checksum-mismatch']
+ */
+export function stateProblems(s: OwnerState, schema: string): Problem[] {
+  const owner = s.owner.name;
+  const table = s.owner.historyTable;
+  const problems: Problem[] = [];
+  for (const row of s.failed) {
+    const name = row.migrationName;
+    problems.push({
+      code: 'failed-migration',
+      owner,
+      migration: name,
+      message: `${qualified(owner, name)} failed in an earlier run and may be partly applied (its row in ${table} has no finished_at), so nothing can be applied to ${owner}: finish or undo its changes by hand, then record it as applied with \`orchestrate stamp ${owner} ${name}\` if its changes are now complete, or as rolled back with \`UPDATE ${postgresDialect.tableName({ schema, name: table })} SET rolled_back_at = now() WHERE id = '${row.id}';\` if they are undone, and run the command again.`,
+    });
+  }
+  for (const a of s.modified) {
+    const file = path.join(a.files!.dir, 'migration.sql');
+    problems.push({
+      code: 'checksum-mismatch',
+      owner,
+      migration: a.name,
+      file,
+      message: `${qualified(owner, a.name)} was edited after it was applied: ${file} has checksum ${a.files!.checksum.slice(0, 12)}… but ${table} recorded ${a.row.checksum.slice(0, 12)}…; restore the file as it was applied (e.g. \`git checkout -- ${file}\`) and put the new change in a new migration.`,
+    });
+  }
+  for (const a of s.missing) {
+    const dir = path.join(s.owner.migrationsDir, a.name);
+    problems.push({
+      code: 'missing-migration',
+      owner,
+      migration: a.name,
+      file: dir,
+      message: `${qualified(owner, a.name)} is recorded as applied in ${table}, but ${dir} does not exist; restore that folder from version control (a teammate's migration may be missing from your checkout).`,
+    });
+  }
+  return problems;
+}

@@ -1,12 +1,16 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadSettings, type Settings } from '../config/settings.js';
-import { OrchestrateError, UsageError } from '../errors.js';
+import { OrchestrateError, RuntimeError, UsageError } from '../errors.js';
 import { readMigrations } from '../migrations/folder.js';
 import { discoverExtensions, isDirectory, loadProject, parseExtensionList, validateExtensionName } from '../project/project.js';
+import type { ApplyFailure } from '../api/apply.js';
+import { createOrchestrator } from '../api/orchestrator.js';
+import { explicitDatabaseUrl } from '../db/url.js';
+import type { RevisionWritten } from '../api/revision.js';
+import { duration, plural } from './apply-shared.js';
 import type { CommandResult, Context } from './context.js';
 import type { MigrateData } from './migrate.js';
-import type { RevisionData } from './revision.js';
 
 export interface CreateOptions {
   /** Write a fragment without the sample model (and so no initial migration). */
@@ -26,7 +30,7 @@ export interface CreateData {
   model: { name: string; table: string } | null;
   /** The initial migration, or null when the fragment declares nothing yet. */
   migration: string | null;
-  revision: RevisionData;
+  revision: RevisionWritten;
   /** The `migrate` result, or null with `--skip-migrate` or without a migration. */
   migrate: MigrateData | null;
   /** Whether APP_EXTENSIONS (or --extensions) already lists the extension. */
@@ -114,10 +118,8 @@ function undoOnFailure(undo: () => void): { release: () => void; run: () => void
   };
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
 interface Steps {
-  revision: RevisionData;
+  revision: RevisionWritten;
   migrate: MigrateData | null;
   migration: string | null;
   lines: string[];
@@ -125,25 +127,56 @@ interface Steps {
 
 /**
  * Generates the extension's initial migration and applies it, with the extension enabled for
- * this run even when APP_EXTENSIONS does not list it yet.
+ * this run even when APP_EXTENSIONS does not list it yet. Through the public API: the same
+ * planner and runner as `revision` and `migrate`, without their wording.
  */
 async function generateAndApply(ctx: Context, extension: string, others: string[], opts: CreateOptions): Promise<Steps> {
-  const enabledCtx: Context = { ...ctx, globals: { ...ctx.globals, extensions: [...others, extension].join(',') } };
-  const { revision } = await import('./revision.js');
-  const rev = await revision(enabledCtx, { extension: [extension], name: 'init' });
-  const entry = rev.data.owners.find((o) => o.owner === extension);
-  const lines = rev.text ? [rev.text] : [];
-  if (entry?.status !== 'created' || !entry.migration) {
-    return { revision: rev.data, migrate: null, migration: null, lines: [`${extension}: the fragment declares nothing yet, so there is no initial migration; add models, then run \`orchestrate revision --extension ${extension} -m <name>\`.`] };
+  explicitDatabaseUrl({ url: ctx.globals.url, env: ctx.env }); // an empty --url or DATABASE_URL is refused here, in the CLI's words
+  const orchestrator = createOrchestrator({
+    root: ctx.root,
+    database: ctx.globals.url,
+    extensions: [...others, extension],
+    env: ctx.env,
+    onEvent: (event) => {
+      if (event.type === 'notice') ctx.reporter.info(event.message);
+      else if (event.type === 'lock:wait') ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...');
+      else if (event.type === 'migration:end') ctx.reporter.info(`Applied ${event.owner}/${event.migration} (${duration(event.durationMs)})`);
+    },
+  });
+  try {
+    const written = await orchestrator.writeRevision(await orchestrator.planRevision({ owners: [extension], name: 'init' }));
+    const entry = written.owners.find((o) => o.owner === extension);
+    if (entry?.status !== 'created' || !entry.migration) {
+      return { revision: written, migrate: null, migration: null, lines: [`${extension}: the fragment declares nothing yet, so there is no initial migration; add models, then run \`orchestrate revision --extension ${extension} -m <name>\`.`] };
+    }
+    const lines = [`${extension}: created ${entry.path} (${plural(entry.statements ?? 0, 'statement')})`];
+    if (opts.skipMigrate) {
+      lines.push(`Not applied (--skip-migrate); once "${extension}" is enabled, apply it with \`orchestrate migrate --extension ${extension}\` (or now: \`orchestrate --extensions ${[...others, extension].join(',')} migrate --extension ${extension}\`).`);
+      return { revision: written, migrate: null, migration: entry.migration, lines };
+    }
+    const plan = await orchestrator.planUpgrade({ owners: [extension] });
+    const result = await orchestrator.apply(plan);
+    if (result.error) throw new MigrationFailed(result.error);
+    const applied = result.results.filter((r) => r.status === 'Success');
+    const owners = plan.owners.map((o) => ({
+      owner: o.owner,
+      historyTable: o.historyTable,
+      applied: applied.filter((r) => r.owner === o.owner).map((r) => ({ migration: r.migration, durationMs: r.durationMs ?? 0 })),
+      skipped: o.alreadyApplied,
+      remaining: o.remaining,
+    }));
+    lines.push(`Applied ${plural(applied.length, 'migration')} (${extension}: ${applied.length}) in ${duration(result.durationMs)}.`);
+    return { revision: written, migrate: { database: plan.database, owners, applied: applied.length, durationMs: result.durationMs }, migration: entry.migration, lines };
+  } finally {
+    await orchestrator.close();
   }
-  if (opts.skipMigrate) {
-    lines.push(`Not applied (--skip-migrate); once "${extension}" is enabled, apply it with \`orchestrate migrate --extension ${extension}\` (or now: \`orchestrate --extensions ${[...others, extension].join(',')} migrate --extension ${extension}\`).`);
-    return { revision: rev.data, migrate: null, migration: entry.migration, lines };
+}
+
+/** The initial migration failed to apply: a result of the run, carried out of the scaffold's undo. */
+class MigrationFailed extends Error {
+  constructor(readonly failure: ApplyFailure) {
+    super(failure.problem.message);
   }
-  const { migrate } = await import('./migrate.js');
-  const applied = await migrate(enabledCtx, { extension: [extension] });
-  if (applied.text) lines.push(applied.text);
-  return { revision: rev.data, migrate: applied.data, migration: entry.migration, lines };
 }
 
 function enableHint(extension: string, requested: { names: string[]; source: string }): { enabled: boolean; enableWith: string | null; line: string | null } {
@@ -234,11 +267,14 @@ export async function create(ctx: Context, extension: string, opts: CreateOption
     };
   } catch (error) {
     undo.run();
-    // The failure's own advice points into the folder that was just removed.
-    if (error instanceof OrchestrateError) {
-      const cause = error.message.replace(/; fix the migration and run migrate again\.$/, '').replace(/\.$/, '');
-      throw new OrchestrateError(`${cause}; create removed ${rel(settings, folder)}/ again, so fix the cause and run \`orchestrate create ${extension}\` again.`, error.exitCode, { cause: error });
+    // The failure's own advice may point into the folder that was just removed: say what now.
+    const again = `create removed ${rel(settings, folder)}/ again, so fix the cause and run \`orchestrate create ${extension}\` again.`;
+    if (error instanceof MigrationFailed) {
+      const { problem, reason, statement } = error.failure;
+      const where = statement ? ` at line ${statement.line}, \`${statement.text.replace(/\s+/g, ' ').slice(0, 120)}\`` : '';
+      throw new RuntimeError(`The initial migration ${problem.owner}/${problem.migration} failed${where} and was rolled back (${reason}); ${again}`, { cause: error.failure.cause, problems: [problem] });
     }
+    if (error instanceof OrchestrateError) throw new OrchestrateError(`${error.message}\n${again}`, error.exitCode, { cause: error, problems: error.problems });
     throw error;
   }
 }
@@ -307,6 +343,7 @@ export async function init(ctx: Context, extension: string, opts: CreateOptions)
     };
   } catch (error) {
     undo.run();
+    if (error instanceof MigrationFailed) throw new RuntimeError(error.failure.problem.message, { cause: error.failure.cause, problems: [error.failure.problem] });
     throw error;
   }
 }

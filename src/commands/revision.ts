@@ -63,7 +63,7 @@ function validateFlags(opts: RevisionOptions): void {
   if (opts.name !== undefined && slugify(opts.name) === '') throw new UsageError(`-m ${JSON.stringify(opts.name)} has no letters or digits to name a migration folder with; use e.g. -m add_invoices.`);
 }
 
-interface Planned {
+export interface Planned {
   owner: Owner;
   history: OwnerHistory;
   up: string;
@@ -71,11 +71,33 @@ interface Planned {
   snapshot: string;
 }
 
+/** What a revision run would write, computed without writing anything. */
+export interface RevisionPlan {
+  project: Project;
+  selected: Owner[];
+  /** Owners with a change, and their forward and reverse SQL. */
+  planned: Planned[];
+  folders: FolderCache;
+  options: RevisionOptions;
+}
+
 /**
  * `orchestrate revision`: for each selected owner, diff what its migrations produce against
  * its schema (the rest of its world held at the current state) and write one new migration.
  */
 export async function revision(ctx: Context, opts: RevisionOptions): Promise<CommandResult<RevisionData>> {
+  const plan = await planRevision(ctx, opts);
+  if (opts.check) return checkResult(plan.project, plan.selected, plan.planned);
+  return writeRevision(plan);
+}
+
+/** Writes the migrations of a plan; nothing else runs between the diffs and the writes. */
+export function writeRevision(plan: RevisionPlan): CommandResult<RevisionData> {
+  return write(plan.project, plan.folders, plan.selected, plan.planned, plan.options);
+}
+
+/** Everything `revision` does short of writing: flags, reading, composing, diffing, the guard. */
+export async function planRevision(ctx: Context, opts: RevisionOptions): Promise<RevisionPlan> {
   validateFlags(opts);
   const project = contextProject(ctx);
   const selected = selectOwners(project, opts);
@@ -110,9 +132,7 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
   } finally {
     await engine?.close();
   }
-
-  if (opts.check) return checkResult(project, selected, planned);
-  return write(project, folders, selected, planned, opts);
+  return { project, selected, planned, folders, options: opts };
 }
 
 function checkResult(project: Project, selected: Owner[], planned: Planned[]): CommandResult<RevisionData> {
@@ -147,6 +167,7 @@ async function refuseUnmigratedWorld(engine: DiffEngine, project: Project, folde
         const flag = dep.kind === 'core' ? '--core' : `--extension ${dep.name}`;
         throw new CheckError(
           `${dep.name} has schema changes without a migration, and ${p.owner.name}'s new migration would be generated against them; include it (\`orchestrate revision ${flag} --extension ${p.owner.name}\`, or --all) so that ${p.owner.name}'s migration can require it.`,
+          { code: 'pending-changes', owner: dep.name },
         );
       }
     }
@@ -257,7 +278,7 @@ function refuseOrphanedRequirements(project: Project, folders: FolderCache, sele
   );
 }
 
-interface FolderCache {
+export interface FolderCache {
   /** An owner's migration folders (no snapshot needed: names and requires only). */
   migrations(owner: Owner): MigrationFiles[];
   /** Its folders plus the snapshot of the latest one (an error when that snapshot is missing). */

@@ -1,44 +1,14 @@
 /** `status`: applied, pending, failed, edited and missing migrations per owner. Reads only. */
-import type { OwnerState } from '../apply/state.js';
+import { statusOf, type MigrationStatus, type StatusData } from '../api/status.js';
 import { selectOwners, type Selection } from '../project/project.js';
 import { palette, plural, readState, table, timestampText } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 
+export type { MigrationStatus, StatusData, StatusOwner } from '../api/status.js';
+
 export interface StatusOptions extends Selection {
   /** Exit 3 when anything is pending, failed, edited or missing. */
   exitCode?: boolean;
-}
-
-export type MigrationStatus = 'applied' | 'pending' | 'failed' | 'modified' | 'missing';
-
-export interface StatusOwner {
-  owner: string;
-  historyTable: string;
-  historyTableExists: boolean;
-  migrations: { migration: string; status: MigrationStatus; appliedAt: string | null }[];
-  counts: Record<MigrationStatus, number>;
-}
-
-export interface StatusData {
-  database: string;
-  owners: StatusOwner[];
-  counts: Record<MigrationStatus, number>;
-  /** Nothing pending, failed, edited or missing. */
-  upToDate: boolean;
-}
-
-function ownerStatus(s: OwnerState): StatusOwner {
-  const rows = new Map<string, { migration: string; status: MigrationStatus; appliedAt: string | null }>();
-  for (const f of s.files) rows.set(f.name, { migration: f.name, status: 'pending', appliedAt: null });
-  for (const a of s.applied) {
-    const status: MigrationStatus = a.files === null ? 'missing' : a.checksumMatches ? 'applied' : 'modified';
-    rows.set(a.name, { migration: a.name, status, appliedAt: (a.row.finishedAt ?? a.row.startedAt).toISOString() });
-  }
-  for (const r of s.failed) rows.set(r.migrationName, { migration: r.migrationName, status: 'failed', appliedAt: null });
-  const migrations = [...rows.values()].sort((a, b) => (a.migration < b.migration ? -1 : 1));
-  const counts: Record<MigrationStatus, number> = { applied: 0, pending: 0, failed: 0, modified: 0, missing: 0 };
-  for (const m of migrations) counts[m.status]++;
-  return { owner: s.owner.name, historyTable: s.owner.historyTable, historyTableExists: s.tableExists, migrations, counts };
 }
 
 const COLORS: Record<MigrationStatus, string> = { applied: '32', pending: '33', failed: '31', modified: '31', missing: '31' };
@@ -51,10 +21,8 @@ export async function status(ctx: Context, opts: StatusOptions): Promise<Command
   const project = contextProject(ctx);
   const selected = new Set(selectOwners(project, opts).map((o) => o.name));
   const { state, database } = await readState(ctx, project);
-  const owners: StatusOwner[] = state.owners.filter((s) => selected.has(s.owner.name)).map(ownerStatus);
-  const counts: Record<MigrationStatus, number> = { applied: 0, pending: 0, failed: 0, modified: 0, missing: 0 };
-  for (const o of owners) for (const k of Object.keys(counts) as MigrationStatus[]) counts[k] += o.counts[k];
-  const upToDate = counts.pending + counts.failed + counts.modified + counts.missing === 0;
+  const data = statusOf(state, database, selected);
+  const { owners, counts, upToDate } = data;
 
   const paint = palette(ctx);
   const blocks = owners.map((o) => {
@@ -79,7 +47,7 @@ export async function status(ctx: Context, opts: StatusOptions): Promise<Command
     .join(', ');
   const footer = upToDate ? `Up to date: ${plural(owners.length, 'owner')}, ${counts.applied} applied.` : `Not up to date: ${total}.`;
   return {
-    data: { database, owners, counts, upToDate },
+    data,
     text: `${blocks.join('\n\n')}\n\n${footer}`,
     exitCode: opts.exitCode && !upToDate ? 3 : 0,
   };

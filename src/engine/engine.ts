@@ -1,25 +1,10 @@
 import { RuntimeError, UsageError, messageOf } from '../errors.js';
 import { redactUrl } from '../db/url.js';
+import type { DiffEngine, DiffSide } from '../plan/diff-engine.js';
 
-export interface SchemaFile {
-  /** Shown in the engine's messages; use the project-relative path of the original file. */
-  path: string;
-  content: string;
-}
-
-/** One side of a diff: a set of schema files, or nothing at all. */
-export type DiffSide = SchemaFile[] | 'empty';
-
-/**
- * Computes the SQL that takes a database from one Prisma schema to another.
- * Implementations: the in-process wasm engine (default) and the Prisma CLI.
- */
-export interface DiffEngine {
-  readonly name: string;
-  /** The migration script, or '' when the two sides are equivalent. */
-  diff(from: DiffSide, to: DiffSide): Promise<string>;
-  close(): Promise<void>;
-}
+// The port lives with the planner that uses it; the engines here implement it.
+export type { DiffEngine, DiffSide } from '../plan/diff-engine.js';
+export type { SchemaFile } from '../schema/compose.js';
 
 export interface EngineOptions {
   /** A PostgreSQL URL for server-version detection; without one an in-memory PGlite answers. */

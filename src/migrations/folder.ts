@@ -95,7 +95,8 @@ function readMigration(migrationsDir: string, name: string): MigrationFiles {
     // reads every migration of every owner).
     sql = readFileSync(sqlPath, 'utf8');
   } catch {
-    throw new UsageError(`${dir} has no ${MIGRATION_SQL}; every migration directory needs one (delete the directory if it is not a migration).`);
+    const message = `${dir} has no ${MIGRATION_SQL}; every migration directory needs one (delete the directory if it is not a migration).`;
+    throw new UsageError(message, { problems: [{ code: 'migrations', migration: name, file: dir, message }] });
   }
   // The checksum is over the file's bytes, which the decoded text encodes back to (checked).
   return new MigrationFolder(name, dir, assertUtf8(sqlPath, sql), checksumOf(sql));

@@ -1,5 +1,5 @@
 import { CheckError } from '../errors.js';
-import type { DiffEngine, DiffSide } from '../engine/engine.js';
+import type { DiffEngine, DiffSide } from './diff-engine.js';
 import type { Requirement } from '../migrations/folder.js';
 import { transitiveDependencies, type Owner, type Project } from '../project/project.js';
 import { compose, type Composed, type Ownership } from '../schema/compose.js';
@@ -69,18 +69,21 @@ export async function diffOwner(
       throw new CheckError(
         `The migration for ${who} would recreate ${v.object} (removing values does that), but columns of ${v.recreatesEnumOf.map((o) => `extension "${o}"`).join(', ')} use it and would block or lose it (statement: ${v.statement.slice(0, 160)}); ` +
           `keep the values, or first move those columns off the enum in their own migrations.`,
+        { code: 'ownership', owner: owner.name },
       );
     }
     if (v.dropsExtensionOf) {
       throw new CheckError(
         `The migration for ${who} would drop ${v.object}, and with it the columns extension "${v.dropsExtensionOf}" adds to it (statement: ${v.statement.slice(0, 160)}); ` +
           `keep the table (renaming it with @@map recreates it), or first uninstall "${v.dropsExtensionOf}" (\`orchestrate downgrade --extension ${v.dropsExtensionOf} --target base\`) and remove its \`extend model\`.`,
+        { code: 'ownership', owner: owner.name },
       );
     }
     throw new CheckError(
       `The migration for ${who} would change ${v.object}, which belongs to ${v.owner === 'core' ? 'core' : `extension "${v.owner}"`} (statement: ${v.statement.slice(0, 160)}); ` +
         `an owner may only change its own models, enums and the fields it adds with \`extend model\` — move that change to its owner's schema.` +
         (violations.length > 1 ? ` (${violations.length - 1} more such statement(s).)` : ''),
+      { code: 'ownership', owner: owner.name },
     );
   }
   return { owner: owner.name, up, down };

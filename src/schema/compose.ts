@@ -1,5 +1,4 @@
-import { InputErrors, UsageError } from '../errors.js';
-import type { SchemaFile } from '../engine/engine.js';
+import { InputErrors, UsageError, type Problem } from '../errors.js';
 import { parseSchemaFile, type ParsedBlock, type ParsedFile, type SourceFile } from './parse.js';
 
 /** One owner's schema file as it takes part in a composition. */
@@ -13,9 +12,23 @@ export interface OwnerSource {
   manifestPath?: string;
 }
 
+/** A schema file as the engine and Prisma's validator read it. */
+export interface SchemaFile {
+  /** Shown in messages; the project-relative path of the original file. */
+  path: string;
+  content: string;
+}
+
+/** A composition problem at a line of an owner's file; the message starts with `path:line:`. */
+function problem(source: OwnerSource, line: number, text: string): Problem {
+  return { code: 'composition', owner: source.owner, file: source.file.path, line, message: `${source.file.path}:${line}: ${text}` };
+}
+
 export interface LineOrigin {
   path: string;
   line: number;
+  /** The owner of that file (unknown for a line the composition did not produce). */
+  owner?: string;
 }
 
 export interface Ownership {
@@ -75,26 +88,23 @@ const describe = (owner: string) => (owner === 'core' ? 'core' : `extension "${o
  */
 export function compose(sources: OwnerSource[]): Composed {
   const parsed = sources.map((s) => ({ source: s, parsed: parseCached(s.file) }));
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   const declared = new Map<string, { owner: string; block: ParsedBlock; path: string }>();
 
   for (const { source, parsed: pf } of parsed) {
     for (const block of pf.blocks) {
-      const at = `${source.file.path}:${block.startLine}`;
       if (source.kind === 'extension' && (block.kind === 'datasource' || block.kind === 'generator')) {
-        problems.push(`${at}: a ${block.kind} block is not allowed in an extension fragment; remove it (the core schema ${sources[0]?.file.path ?? 'prisma/schema.prisma'} holds the ${block.kind}).`);
+        problems.push(problem(source, block.startLine, `a ${block.kind} block is not allowed in an extension fragment; remove it (the core schema ${sources[0]?.file.path ?? 'prisma/schema.prisma'} holds the ${block.kind}).`));
         continue;
       }
       if (block.extend) {
-        if (source.kind === 'core') problems.push(`${at}: \`extend model\` is only allowed in extension fragments; declare the fields in model ${block.name} directly.`);
+        if (source.kind === 'core') problems.push(problem(source, block.startLine, `\`extend model\` is only allowed in extension fragments; declare the fields in model ${block.name} directly.`));
         continue;
       }
       if (block.kind === 'datasource' || block.kind === 'generator') continue;
       const previous = declared.get(block.name);
       if (previous) {
-        problems.push(
-          `${at}: ${block.kind} "${block.name}" is already declared in ${previous.path}:${previous.block.startLine} (${describe(previous.owner)}); each model and enum has one owner — rename one, or use \`extend model ${block.name}\` to add fields.`,
-        );
+        problems.push(problem(source, block.startLine, `${block.kind} "${block.name}" is already declared in ${previous.path}:${previous.block.startLine} (${describe(previous.owner)}); each model and enum has one owner — rename one, or use \`extend model ${block.name}\` to add fields.`));
         continue;
       }
       declared.set(block.name, { owner: source.owner, block, path: source.file.path });
@@ -114,24 +124,21 @@ export function compose(sources: OwnerSource[]): Composed {
     const visible = new Set([source.owner, ...source.visible]);
     for (const block of pf.blocks) {
       if (!block.extend || source.kind === 'core') continue;
-      const at = `${source.file.path}:${block.startLine}`;
       const target = declared.get(block.name);
       if (!target) {
-        problems.push(`${at}: \`extend model ${block.name}\` names no model of core or of the dependencies of ${describe(source.owner)}; check the name, or add the extension that declares it to dependsOn.`);
+        problems.push(problem(source, block.startLine, `\`extend model ${block.name}\` names no model of core or of the dependencies of ${describe(source.owner)}; check the name, or add the extension that declares it to dependsOn.`));
         continue;
       }
       if (target.block.kind !== 'model') {
-        problems.push(`${at}: \`extend model ${block.name}\` targets a ${target.block.kind}; only models can be extended.`);
+        problems.push(problem(source, block.startLine, `\`extend model ${block.name}\` targets a ${target.block.kind}; only models can be extended.`));
         continue;
       }
       if (target.owner === source.owner) {
-        problems.push(`${at}: ${describe(source.owner)} extends its own model ${block.name}; declare the fields in the model itself.`);
+        problems.push(problem(source, block.startLine, `${describe(source.owner)} extends its own model ${block.name}; declare the fields in the model itself.`));
         continue;
       }
       if (!visible.has(target.owner)) {
-        problems.push(
-          `${at}: \`extend model ${block.name}\` targets a model owned by ${describe(target.owner)}, which ${describe(source.owner)} does not depend on; add "${target.owner}" to dependsOn in ${source.manifestPath ?? 'its extension.json'}.`,
-        );
+        problems.push(problem(source, block.startLine, `\`extend model ${block.name}\` targets a model owned by ${describe(target.owner)}, which ${describe(source.owner)} does not depend on; add "${target.owner}" to dependsOn in ${source.manifestPath ?? 'its extension.json'}.`));
         continue;
       }
       const sites = fieldSites.get(block.name)!;
@@ -139,7 +146,7 @@ export function compose(sources: OwnerSource[]): Composed {
         const here = `${source.file.path}:${f.line}`;
         const prior = sites.get(f.name);
         if (prior) {
-          problems.push(`${here}: field "${f.name}" is added to model ${block.name} twice (already declared at ${prior}); rename or remove one of them.`);
+          problems.push(problem(source, f.line, `field "${f.name}" is added to model ${block.name} twice (already declared at ${prior}); rename or remove one of them.`));
         } else {
           sites.set(f.name, `${here} (${describe(source.owner)})`);
         }
@@ -158,11 +165,14 @@ export function compose(sources: OwnerSource[]): Composed {
         if (SCALARS.has(f.type)) continue;
         const target = declared.get(f.type);
         if (!target || visible.has(target.owner)) continue;
-        const at = `${source.file.path}:${f.line}`;
         problems.push(
-          source.kind === 'core'
-            ? `${at}: core field "${f.name}" refers to ${f.type}, owned by ${describe(target.owner)}; core cannot depend on extensions — declare the relation in the extension with \`extend model ${block.name}\`.`
-            : `${at}: field "${f.name}" refers to ${f.type}, owned by ${describe(target.owner)}, which ${describe(source.owner)} does not depend on; add "${target.owner}" to dependsOn in ${source.manifestPath ?? 'its extension.json'}.`,
+          problem(
+            source,
+            f.line,
+            source.kind === 'core'
+              ? `core field "${f.name}" refers to ${f.type}, owned by ${describe(target.owner)}; core cannot depend on extensions — declare the relation in the extension with \`extend model ${block.name}\`.`
+              : `field "${f.name}" refers to ${f.type}, owned by ${describe(target.owner)}, which ${describe(source.owner)} does not depend on; add "${target.owner}" to dependsOn in ${source.manifestPath ?? 'its extension.json'}.`,
+          ),
         );
       }
     }
@@ -234,7 +244,7 @@ function assemble(
         body.split('\n').forEach((line, i) => {
           if (line.trim() === '') return;
           lines.push(line);
-          origins.push({ path: s.file.path, line: firstLine + i });
+          origins.push({ path: s.file.path, line: firstLine + i, owner: s.owner });
         });
       }
       before.set(block.endLine, { lines, origins });
@@ -248,16 +258,16 @@ function assemble(
         const head = line.slice(0, close);
         if (head.trim() !== '') {
           out.push(head);
-          origin.push({ path, line: n });
+          origin.push({ path, line: n, owner: source.owner });
         }
         out.push(...ins.lines);
         origin.push(...ins.origins);
         out.push(head.trim() !== '' ? line.slice(close) : line);
-        origin.push({ path, line: n });
+        origin.push({ path, line: n, owner: source.owner });
         return;
       }
       out.push(blank.has(n) ? '' : line);
-      origin.push({ path, line: n });
+      origin.push({ path, line: n, owner: source.owner });
     });
     const content = out.join('\n');
     files.push({ path, content });
@@ -291,12 +301,12 @@ export async function validateComposed(composed: Composed): Promise<void> {
     } catch {
       // not JSON: keep the raw message
     }
-    const problems: string[] = [];
+    const problems: Problem[] = [];
     const re = /error: ([^\n]+)\n\s*-->\s+(.+?):(\d+)/g;
     for (let m = re.exec(text); m; m = re.exec(text)) {
       const o = originOf(composed, m[2]!, Number(m[3]));
       const message = m[1]!.trim();
-      problems.push(`${o.path}:${o.line}: ${message}${message.endsWith('.') ? '' : '.'}`);
+      problems.push({ code: 'composition', owner: o.owner, file: o.path, line: o.line, message: `${o.path}:${o.line}: ${message}${message.endsWith('.') ? '' : '.'}` });
     }
     if (problems.length === 0) throw new UsageError(`The composed schema is not valid: ${text.split('\n').slice(0, 4).join(' ')}`, { cause: error });
     throw new InputErrors(problems);

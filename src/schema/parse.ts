@@ -134,7 +134,8 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
     const where = token?.startLine ? `${file.path}:${token.startLine}:${token.startColumn}` : file.path;
     const image = token?.image;
     const found = image === undefined || image === '' ? 'unexpected end of file' : image.trim() === '' ? 'unexpected end of line' : `unexpected ${JSON.stringify(image)}`;
-    throw new UsageError(`${where}: syntax error, ${found}; fix the schema at that position (fields are \`name Type @attributes\`, one per line, inside \`model Name { ... }\`).`, { cause: error });
+    const message = `${where}: syntax error, ${found}; fix the schema at that position (fields are \`name Type @attributes\`, one per line, inside \`model Name { ... }\`).`;
+    throw new UsageError(message, { cause: error, problems: [{ code: 'schema', owner: file.owner, file: file.path, line: token?.startLine, message }] });
   }
   const blocks: ParsedBlock[] = [];
   for (const node of ast.list as AstBlock[]) {
@@ -148,7 +149,8 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
     const startOffset = extendMatch ? lineStart + extendMatch[0].indexOf('extend') : keywordOffset;
     const braces = findBraces(file.text, keywordOffset);
     if (!braces) {
-      throw new UsageError(`${file.path}:${node.location.startLine}: the ${kind} block "${node.name}" has no closing brace; add "}" at its end.`);
+      const message = `${file.path}:${node.location.startLine}: the ${kind} block "${node.name}" has no closing brace; add "}" at its end.`;
+      throw new UsageError(message, { problems: [{ code: 'schema', owner: file.owner, file: file.path, line: node.location.startLine, message }] });
     }
     const fields: ParsedField[] = [];
     const attributes: { name: string; line: number }[] = [];

@@ -15,11 +15,11 @@ export function readSchemaText(project: Project, owner: Owner): string {
     return readFileSync(owner.schemaPath, 'utf8');
   } catch {
     const rel = relativePath(project, owner.schemaPath);
-    throw new UsageError(
+    const message =
       owner.kind === 'core'
         ? `The core schema ${rel} does not exist; create it with a datasource block, or set "coreSchema" in orchestrate.config.json.`
-        : `Extension "${owner.name}" has no fragment: ${rel} does not exist; create it (models, enums, \`extend model\` blocks) or remove the extension folder.`,
-    );
+        : `Extension "${owner.name}" has no fragment: ${rel} does not exist; create it (models, enums, \`extend model\` blocks) or remove the extension folder.`;
+    throw new UsageError(message, { problems: [{ code: 'schema', owner: owner.name, file: rel, message }] });
   }
 }
 
@@ -51,9 +51,8 @@ export function readOwnerHistory(project: Project, owner: Owner, migrations: Mig
   if (!latest) return { migrations, snapshot: null };
   if (!existsSync(latest.snapshotPath)) {
     const rel = relativePath(project, latest.dir);
-    throw new UsageError(
-      `${rel} has no snapshot.prisma, so orchestrate cannot tell what ${owner.name}'s migrations produce; if they match the current schema, copy ${relativePath(project, owner.schemaPath)} to ${rel}/snapshot.prisma, or start over with \`orchestrate revision --${owner.kind === 'core' ? 'core' : `extension ${owner.name}`} --regenerate\`.`,
-    );
+    const message = `${rel} has no snapshot.prisma, so orchestrate cannot tell what ${owner.name}'s migrations produce; if they match the current schema, copy ${relativePath(project, owner.schemaPath)} to ${rel}/snapshot.prisma, or start over with \`orchestrate revision --${owner.kind === 'core' ? 'core' : `extension ${owner.name}`} --regenerate\`.`;
+    throw new UsageError(message, { problems: [{ code: 'migrations', owner: owner.name, migration: latest.name, file: rel, message }] });
   }
   return { migrations, snapshot: readFileSync(latest.snapshotPath, 'utf8') };
 }

@@ -1,0 +1,261 @@
+/**
+ * `check` as a use case: every problem of the project and its database, as data. The command
+ * in src/commands/check.ts only words the report.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { buildState, stateProblems } from '../apply/state.js';
+import type { Driver } from '../db/driver.js';
+import { OrchestrateError, RuntimeError, UsageError, messageOf, type Problem } from '../errors.js';
+import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
+import { loadProject, type Owner, type Project } from '../project/project.js';
+import { loadSettings } from '../config/settings.js';
+import { compose, validateComposed, type Composed } from '../schema/compose.js';
+import { ownerSource, readSchemaText, relativePath } from '../schema/sources.js';
+import { databaseSourceOf, type RunContext } from './context.js';
+import { planRevision } from './revision.js';
+
+export interface CheckReport {
+  ok: boolean;
+  /** Enabled owners, in project order. */
+  owners: string[];
+  /** Migration folders of those owners. */
+  migrations: number;
+  database: {
+    checked: boolean;
+    /** URL without password, or the embedded database's folder; null when none is configured. */
+    location: string | null;
+  };
+  problems: Problem[];
+  /** What was skipped, and why. */
+  notes: string[];
+}
+
+const describe = (owner: Owner) => (owner.kind === 'core' ? '--core' : `--extension ${owner.name}`);
+
+/** The problems an error carries, with `owner` filled in where the caller knows it. */
+function problemsOf(error: OrchestrateError, owner?: string): Problem[] {
+  return error.problems.map((p) => (p.owner === undefined && owner !== undefined ? { ...p, owner } : p));
+}
+
+/** Composition and Prisma validation of every enabled owner together, as `revision` does it. */
+async function composeAll(project: Project, problems: Problem[]): Promise<Composed | null> {
+  const texts = new Map<string, string>();
+  for (const owner of project.owners) {
+    try {
+      texts.set(owner.name, readSchemaText(project, owner));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      problems.push(...problemsOf(error, owner.name));
+    }
+  }
+  if (texts.size < project.owners.length) return null;
+  try {
+    const composed = compose(project.owners.map((o) => ownerSource(project, o, texts.get(o.name)!)));
+    await validateComposed(composed);
+    return composed;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    problems.push(...problemsOf(error));
+    return null;
+  }
+}
+
+/** Extension tables and enum types carry their owner's name, so two extensions can never clash. */
+function lintNames(project: Project, composed: Composed, problems: Problem[]): void {
+  const byOwner = (map: Map<string, string>) => [...map.entries()].filter(([, owner]) => owner !== 'core').sort(([a], [b]) => (a < b ? -1 : 1));
+  const kinds = [
+    { code: 'table-prefix' as const, what: 'Table', names: composed.ownership.tables },
+    { code: 'enum-prefix' as const, what: 'Enum type', names: composed.ownership.enumTypes },
+  ];
+  for (const { code, what, names } of kinds) {
+    for (const [name, owner] of byOwner(names)) {
+      if (name.startsWith(`${owner}_`)) continue;
+      const file = relativePath(project, project.discovered.get(owner)!.schemaPath);
+      problems.push({
+        code,
+        owner,
+        file,
+        message: `${what} "${name}" of extension "${owner}" does not start with "${owner}_"; map it with @@map("${owner}_${name.toLowerCase()}") in ${file} so it cannot clash with core or another extension.`,
+      });
+    }
+  }
+}
+
+/** Owners whose schema has changes without a migration, and what the guard refuses. */
+async function pendingChanges(ctx: RunContext, project: Project, problems: Problem[]): Promise<void> {
+  try {
+    const plan = await planRevision(ctx, { check: true });
+    for (const entry of plan.owners) {
+      if (entry.status !== 'pending') continue;
+      const owner = project.owners.find((o) => o.name === entry.owner)!;
+      const file = relativePath(project, owner.schemaPath);
+      problems.push({
+        code: 'pending-changes',
+        owner: owner.name,
+        file,
+        message: `${file} has changes without a migration; run \`orchestrate revision ${describe(owner)} -m <name>\`.`,
+      });
+    }
+  } catch (error) {
+    // The guard refusing a cross-owner change and unreadable migrations are findings; a broken
+    // engine or database is not.
+    if (error instanceof UsageError || (error instanceof OrchestrateError && error.exitCode === 3)) problems.push(...problemsOf(error));
+    else throw error;
+  }
+}
+
+/** Adds a problem unless the same one (code and message) is there already; the one with an owner wins. */
+function addOnce(problems: Problem[], p: Problem): void {
+  const same = problems.findIndex((q) => q.code === p.code && q.message === p.message);
+  if (same < 0) problems.push(p);
+  else if (problems[same]!.owner === undefined) problems[same] = p;
+}
+
+function readAllMigrations(project: Project, problems: Problem[]): Map<string, MigrationFiles[]> | null {
+  const files = new Map<string, MigrationFiles[]>();
+  for (const owner of project.owners) {
+    try {
+      files.set(owner.name, readMigrations(owner.migrationsDir));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      // Revision planning may have tripped over the same folder already: report it once, with its owner.
+      for (const p of problemsOf(error, owner.name)) addOnce(problems, p);
+    }
+  }
+  for (const owner of project.owners) {
+    for (const m of files.get(owner.name) ?? []) {
+      if (m.down !== null) continue;
+      problems.push({
+        code: 'missing-down',
+        owner: owner.name,
+        migration: m.name,
+        file: relativePath(project, m.dir),
+        message: `${relativePath(project, m.dir)} has no down.sql, so \`orchestrate downgrade\` cannot roll it back; write the reverse SQL there (an empty file if there is nothing to undo).`,
+      });
+    }
+  }
+  // Every `requires` line must name an existing migration of an enabled owner.
+  for (const owner of project.owners) {
+    for (const m of files.get(owner.name) ?? []) {
+      for (const r of m.requires) {
+        const target = files.get(r.owner);
+        if (!target || target.some((t) => t.name === r.migration)) continue;
+        const file = relativePath(project, path.join(m.dir, 'migration.sql'));
+        problems.push({
+          code: 'unknown-requirement',
+          owner: owner.name,
+          migration: m.name,
+          file,
+          message: `${file} requires ${r.owner}/${r.migration}, which does not exist in ${relativePath(project, project.owners.find((o) => o.name === r.owner)!.migrationsDir)}; restore that migration, or regenerate ${owner.name} together with ${r.owner}.`,
+        });
+      }
+    }
+  }
+  return files.size === project.owners.length ? files : null;
+}
+
+/** History tables whose extension is not enabled: left over from an uninstall, or an extension switched off with its objects still there. */
+async function orphanTables(db: Driver, project: Project, problems: Problem[]): Promise<void> {
+  const prefix = `${project.settings.historyTablePrefix}_`;
+  // information_schema is standard SQL; LIKE's `_` is a wildcard, so the prefix is compared below.
+  const rows = await db.query<{ name: string }>(
+    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE $1 ORDER BY table_name',
+    [`${prefix.replace(/[_%\\]/g, '\\$&')}%`],
+  );
+  const enabled = new Set(project.extensions.map((e) => e.historyTable));
+  for (const { name } of rows) {
+    if (!name.startsWith(prefix) || enabled.has(name)) continue;
+    const extension = name.slice(prefix.length);
+    const [count] = await db.query<{ n: number | string }>(
+      `SELECT count(*) AS n FROM ${db.dialect.quoteIdentifier(name)} WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+    );
+    const applied = Number(count?.n ?? 0);
+    const known = project.discovered.has(extension);
+    const uninstall = `orchestrate --extensions ${[...project.extensions.map((e) => e.name), extension].join(',')} downgrade --extension ${extension} --target base`;
+    problems.push({
+      code: 'orphan-history',
+      owner: extension,
+      message:
+        applied > 0
+          ? `History table "${name}" records ${applied} applied migration(s) of extension "${extension}", which is not enabled, so its tables are still in the database; ${known ? `uninstall it with \`${uninstall}\`` : `restore extensions/${extension} and uninstall it with \`${uninstall}\``}, or enable it again in APP_EXTENSIONS.`
+          : `History table "${name}" of extension "${extension}", which is not enabled, records no applied migration; drop it (DROP TABLE ${db.dialect.quoteIdentifier(name)}) or enable the extension again.`,
+    });
+  }
+}
+
+async function checkDatabase(db: Driver, project: Project, files: Map<string, MigrationFiles[]>, problems: Problem[]): Promise<void> {
+  const { readHistory } = await import('../db/history.js');
+  const history = await readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable })));
+  const state = buildState(project.owners, files, history);
+  for (const s of state.owners) {
+    problems.push(...stateProblems(s, state.schema));
+    for (const a of s.applied) {
+      for (const r of a.files?.requires ?? []) {
+        const target = state.byName.get(r.owner);
+        if (!target || target.applied.some((x) => x.name === r.migration)) continue;
+        problems.push({
+          code: 'unmet-requirement',
+          owner: s.owner.name,
+          migration: a.name,
+          message: `${s.owner.name}/${a.name} is applied but requires ${r.owner}/${r.migration}, which is not; the database may lack objects it relies on — apply it (\`orchestrate migrate --all\`) or roll ${s.owner.name} back.`,
+        });
+      }
+    }
+  }
+  await orphanTables(db, project, problems);
+}
+
+/**
+ * Everything `revision --check` verifies, plus lint (naming, ownership, down.sql) and, when a
+ * database is configured, orphan history tables and the state of applied migrations. Collects
+ * every problem; throws only when the check itself cannot run (a broken engine or database).
+ *
+ * @example
+ *   const report = await checkProject(ctx);
+ *   report.problems.map((p) => p.code); // e.g. ['table-prefix', 'missing-down']
+ */
+export async function checkProject(ctx: RunContext): Promise<CheckReport> {
+  const project = loadProject(loadSettings(ctx.root), { extensions: ctx.globals.extensions, env: ctx.env });
+  const problems: Problem[] = [];
+
+  const composed = await composeAll(project, problems);
+  if (composed) {
+    lintNames(project, composed, problems);
+    await pendingChanges(ctx, project, problems);
+  }
+  const files = readAllMigrations(project, problems);
+  const migrations = [...(files?.values() ?? [])].reduce((n, list) => n + list.length, 0);
+
+  const { databaseTarget, openDatabase } = await import('../db/connect.js');
+  const target = await databaseTarget(databaseSourceOf(ctx));
+  const database: CheckReport['database'] = { checked: false, location: null };
+  const notes: string[] = [];
+  let db: Driver | null = null;
+  // No server configured and no embedded database yet: nothing was ever applied, nothing to open.
+  const none = target.kind === 'embedded' && !existsSync(path.join(target.dataDir, 'PG_VERSION'));
+  if (!none) {
+    try {
+      db = await openDatabase(databaseSourceOf(ctx), { lockKey: project.settings.lockKey, readOnly: true });
+    } catch (error) {
+      if (error instanceof OrchestrateError) throw error;
+      throw new RuntimeError(`Cannot open the database to check it: ${messageOf(error)}.`, { cause: error });
+    }
+  }
+  if (!db) {
+    notes.push(
+      `No database configured (--url, DATABASE_URL or prisma.config.ts) and no embedded database in ${target.kind === 'embedded' ? relativePath(project, target.dataDir) : '.orchestrate/pglite'}: skipped the checks of applied migrations and orphan history tables.`,
+    );
+  } else {
+    try {
+      database.location = db.location;
+      if (files) await checkDatabase(db, project, files, problems);
+      else notes.push('Skipped the checks of applied migrations: fix the migrations folders first.');
+      database.checked = true;
+    } finally {
+      await db.close();
+    }
+  }
+  return { ok: problems.length === 0, owners: project.owners.map((o) => o.name), migrations, database, problems, notes };
+}
+
