@@ -4,7 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { buildState, stateProblems } from '../apply/state.js';
+import { buildState, isApplied, stateProblems } from '../apply/state.js';
+import { readHistory } from '../db/history.js';
 import type { Driver } from '../db/driver.js';
 import { OrchestrateError, RuntimeError, UsageError, messageOf, type Problem } from '../errors.js';
 import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
@@ -167,10 +168,8 @@ async function orphanTables(db: Driver, project: Project, problems: Problem[]): 
   for (const { name } of rows) {
     if (!name.startsWith(prefix) || enabled.has(name)) continue;
     const extension = name.slice(prefix.length);
-    const [count] = await db.query<{ n: number | string }>(
-      `SELECT count(*) AS n FROM ${db.dialect.quoteIdentifier(name)} WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
-    );
-    const applied = Number(count?.n ?? 0);
+    const { rows: history } = await readHistory(db, [{ owner: extension, table: name }]);
+    const applied = history.filter(isApplied).length;
     const known = project.discovered.has(extension);
     const uninstall = `orchestrate --extensions ${[...project.extensions.map((e) => e.name), extension].join(',')} downgrade --extension ${extension} --target base`;
     problems.push({
@@ -185,7 +184,6 @@ async function orphanTables(db: Driver, project: Project, problems: Problem[]): 
 }
 
 async function checkDatabase(db: Driver, project: Project, files: Map<string, MigrationFiles[]>, problems: Problem[]): Promise<void> {
-  const { readHistory } = await import('../db/history.js');
   const history = await readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable })));
   const state = buildState(project.owners, files, history);
   for (const s of state.owners) {

@@ -10,6 +10,7 @@
 import { loadState } from '../apply/load.js';
 import { planDowngrade, resolveTarget } from '../apply/plan.js';
 import { renderPlan } from '../apply/render.js';
+import { isApplied } from '../apply/state.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
 import { describeFailure, describeInterruption, runPlan } from '../db/runner.js';
 import { CheckError, InterruptedError, RuntimeError, UsageError } from '../errors.js';
@@ -146,7 +147,7 @@ async function refuseDisabledDependents(db: Driver, project: Project, plan: Plan
   const history = await readHistory(db, disabled.map((o) => ({ owner: o.name, table: o.historyTable })));
   const blockers: string[] = [];
   for (const owner of disabled) {
-    const applied = new Set(history.rows.filter((r) => r.owner === owner.name && r.finishedAt !== null && r.rolledBackAt === null).map((r) => r.migrationName));
+    const applied = new Set(history.rows.filter((r) => r.owner === owner.name && isApplied(r)).map((r) => r.migrationName));
     if (applied.size === 0) continue;
     for (const m of readMigrations(owner.migrationsDir)) {
       if (!applied.has(m.name)) continue;

@@ -1,3 +1,4 @@
+import { isApplied } from '../apply/state.js';
 import type { Owner, Project } from '../project/project.js';
 import { withDatabase, type DatabaseSource } from './connect.js';
 import { readHistory } from './history.js';
@@ -15,6 +16,6 @@ export async function appliedMigrationNames(source: DatabaseSource, project: Pro
   return withDatabase(source, { lockKey: project.settings.lockKey, readOnly: true }, async (db) => {
     if (!db) return new Set<string>();
     const { rows } = await readHistory(db, [{ owner: owner.name, table: owner.historyTable }]);
-    return new Set(rows.filter((r) => r.finishedAt !== null && r.rolledBackAt === null).map((r) => r.migrationName));
+    return new Set(rows.filter(isApplied).map((r) => r.migrationName));
   });
 }
