@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa, type Result } from 'execa';
+import { execa } from 'execa';
 import pg from 'pg';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,16 +43,26 @@ export function writeProject(dir: string, spec: ProjectSpec): void {
   }
 }
 
+/** What a CLI run left: its exit, and its output as text. */
+export interface CliResult {
+  exitCode: number | undefined;
+  signal: string | undefined;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs the built CLI as a process; never throws on a non-zero exit. */
-export function runCli(cwd: string, args: string[], env: Record<string, string | undefined> = {}, options: { timeout?: number } = {}): Promise<Result> {
-  return execa(process.execPath, [CLI, ...args], {
+export async function runCli(cwd: string, args: string[], env: Record<string, string | undefined> = {}, options: { timeout?: number } = {}): Promise<CliResult> {
+  const r = await execa(process.execPath, [CLI, ...args], {
     cwd,
     reject: false,
     env: { APP_EXTENSIONS: '', DATABASE_URL: undefined, NO_COLOR: '1', ...env },
     extendEnv: true,
-    timeout: options.timeout ?? 120_000,
+    timeout: options.timeout ?? 55_000,
     stdin: 'ignore',
-  }) as unknown as Promise<Result>;
+  });
+  return { exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** A fresh, uniquely named PostgreSQL database; `drop` removes it (with open connections). */

@@ -3,6 +3,9 @@
  * developer gets with no DATABASE_URL. Each CLI process opens the folder on its own, serialised
  * by the lock file.
  */
+import type { CurrentData } from '../src/commands/current.js';
+import type { HistoryData } from '../src/commands/history.js';
+import type { StatusData } from '../src/commands/status.js';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +22,8 @@ beforeAll(() => {
 
 afterAll(() => project.cleanup());
 
-const json = (stdout: string) => JSON.parse(stdout) as Record<string, any>;
+/** The CLI's JSON output, typed as the command's data type. */
+const json = <T = Record<string, unknown>>(stdout: string) => JSON.parse(stdout) as T;
 
 // One project through a sequence of steps: a cold PGlite start costs seconds, so the steps share it.
 describe('migrate on the embedded database (PGlite)', () => {
@@ -35,9 +39,9 @@ describe('migrate on the embedded database (PGlite)', () => {
     expect(readdirSync(path.join(project.dir, '.orchestrate')).sort()).toEqual(['.gitignore', 'pglite']);
     expect(readFileSync(path.join(project.dir, '.orchestrate/.gitignore'), 'utf8')).toMatch(/^\*$/m);
 
-    const history = json((await runCli(project.dir, ['--json', 'history'], SAMPLE_ENV)).stdout);
+    const history = json<HistoryData>((await runCli(project.dir, ['--json', 'history'], SAMPLE_ENV)).stdout);
     expect(history.database).toBe('.orchestrate/pglite');
-    expect(history.owners.map((o: any) => [o.owner, o.entries.map((e: any) => [e.migration, e.checksum, e.appliedStepsCount])])).toEqual([
+    expect(history.owners.map((o) => [o.owner, o.entries.map((e) => [e.migration, e.checksum, e.appliedStepsCount])])).toEqual([
       ['core', [CORE_INIT, CORE_NAME].map((m) => [m, sha256(SAMPLE.core![m]!.sql), 1])],
       ['billing', [BILLING_INIT, BILLING_PLAN].map((m) => [m, sha256(SAMPLE.billing![m]!.sql), 1])],
       ['crm', [[CRM_INIT, sha256(SAMPLE.crm![CRM_INIT]!.sql), 1]]],
@@ -62,8 +66,8 @@ describe('migrate on the embedded database (PGlite)', () => {
     expect(r.stderr.split('\n')[1]).toBe(
       `error: crm/${bad} failed and was rolled back, so nothing of it remains: line 2 of ${path.join(dir, 'migration.sql')}, \`INSERT INTO "crm_missing" VALUES (1);\`: relation "crm_missing" does not exist [SQLSTATE 42P01]; migrations applied before it stay applied; fix the migration and run migrate again.`,
     );
-    const status = json((await runCli(project.dir, ['--json', 'status', '--extension', 'crm'], SAMPLE_ENV)).stdout);
-    expect(status.owners[0].migrations.map((m: any) => [m.migration, m.status])).toEqual([
+    const status = json<StatusData>((await runCli(project.dir, ['--json', 'status', '--extension', 'crm'], SAMPLE_ENV)).stdout);
+    expect(status.owners[0].migrations.map((m) => [m.migration, m.status])).toEqual([
       [CRM_INIT, 'applied'],
       [bad, 'pending'],
     ]);
@@ -79,8 +83,8 @@ describe('migrate on the embedded database (PGlite)', () => {
     const core = await runCli(project.dir, ['downgrade', '--core', '--target', CORE_INIT, '--cascade'], SAMPLE_ENV);
     expect(core.exitCode).toBe(0);
     expect(core.stdout).toMatch(/^Rolled back 2 migrations \(billing: 1, core: 1\) in .*; cascaded to billing\.$/);
-    const current = json((await runCli(project.dir, ['--json', 'current'], SAMPLE_ENV)).stdout);
-    expect(current.owners.map((o: any) => [o.owner, o.current, o.pending])).toEqual([
+    const current = json<CurrentData>((await runCli(project.dir, ['--json', 'current'], SAMPLE_ENV)).stdout);
+    expect(current.owners.map((o) => [o.owner, o.current, o.pending])).toEqual([
       ['core', CORE_INIT, 1],
       ['billing', BILLING_INIT, 1],
       ['crm', null, 2],

@@ -1,3 +1,6 @@
+import type { CurrentData } from '../src/commands/current.js';
+import type { HistoryData } from '../src/commands/history.js';
+import type { StatusData } from '../src/commands/status.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +9,8 @@ import { query, runCli } from './helpers.js';
 
 const sample = useSampleOnPostgres('orch-status-');
 
-const json = (stdout: string) => JSON.parse(stdout) as Record<string, any>;
+/** The CLI's JSON output, typed as the command's data type. */
+const json = <T = Record<string, unknown>>(stdout: string) => JSON.parse(stdout) as T;
 const TIME = /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/g;
 
 describe('status', () => {
@@ -35,7 +39,7 @@ describe('status', () => {
     );
     expect((await runCli(sample.dir, ['status', '--exit-code'], sample.env)).exitCode).toBe(3);
 
-    const data = json((await runCli(sample.dir, ['status', '--json', '--extension', 'billing'], sample.env)).stdout);
+    const data = json<StatusData>((await runCli(sample.dir, ['status', '--json', '--extension', 'billing'], sample.env)).stdout);
     expect(data.owners).toEqual([
       {
         owner: 'billing',
@@ -62,7 +66,7 @@ describe('status', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('"amount"', '"total"'));
     const r = await runCli(sample.dir, ['--json', 'status', '--exit-code'], sample.env);
     expect(r.exitCode).toBe(3);
-    const data = json(r.stdout);
+    const data = json<StatusData>(r.stdout);
     expect(data.counts).toEqual({ applied: 4, pending: 0, failed: 0, modified: 1, missing: 0 });
     expect(data.owners[1].migrations[0]).toMatchObject({ migration: BILLING_INIT, status: 'modified' });
   });
@@ -70,8 +74,8 @@ describe('status', () => {
   it('reads the embedded database without creating it', async () => {
     const r = await runCli(sample.dir, ['--json', 'status', '--exit-code'], SAMPLE_ENV);
     expect(r.exitCode).toBe(3);
-    expect(json(r.stdout).counts.pending).toBe(5);
-    expect(json(r.stdout).database).toBe('the embedded database (not created yet)');
+    expect(json<StatusData>(r.stdout).counts.pending).toBe(5);
+    expect(json<StatusData>(r.stdout).database).toBe('the embedded database (not created yet)');
   });
 });
 
@@ -90,8 +94,8 @@ describe('history and current', () => {
         `  ${CORE_NAME}  applied  <time>  <ms>`,
       ].join('\n'),
     );
-    const all = json((await runCli(sample.dir, ['history', '--json'], sample.env)).stdout);
-    expect(all.owners.map((o: any) => [o.owner, o.entries.map((e: any) => e.migration)])).toEqual([
+    const all = json<HistoryData>((await runCli(sample.dir, ['history', '--json'], sample.env)).stdout);
+    expect(all.owners.map((o) => [o.owner, o.entries.map((e) => e.migration)])).toEqual([
       ['core', [CORE_INIT, CORE_NAME]],
       ['billing', [BILLING_INIT]],
       ['crm', [CRM_INIT]],
@@ -107,7 +111,7 @@ describe('history and current', () => {
         `crm      ${CRM_INIT}       <time>  0`,
       ].join('\n'),
     );
-    const one = json((await runCli(sample.dir, ['--json', 'current', 'billing'], sample.env)).stdout);
+    const one = json<CurrentData>((await runCli(sample.dir, ['--json', 'current', 'billing'], sample.env)).stdout);
     expect(one.owners).toEqual([{ owner: 'billing', current: BILLING_INIT, appliedAt: expect.any(String), pending: 1 }]);
   });
 

@@ -75,7 +75,7 @@ const toolRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 function packageVersion(name: string, roots: string[]): string | null {
   for (const root of roots) {
     const req = createRequire(path.join(root, 'package.json'));
-    let file: string | null = null;
+    let file: string | null;
     try {
       file = req.resolve(`${name}/package.json`);
     } catch {
@@ -235,7 +235,7 @@ export async function debug(ctx: Context, _opts: object = {}): Promise<CommandRe
     }
     const enabled = new Set(project?.extensions.map((e) => e.name) ?? []);
     data.extensions.discovered = [...discovered.values()].map((e) => {
-      let migrations: number | null = null;
+      let migrations: number | null;
       try {
         migrations = readMigrations(e.migrationsDir).length;
       } catch {
