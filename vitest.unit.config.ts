@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts'],
+    include: ['test/unit/**/*.test.ts', 'test/db-split.test.ts', 'test/folder.test.ts', 'test/layers.test.ts'],
     testTimeout: 5_000,
   },
 });
