@@ -82,10 +82,6 @@ afterAll(async () => {
 });
 
 describe('prisma-cli engine', () => {
-  it('is named for --engine prisma-cli', () => {
-    expect(cli.name).toBe('prisma-cli');
-  });
-
   it.each(PAIRS)('%s: the script is byte-identical to the in-process engine', async (_name, from, to) => {
     const [viaCli, inProcess] = await Promise.all([cli.diff(from, to), wasm.diff(from, to)]);
     expect(viaCli).toBe(inProcess);

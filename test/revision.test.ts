@@ -408,10 +408,31 @@ describe('revision: bad input (exit 2, one sentence, nothing written)', () => {
     writeProject(t.dir, { core: CORE, extensions: { billing: { schema: BILLING } } });
     await gitInit(t.dir);
     const { CLI } = await import('./helpers.js');
-    const child = execa(process.execPath, [CLI, 'revision', '--all'], { cwd: t.dir, reject: false, env: { APP_EXTENSIONS: 'billing', DATABASE_URL: undefined } });
-    await new Promise((r) => setTimeout(r, 400));
+    // The child says when it has read the last schema file (a preload watching readFileSync), so
+    // the signal lands inside the revision — after reading, while the engine starts and diffs.
+    const announce = `import fs from 'node:fs'; import { syncBuiltinESMExports } from 'node:module';
+const read = fs.readFileSync;
+fs.readFileSync = function (file, ...rest) {
+  const text = read.call(this, file, ...rest);
+  if (String(file).endsWith('billing/schema.prisma')) process.stderr.write('read-fragment\\n');
+  return text;
+};
+syncBuiltinESMExports();`;
+    const child = execa(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(announce)}`, CLI, 'revision', '--all'], {
+      cwd: t.dir,
+      reject: false,
+      env: { APP_EXTENSIONS: 'billing', DATABASE_URL: undefined },
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('read-fragment')) resolve();
+      });
+      child.once('exit', () => reject(new Error('the revision ended before it read the fragment')));
+    });
     child.kill('SIGINT');
-    await child;
+    const result = await child;
+    // Stopped by the signal, not finished: a finished revision would have written migrations.
+    expect(result.signal === 'SIGINT' || result.exitCode === 130).toBe(true);
     expect(await gitStatus(t.dir)).toBe('');
   });
 });
