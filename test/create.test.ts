@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { CLI, catalogSnapshot, createDatabase, query, runCli } from './helpers.js';
-import { makeProject, oneErrorLine, useCleanups } from './fixtures.js';
+import { CLI, catalogSnapshot, createDatabase, query, runCli, tempDir, writeProject } from './helpers.js';
+import { CORE, makeProject, oneErrorLine, useCleanups } from './fixtures.js';
 
 const onCleanup = useCleanups();
 
@@ -45,23 +45,36 @@ describe.each([
   { label: 'embedded database (PGlite)', real: false },
   { label: 'PostgreSQL', real: true },
 ])('create, relate, migrate and uninstall an extension on the $label', ({ real }) => {
-  it('adds loyalty next to core, relates it to User, and removes it again leaving core as it was', async () => {
-    const dir = makeProject(onCleanup);
-    const env: Record<string, string> = {};
+  // One story in three steps (each a few CLI runs), sharing the project; a step fails when an
+  // earlier one did.
+  const project: { dir: string; env: Record<string, string>; coreOnly: string | null } = { dir: '', env: {}, coreOnly: null };
+  const afterStory: (() => unknown)[] = [];
+  beforeAll(async () => {
+    const t = tempDir();
+    afterStory.push(t.cleanup);
+    writeProject(t.dir, { core: CORE });
+    project.dir = t.dir;
     if (real) {
       const db = await createDatabase();
-      onCleanup(db.drop);
-      env.DATABASE_URL = db.url;
+      afterStory.push(db.drop);
+      project.env.DATABASE_URL = db.url;
     }
+  });
+  afterAll(async () => {
+    while (afterStory.length) await afterStory.pop()!();
+  });
+
+  it('scaffolds loyalty next to core, with its initial migration applied', async () => {
+    const { dir, env } = project;
     // Revisions need no database; `create` runs one against the target database itself.
     expect((await runCli(dir, ['revision', '--core', '-m', 'init'])).exitCode).toBe(0);
     expect((await runCli(dir, ['migrate'], env)).exitCode).toBe(0);
-    const coreOnly = real ? await catalogSnapshot(env.DATABASE_URL!) : null;
+    project.coreOnly = real ? await catalogSnapshot(env.DATABASE_URL!) : null;
 
     // create: scaffold, initial migration, applied; not yet in APP_EXTENSIONS, so say how.
     const created = await runCli(dir, ['create', 'loyalty'], env);
-    expect(created.exitCode, created.stderr as string).toBe(0);
-    expect((created.stdout as string).split('\n')).toEqual([
+    expect(created.exitCode, created.stderr).toBe(0);
+    expect(created.stdout.split('\n')).toEqual([
       'Created extensions/loyalty/: extension.json, schema.prisma (model LoyaltyItem, table loyalty_items).',
       expect.stringMatching(/^loyalty: created extensions\/loyalty\/migrations\/\d{14}_init \(1 statement\)$/),
       expect.stringMatching(/^Applied 1 migration \(loyalty: 1\) in \S+ m?s\.$/),
@@ -75,20 +88,24 @@ describe.each([
     expect(init).toMatch(/^-- orchestrate:requires core \d{14}_init\n/);
     expect(init).toContain('CREATE TABLE "loyalty_items"');
     expect(migrationFile(dir, 'loyalty', 0, 'down.sql')).toContain('DROP TABLE "loyalty_items"');
+  });
 
-    const enabled = { ...env, APP_EXTENSIONS: 'loyalty' };
-
-    // Relate it to core's User with `extend model`, then generate and review the SQL.
+  it('relates it to core\'s User with `extend model`, in a migration of its own', async () => {
+    const { dir } = project;
     writeFileSync(path.join(dir, 'extensions/loyalty/schema.prisma'), RELATED);
     const rev = await runCli(dir, ['revision', '--extension', 'loyalty', '-m', 'link users'], { APP_EXTENSIONS: 'loyalty' });
-    expect(rev.exitCode, rev.stderr as string).toBe(0);
+    expect(rev.exitCode, rev.stderr).toBe(0);
     expect(migrationDirs(dir, 'loyalty')[1]).toMatch(/^\d{14}_link_users$/);
     const link = migrationFile(dir, 'loyalty', 1, 'migration.sql');
     expect(link).toContain('ALTER TABLE "loyalty_items" ADD COLUMN     "userId" INTEGER;');
     expect(link).toContain('FOREIGN KEY ("userId") REFERENCES "User"("id")');
     expect(link).not.toMatch(/(CREATE|ALTER|DROP) TABLE "User"/);
     expect(migrationFile(dir, 'loyalty', 1, 'down.sql')).toContain('DROP COLUMN "userId"');
+  });
 
+  it('migrates it, then uninstalls it leaving core as it was', async () => {
+    const { dir, env } = project;
+    const enabled = { ...env, APP_EXTENSIONS: 'loyalty' };
     const migrated = await json<{ owners: { owner: string; applied: unknown[]; skipped: string[] }[] }>(dir, ['migrate', '--all'], enabled);
     expect(migrated.owners.map((o) => [o.owner, o.skipped.length, o.applied.length])).toEqual([['core', 1, 0], ['loyalty', 1, 1]]);
     if (real) {
@@ -98,13 +115,13 @@ describe.each([
 
     // Uninstall: its tables and history go, core stays exactly as it was.
     const down = await runCli(dir, ['downgrade', '--extension', 'loyalty', '--target', 'base'], enabled);
-    expect(down.exitCode, down.stderr as string).toBe(0);
+    expect(down.exitCode, down.stderr).toBe(0);
     const status = await json<Status>(dir, ['status'], enabled);
     expect(status.owners.map((o) => [o.owner, o.counts.applied, o.counts.pending, o.historyTableExists])).toEqual([
       ['core', 1, 0, true],
       ['loyalty', 0, 2, false],
     ]);
-    if (real) expect(await catalogSnapshot(env.DATABASE_URL!)).toBe(coreOnly);
+    if (real) expect(await catalogSnapshot(env.DATABASE_URL!)).toBe(project.coreOnly);
   });
 });
 
@@ -136,14 +153,17 @@ describe('create: bad input is refused before anything is written', () => {
     expect(readFileSync(path.join(dir, 'extensions/loyalty/schema.prisma'), 'utf8')).toBe('// mine\n');
   });
 
-  it('removes everything it wrote when a later step fails (composition error, then unmet dependency)', async () => {
+  it('removes everything it wrote when composition fails', async () => {
     // Core already declares the sample model's name: composition fails after the folder exists.
     const dir = makeProject(onCleanup, { core: 'model LoyaltyItem {\n  id Int @id\n}\n' });
     const r = await runCli(dir, ['create', 'loyalty']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('model "LoyaltyItem" is already declared in prisma/schema.prisma:');
+    expect(r.stderr).toContain('create removed extensions/loyalty/ again, so fix the cause and run `orchestrate create loyalty` again.');
     expect(existsSync(path.join(dir, 'extensions'))).toBe(false);
+  });
 
+  it('removes everything it wrote when its migration cannot be applied', async () => {
     // Core has a migration that is not applied: the extension's requires it, so migrate refuses.
     const other = makeProject(onCleanup, { extensions: { billing: { schema: '// empty\n' } } });
     expect((await runCli(other, ['revision', '--core', '-m', 'init'])).exitCode).toBe(0);
@@ -171,21 +191,28 @@ describe('create interrupted', () => {
 });
 
 describe('create options', () => {
-  it('--skip-model writes an empty fragment and no migration; --skip-migrate writes the migration without applying it', async () => {
-    const env = { APP_EXTENSIONS: 'billing' };
+  /** A project whose core has its migration: an extension migration requires the one it was made against. */
+  async function withCoreMigration(): Promise<string> {
     const dir = makeProject(onCleanup, { extensions: { billing: { schema: '// nothing yet\n' } } });
-    // Core needs its own migration first: an extension migration requires the one it was made against.
-    expect((await runCli(dir, ['revision', '--core', '-m', 'init'], env)).exitCode).toBe(0);
-    const empty = await runCli(dir, ['create', 'notes', '--skip-model'], env);
-    expect(empty.exitCode, empty.stderr as string).toBe(0);
+    expect((await runCli(dir, ['revision', '--core', '-m', 'init'], { APP_EXTENSIONS: 'billing' })).exitCode).toBe(0);
+    return dir;
+  }
+
+  it('--skip-model writes an empty fragment and no migration', async () => {
+    const dir = await withCoreMigration();
+    const empty = await runCli(dir, ['create', 'notes', '--skip-model'], { APP_EXTENSIONS: 'billing' });
+    expect(empty.exitCode, empty.stderr).toBe(0);
     expect(empty.stdout).toContain('schema.prisma (no model: --skip-model)');
     expect(empty.stdout).toContain('notes: the fragment declares nothing yet, so there is no initial migration');
     expect(empty.stdout).toContain('  APP_EXTENSIONS=billing,notes');
     expect(readFileSync(path.join(dir, 'extensions/notes/schema.prisma'), 'utf8')).toMatch(/^\/\/ Extension "notes"/);
     expect(existsSync(path.join(dir, 'extensions/notes/migrations'))).toBe(false);
+  });
 
-    const skip = await runCli(dir, ['create', 'loyalty', '--skip-migrate'], { ...env, APP_EXTENSIONS: 'billing,loyalty' });
-    expect(skip.exitCode, skip.stderr as string).toBe(0);
+  it('--skip-migrate writes the migration without applying it', async () => {
+    const dir = await withCoreMigration();
+    const skip = await runCli(dir, ['create', 'loyalty', '--skip-migrate'], { APP_EXTENSIONS: 'billing,loyalty' });
+    expect(skip.exitCode, skip.stderr).toBe(0);
     expect(skip.stdout).toContain('Not applied (--skip-migrate); once "loyalty" is enabled, apply it with `orchestrate migrate --extension loyalty` (or now: `orchestrate --extensions billing,loyalty migrate --extension loyalty`).');
     expect(skip.stdout).not.toContain('APP_EXTENSIONS=');
     expect(migrationDirs(dir, 'loyalty')).toHaveLength(1);
@@ -193,6 +220,7 @@ describe('create options', () => {
     expect(existsSync(path.join(dir, '.orchestrate'))).toBe(false);
   });
 });
+
 
 describe('init', () => {
   it('generates and applies the initial migration of a hand-written extension folder', async () => {

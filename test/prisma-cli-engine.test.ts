@@ -136,25 +136,27 @@ describe('orchestrate revision --engine prisma-cli', () => {
         },
       },
     };
-    const runs: Record<string, string>[] = [];
-    for (const engine of [[], ['--engine', 'prisma-cli']]) {
-      const t = tempDir('orch-cli-revision-');
-      try {
-        writeProject(t.dir, spec);
-        const result = await runCli(t.dir, ['revision', '--all', '-m', 'init', ...engine], { APP_EXTENSIONS: 'billing' });
-        expect(result.exitCode).toBe(0);
-        const files: Record<string, string> = {};
-        for (const owner of ['prisma/migrations', 'extensions/billing/migrations']) {
-          const [migration] = readdirSync(path.join(t.dir, owner)).filter((d) => /^\d{14}_init$/.test(d));
-          for (const f of ['migration.sql', 'down.sql']) {
-            files[`${owner}/${f}`] = readFileSync(path.join(t.dir, owner, migration!, f), 'utf8').replace(/\b\d{14}_/g, '<timestamp>_');
+    // Both engines at once: the Prisma CLI's processes are most of the time.
+    const runs = await Promise.all(
+      [[], ['--engine', 'prisma-cli']].map(async (engine) => {
+        const t = tempDir('orch-cli-revision-');
+        try {
+          writeProject(t.dir, spec);
+          const result = await runCli(t.dir, ['revision', '--all', '-m', 'init', ...engine], { APP_EXTENSIONS: 'billing' });
+          expect(result.exitCode, result.stderr).toBe(0);
+          const files: Record<string, string> = {};
+          for (const owner of ['prisma/migrations', 'extensions/billing/migrations']) {
+            const [migration] = readdirSync(path.join(t.dir, owner)).filter((d) => /^\d{14}_init$/.test(d));
+            for (const f of ['migration.sql', 'down.sql']) {
+              files[`${owner}/${f}`] = readFileSync(path.join(t.dir, owner, migration!, f), 'utf8').replace(/\b\d{14}_/g, '<timestamp>_');
+            }
           }
+          return files;
+        } finally {
+          t.cleanup();
         }
-        runs.push(files);
-      } finally {
-        t.cleanup();
-      }
-    }
+      }),
+    );
     expect(runs[1]).toEqual(runs[0]);
     expect(runs[0]!['extensions/billing/migrations/migration.sql']).toContain('ALTER TABLE "User" ADD COLUMN     "billing_customer_id" TEXT;');
   });
