@@ -145,7 +145,8 @@ export function replan(state: State, given: OrchestratePlan): { plan: Plan; alre
     }
     return { plan: fresh, alreadyDone: [] };
   }
-  // Only what the given plan applies is pending; its ids are reused so that its SQL stays exact.
+  // Only what the given plan applies is pending. Its history row ids are reused in order, so
+  // that `sql(plan)` shows the very INSERTs a run makes when nothing changed in between.
   const restricted: State = {
     ...state,
     owners: state.owners.map((s) => ({ ...s, pending: s.pending.filter((f) => wanted.has(key(s.owner.name, f.name))) })),
