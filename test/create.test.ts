@@ -59,6 +59,11 @@ describe.each([
       afterStory.push(db.drop);
       project.env.DATABASE_URL = db.url;
     }
+    // Core with its migration applied. Revisions need no database; `create` runs one against
+    // the target database itself.
+    expect((await runCli(t.dir, ['revision', '--core', '-m', 'init'])).exitCode).toBe(0);
+    expect((await runCli(t.dir, ['migrate'], project.env)).exitCode).toBe(0);
+    project.coreOnly = real ? await catalogSnapshot(project.env.DATABASE_URL!) : null;
   });
   afterAll(async () => {
     while (afterStory.length) await afterStory.pop()!();
@@ -66,11 +71,6 @@ describe.each([
 
   it('scaffolds loyalty next to core, with its initial migration applied', async () => {
     const { dir, env } = project;
-    // Revisions need no database; `create` runs one against the target database itself.
-    expect((await runCli(dir, ['revision', '--core', '-m', 'init'])).exitCode).toBe(0);
-    expect((await runCli(dir, ['migrate'], env)).exitCode).toBe(0);
-    project.coreOnly = real ? await catalogSnapshot(env.DATABASE_URL!) : null;
-
     // create: scaffold, initial migration, applied; not yet in APP_EXTENSIONS, so say how.
     const created = await runCli(dir, ['create', 'loyalty'], env);
     expect(created.exitCode, created.stderr).toBe(0);
