@@ -6,7 +6,7 @@ import path from 'node:path';
 import { CheckError, UsageError, throwProblems, type Problem } from '../errors.js';
 import { DOWN_SQL, parseDirectives, type MigrationFiles } from '../migrations/folder.js';
 import type { Owner } from '../project/project.js';
-import { qualified, stateProblems, type OwnerState, type State } from './state.js';
+import { qualified, stateProblems, type State } from './state.js';
 
 export type Step =
   | { kind: 'create-history'; owner: string; table: string }

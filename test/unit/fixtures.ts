@@ -42,7 +42,7 @@ export function row(o: Owner, migration: string, checksum: string, kind: 'applie
 }
 
 export function history(rows: HistoryRow[], tables: string[] = [...new Set(rows.map((r) => (r.owner === 'core' ? '_prisma_migrations' : `_prisma_migrations_${r.owner}`)))]): HistorySnapshot {
-  return { existingTables: new Set(tables), rows };
+  return { schema: 'public', existingTables: new Set(tables), rows };
 }
 
 /** Ids in order, so plans compare exactly. */
