@@ -13,10 +13,11 @@ describe('check and requires', () => {
     expect((await runCli(sample.dir, ['stamp', 'billing', BILLING_INIT], sample.env)).exitCode).toBe(0);
     const r = await runCli(sample.dir, ['--json', 'check'], sample.env);
     expect(r.exitCode).toBe(3);
-    const problems = (JSON.parse(r.stdout) as { problems: { kind: string; owner: string; message: string }[] }).problems;
+    const problems = (JSON.parse(r.stdout) as { problems: { code: string; owner: string; migration?: string; message: string }[] }).problems;
     expect(problems).toContainEqual({
-      kind: 'unmet-requirement',
+      code: 'unmet-requirement',
       owner: 'billing',
+      migration: BILLING_INIT,
       message: `billing/${BILLING_INIT} is applied but requires core/${CORE_INIT}, which is not; the database may lack objects it relies on — apply it (\`orchestrate migrate --all\`) or roll billing back.`,
     });
   });
@@ -25,7 +26,7 @@ describe('check and requires', () => {
     rmSync(path.join(sample.dir, 'prisma/migrations', CORE_INIT), { recursive: true });
     const r = await runCli(sample.dir, ['--json', 'check'], sample.env);
     expect(r.exitCode).toBe(3);
-    const problems = (JSON.parse(r.stdout) as { problems: { kind: string; owner: string }[] }).problems;
-    expect(problems.filter((p) => p.kind === 'unknown-requirement').map((p) => p.owner)).toEqual(['billing']);
+    const problems = (JSON.parse(r.stdout) as { problems: { code: string; owner: string }[] }).problems;
+    expect(problems.filter((p) => p.code === 'unknown-requirement').map((p) => p.owner)).toEqual(['billing']);
   });
 });

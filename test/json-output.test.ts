@@ -84,6 +84,6 @@ describe('--json prints one JSON document on stdout and nothing else', () => {
     const pending = await jsonOf(dir, ['revision', '--check'], { APP_EXTENSIONS: 'billing' }, 3);
     expect(pending).toEqual({ check: true, owners: [{ owner: 'core', status: 'pending' }, { owner: 'billing', status: 'pending' }] });
     const check = await jsonOf(dir, ['check'], { APP_EXTENSIONS: 'billing' }, 3);
-    expect((check.problems as { kind: string }[]).map((p) => p.kind)).toEqual(['pending-changes', 'pending-changes']);
+    expect((check.problems as { code: string }[]).map((p) => p.code)).toEqual(['pending-changes', 'pending-changes']);
   });
 });

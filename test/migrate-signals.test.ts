@@ -5,7 +5,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOCK_KEY } from '../src/config/settings.js';
 import { CLI, createDatabase, query, runCli, tempDir, writeProject } from './helpers.js';
@@ -33,14 +33,14 @@ function project(slowSql: string): string {
   return t.dir;
 }
 
-function start(cwd: string, args: string[], env: Record<string, string | undefined>): ResultPromise {
+function start(cwd: string, args: string[], env: Record<string, string | undefined>) {
   return execa(process.execPath, [CLI, ...args], {
     cwd,
     reject: false,
     env: { APP_EXTENSIONS: '', DATABASE_URL: undefined, NO_COLOR: '1', ...env },
     stdin: 'ignore',
     timeout: 50_000,
-  }) as unknown as ResultPromise;
+  });
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 15_000): Promise<T> {

@@ -13,7 +13,7 @@ import { loadProject, type Owner, type Project } from '../project/project.js';
 import { loadSettings } from '../config/settings.js';
 import { compose, validateComposed, type Composed } from '../schema/compose.js';
 import { ownerSource, readSchemaText, relativePath } from '../schema/sources.js';
-import { databaseSource, type RunContext } from './context.js';
+import { databaseSourceOf, type RunContext } from './context.js';
 import { planRevision } from './revision.js';
 
 export interface CheckReport {
@@ -226,7 +226,7 @@ export async function checkProject(ctx: RunContext): Promise<CheckReport> {
   const migrations = [...(files?.values() ?? [])].reduce((n, list) => n + list.length, 0);
 
   const { databaseTarget, openDatabase } = await import('../db/connect.js');
-  const target = await databaseTarget(databaseSource(ctx));
+  const target = await databaseTarget(databaseSourceOf(ctx));
   const database: CheckReport['database'] = { checked: false, location: null };
   const notes: string[] = [];
   let db: Driver | null = null;
@@ -234,7 +234,7 @@ export async function checkProject(ctx: RunContext): Promise<CheckReport> {
   const none = target.kind === 'embedded' && !existsSync(path.join(target.dataDir, 'PG_VERSION'));
   if (!none) {
     try {
-      db = await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, readOnly: true });
+      db = await openDatabase(databaseSourceOf(ctx), { lockKey: project.settings.lockKey, readOnly: true });
     } catch (error) {
       if (error instanceof OrchestrateError) throw error;
       throw new RuntimeError(`Cannot open the database to check it: ${messageOf(error)}.`, { cause: error });

@@ -1,10 +1,10 @@
-import type { DatabaseSource } from '../db/connect.js';
-
 /**
  * What a use case needs to know about its run: the project root, the database and extension
  * choices, the environment, and where progress notes go. The CLI builds one from its flags;
  * `createOrchestrator` builds one from its options. Nothing here reads flags or prints.
  */
+import type { DatabaseSource } from '../db/connect.js';
+
 export interface RunContext {
   root: string;
   globals: {
@@ -17,7 +17,7 @@ export interface RunContext {
   reporter: { info(line: string): void; warn(line: string): void };
 }
 
-/** Where a run's database comes from, as the connection layer takes it. */
-export function databaseSource(ctx: RunContext): DatabaseSource {
+/** The database settings of a run, as the db layer takes them. */
+export function databaseSourceOf(ctx: RunContext): DatabaseSource {
   return { root: ctx.root, url: ctx.globals.url, env: ctx.env, info: (line) => ctx.reporter.info(line) };
 }

@@ -22,7 +22,7 @@ import {
   type UpgradeRequest,
 } from './apply.js';
 import { checkProject, type CheckReport } from './check.js';
-import { databaseSource, type RunContext } from './context.js';
+import { databaseSourceOf, type RunContext } from './context.js';
 import { planRevision, writeRevision, type RevisionPlanData, type RevisionRequest, type RevisionWritten } from './revision.js';
 import { statusOf, type StatusData } from './status.js';
 
@@ -118,7 +118,7 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
     if (db && db.alive) return db;
     if (db) await db.close().catch(() => {});
     const { openDatabase } = await import('../db/connect.js');
-    db = await openDatabase(databaseSource(ctx), { lockKey: p.settings.lockKey, readOnly });
+    db = await openDatabase(databaseSourceOf(ctx), { lockKey: p.settings.lockKey, readOnly });
     return db;
   };
   /** The embedded database allows one opener per process: let the revision planner and check open it. */

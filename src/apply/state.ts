@@ -3,8 +3,8 @@
  * migration folders and the history rows. Planning and every state command start from here.
  */
 import path from 'node:path';
-import { postgresDialect } from '../db/postgres-dialect.js';
 import type { HistoryRow, HistorySnapshot } from '../db/history.js';
+import { postgresDialect } from '../db/postgres-dialect.js';
 import type { Problem } from '../errors.js';
 import { checksumOf, type MigrationFiles } from '../migrations/folder.js';
 import type { Owner } from '../project/project.js';
@@ -121,9 +121,9 @@ export const qualified = (owner: string, migration: string) => `${owner}/${migra
  * edited since, applied migrations whose folder is gone. Worded here once for every command.
  *
  * @example
- *   stateProblems(state.byName.get('core')!).map((p) => p.code); // ['checksum-mismatch']
+ *   stateProblems(state.byName.get('core')!, state.schema).map((p) => p.code); // ['checksum-mismatch']
  */
-export function stateProblems(s: OwnerState, schema = 'public'): Problem[] {
+export function stateProblems(s: OwnerState, schema: string): Problem[] {
   const owner = s.owner.name;
   const table = s.owner.historyTable;
   const problems: Problem[] = [];

@@ -57,4 +57,4 @@ export function explicitUrl(ctx: Context): string | undefined {
 }
 
 /** The database settings of a command, as the db layer takes them. */
-export { databaseSource } from '../api/context.js';
+export { databaseSourceOf as databaseSource } from '../api/context.js';

@@ -6,6 +6,7 @@ import { readMigrations } from '../migrations/folder.js';
 import { discoverExtensions, isDirectory, loadProject, parseExtensionList, validateExtensionName } from '../project/project.js';
 import type { ApplyFailure } from '../api/apply.js';
 import { createOrchestrator } from '../api/orchestrator.js';
+import { explicitDatabaseUrl } from '../db/url.js';
 import type { RevisionWritten } from '../api/revision.js';
 import { duration, plural } from './apply-shared.js';
 import type { CommandResult, Context } from './context.js';
@@ -130,9 +131,10 @@ interface Steps {
  * planner and runner as `revision` and `migrate`, without their wording.
  */
 async function generateAndApply(ctx: Context, extension: string, others: string[], opts: CreateOptions): Promise<Steps> {
+  explicitDatabaseUrl({ url: ctx.globals.url, env: ctx.env }); // an empty --url or DATABASE_URL is refused here, in the CLI's words
   const orchestrator = createOrchestrator({
     root: ctx.root,
-    database: ctx.globals.url?.trim() || undefined,
+    database: ctx.globals.url,
     extensions: [...others, extension],
     env: ctx.env,
     onEvent: (event) => {

@@ -61,12 +61,12 @@ describe('stateProblems', () => {
   it('words failed, edited and missing migrations once, with codes and places', () => {
     const rows = [row(core, A.name, 'f'.repeat(64)), row(core, B.name, B.checksum, 'failed'), row(core, '20240101000000_gone', 'x')];
     const s = buildState([core], new Map([['core', [A, B]]]), history(rows)).byName.get('core')!;
-    const problems = stateProblems(s);
+    const problems = stateProblems(s, 'public');
     expect(problems.map((p) => [p.code, p.owner, p.migration, p.file])).toEqual([
       ['failed-migration', 'core', B.name, undefined],
       ['checksum-mismatch', 'core', A.name, `${A.dir}/migration.sql`],
       ['missing-migration', 'core', '20240101000000_gone', '/app/prisma/migrations/20240101000000_gone'],
     ]);
-    expect(problems[0]!.message).toMatch(/^core\/20250101000001_b failed in an earlier run .* `orchestrate stamp core 20250101000001_b`/);
+    expect(problems[0]!.message).toMatch(/^core\/20250101000001_b failed in an earlier run .* `orchestrate stamp core 20250101000001_b` .*`UPDATE "public"\."_prisma_migrations" SET rolled_back_at/);
   });
 });
