@@ -178,7 +178,7 @@ async function orphanTables(db: Driver, project: Project, problems: Problem[]): 
       message:
         applied > 0
           ? `History table "${name}" records ${applied} applied migration(s) of extension "${extension}", which is not enabled, so its tables are still in the database; ${known ? `uninstall it with \`${uninstall}\`` : `restore extensions/${extension} and uninstall it with \`${uninstall}\``}, or enable it again in APP_EXTENSIONS.`
-          : `History table "${name}" of extension "${extension}", which is not enabled, records no applied migration; drop it (DROP TABLE ${db.dialect.quoteIdentifier(name)}) or enable the extension again.`,
+          : `History table "${name}" of extension "${extension}", which is not enabled, records no applied migration; drop it (DROP TABLE ${db.dialect.tableName({ schema: db.schema, name })}) or enable the extension again.`,
     });
   }
 }
