@@ -37,6 +37,7 @@ const commands = {
   generate: once(() => import('./commands/generate.js')),
   check: once(() => import('./commands/check.js')),
   debug: once(() => import('./commands/debug.js')),
+  fleet: once(() => import('./commands/fleet.js')),
 };
 const aliases: Record<string, keyof typeof commands> = { upgrade: 'migrate', init: 'create' };
 const named = process.argv[2] ?? '';
@@ -215,6 +216,46 @@ program
     const { debug } = await commands.debug();
     await execute(cmd, (ctx) => debug(ctx, opts));
   });
+
+/**
+ * An AbortSignal fired by the first Ctrl-C or SIGTERM, so a fleet run stops starting databases
+ * and reports; a second signal ends the process at once.
+ */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    reporter.info(`${signal}: starting no more databases; finishing the running ones (again to quit at once)...`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller.signal;
+}
+
+const fleetCommand = program
+  .command('fleet')
+  .description('migrate every tenant database of a list: canary first, a bounded number at a time')
+  .option('--file <path>', 'tenant list: one URL per line, or JSON [{"name", "url", "labels"}]')
+  .option('--command <cmd>', 'a shell command printing the tenant list')
+  .option('--query <sql>', 'a query on the control database returning url (and name, labels) columns')
+  .option('--control-url <url>', 'control database for --query (default: ORCHESTRATE_CONTROL_URL)')
+  .option('--canary <n|label>', 'run the first n databases, or those with this label, first; stop if any fails')
+  .option('--concurrency <n>', 'databases migrated at once (keep under the servers\' connection limits)', parseCount, 4)
+  .addOption(new Option('--on-error <mode>', 'after a failure: stop starting new databases, or continue').choices(['stop', 'continue']).default('stop'))
+  .option('--plan', 'per database: what would be applied, touching nothing')
+  .option('--sql', 'per database: the SQL a run would execute, touching nothing')
+  .action(async (opts, cmd: Command) => {
+    const { fleet } = await commands.fleet();
+    const signal = interruptSignal();
+    await execute(cmd, (ctx) => fleet(ctx, opts, signal));
+  });
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError('expected a whole number of 1 or more, e.g. --concurrency 8.');
+  return n;
+}
 
 function parseSeconds(value: string): number {
   const n = Number(value);
