@@ -251,6 +251,60 @@ const fleetCommand = program
     await execute(cmd, (ctx) => fleet(ctx, opts, signal));
   });
 
+fleetCommand
+  .command('enqueue')
+  .description('put one migration job per tenant database into the queue on the control database')
+  .option('--file <path>', 'tenant list: one URL per line, or JSON [{"name", "url", "labels"}]')
+  .option('--command <cmd>', 'a shell command printing the tenant list')
+  .option('--query <sql>', 'a query on the control database returning url (and name, labels) columns')
+  .option('--control-url <url>', 'control database holding the queue (default: ORCHESTRATE_CONTROL_URL)')
+  .option('--canary <n|label>', 'queue the other databases only once these succeeded')
+  .addOption(new Option('--on-error <mode>', 'after a failed migration: take the rest off the queue, or continue').choices(['stop', 'continue']).default('stop'))
+  .option('--rollout <id>', 'rollout id (default: rollout-<UTC time>)')
+  .option('--max-attempts <n>', 'attempts per database when it cannot be reached (retried with backoff)', parseCount, 10)
+  .action(async (opts, cmd: Command) => {
+    const { fleetEnqueue } = await commands.fleet();
+    await execute(cmd, (ctx) => fleetEnqueue(ctx, fleetOptions(cmd, opts)));
+  });
+
+fleetCommand
+  .command('worker')
+  .description('take migration jobs from the control database and run them (run as many as wanted)')
+  .option('--control-url <url>', 'control database holding the queue (default: ORCHESTRATE_CONTROL_URL)')
+  .option('--concurrency <n>', 'jobs run at once by this worker', parseCount, 4)
+  .option('--lock-timeout <seconds>', 'give the jobs of a worker silent this long to another worker', parseSeconds, 60)
+  .option('--poll-interval <seconds>', 'how often to look for retries that are due', parseSeconds, 2)
+  .option('--until-done', 'exit once the queue is empty instead of waiting for more jobs')
+  .action(async (opts, cmd: Command) => {
+    const { fleetWorker } = await commands.fleet();
+    const signal = interruptSignal();
+    await execute(cmd, (ctx) => fleetWorker(ctx, fleetOptions(cmd, opts), signal));
+  });
+
+fleetCommand
+  .command('status')
+  .description("a rollout's report from the control database")
+  .option('--control-url <url>', 'control database holding the queue (default: ORCHESTRATE_CONTROL_URL)')
+  .option('--rollout <id>', 'which rollout (default: the latest)')
+  .action(async (opts, cmd: Command) => {
+    const { fleetStatus } = await commands.fleet();
+    await execute(cmd, (ctx) => fleetStatus(ctx, fleetOptions(cmd, opts)));
+  });
+
+/**
+ * A `fleet` subcommand's options. Commander gives an option spelled the same on `fleet` and on
+ * its subcommand (--file, --concurrency...) to `fleet` when it is given after the subcommand's
+ * name, so an option set on the command line wins over the other command's default.
+ */
+function fleetOptions(cmd: Command, opts: Record<string, unknown>): Record<string, unknown> {
+  const parent = cmd.parent!;
+  const merged: Record<string, unknown> = { ...opts };
+  for (const [key, value] of Object.entries(parent.opts())) {
+    if (parent.getOptionValueSource(key) === 'cli' && (cmd.getOptionValueSource(key) !== 'cli' || merged[key] === undefined)) merged[key] = value;
+  }
+  return merged;
+}
+
 function parseCount(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError('expected a whole number of 1 or more, e.g. --concurrency 8.');

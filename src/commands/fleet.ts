@@ -6,6 +6,7 @@
 import { UsageError } from '../errors.js';
 import { migrateDatabase, type ProjectRef } from '../fleet/migrate-one.js';
 import { runFleet, type DatabaseReport, type FleetReport, type OnError } from '../fleet/run.js';
+import { enqueueRollout, rolloutStatus, runWorker, type EnqueueResult, type RolloutStatus, type WorkerSummary } from '../fleet/queue.js';
 import { loadTenants, type TenantSource } from '../fleet/sources.js';
 import { canaryGroup } from '../fleet/tenants.js';
 import { duration, plural, table } from './apply-shared.js';
@@ -132,4 +133,82 @@ export async function fleet(ctx: Context, opts: FleetOptions, signal?: AbortSign
     text = `${scripts.join('\n\n')}\n\n${text.replace(/^/gm, '-- ')}`;
   }
   return { data: report, text, exitCode: exitCodeOf(report) };
+}
+
+export interface EnqueueCommandOptions extends SourceOptions {
+  canary?: string;
+  onError?: OnError;
+  rollout?: string;
+  maxAttempts?: number;
+}
+
+/** `fleet enqueue`: one job per database into the control database's queue. */
+export async function fleetEnqueue(ctx: Context, opts: EnqueueCommandOptions): Promise<CommandResult<EnqueueResult>> {
+  const url = controlUrl(ctx, opts, 'fleet enqueue');
+  const tenants = await loadTenants(tenantSource(ctx, opts), ctx.root);
+  const canary = canaryGroup(tenants, opts.canary);
+  const extensions = ctx.globals.extensions ?? ctx.env.APP_EXTENSIONS;
+  const result = await enqueueRollout(tenants, { controlUrl: url, rollout: opts.rollout, canary, onError: opts.onError ?? 'stop', maxAttempts: opts.maxAttempts ?? 10, extensions });
+  const gate = result.waiting > 0 ? `; ${plural(result.waiting, 'more database')} queued once the ${plural(canary.length, 'canary')} succeed` : '';
+  return {
+    data: result,
+    text: `Rollout ${result.rollout}: ${plural(result.queued, 'job')} queued for ${plural(result.databases, 'database')}${gate}. Start workers with \`orchestrate fleet worker\`; follow with \`orchestrate fleet status\`.`,
+  };
+}
+
+export interface WorkerCommandOptions {
+  controlUrl?: string;
+  concurrency?: number;
+  lockTimeout?: number;
+  pollInterval?: number;
+  untilDone?: boolean;
+}
+
+/** `fleet worker`: take jobs and migrate until stopped (or, with --until-done, until none is left). */
+export async function fleetWorker(ctx: Context, opts: WorkerCommandOptions, signal?: AbortSignal): Promise<CommandResult<WorkerSummary>> {
+  const url = controlUrl(ctx, opts, 'fleet worker');
+  const summary = await runWorker({
+    controlUrl: url,
+    project: { root: ctx.root, env: ctx.env },
+    concurrency: opts.concurrency ?? 4,
+    lockTimeoutSeconds: opts.lockTimeout ?? 60,
+    pollIntervalMs: Math.round((opts.pollInterval ?? 2) * 1000),
+    untilDone: Boolean(opts.untilDone),
+    signal,
+    onEvent: (e) => {
+      if (e.kind === 'start') ctx.reporter.info(`[${e.rollout}] started ${e.name} (attempt ${e.attempt})`);
+      else if (e.kind === 'end') ctx.reporter.info(`[${e.rollout}] ${e.name}: ${e.status === 'failed' ? `FAILED: ${e.error}` : e.status === 'applied' ? `applied ${plural(e.applied, 'migration')}` : 'up to date'}`);
+      else if (e.kind === 'retry') ctx.reporter.warn(`[${e.rollout}] ${e.name}: attempt ${e.attempt} could not reach the database (${e.error}); retrying later.`);
+      else if (e.kind === 'stopped') ctx.reporter.warn(`[${e.rollout}] stopped: ${e.database} failed; the databases not started yet are taken off the queue.`);
+      else if (e.kind === 'takeover') ctx.reporter.warn(`Took over the jobs of ${plural(e.workers.length, 'worker')} with no heartbeat: ${e.workers.join(', ')}.`);
+      else ctx.reporter.warn(e.message);
+    },
+  });
+  return {
+    data: summary,
+    text: `Worker done: ${plural(summary.jobs, 'job')}, ${plural(summary.applied, 'migration')} applied, ${summary.failed} failed, ${summary.retried} retried.`,
+  };
+}
+
+/** `fleet status`: a rollout's report from the control database. */
+export async function fleetStatus(ctx: Context, opts: { controlUrl?: string; rollout?: string }): Promise<CommandResult<RolloutStatus>> {
+  const s = await rolloutStatus(controlUrl(ctx, opts, 'fleet status'), opts.rollout);
+  const rows = s.databases.map((d) => [
+    d.name + (d.canary ? ' (canary)' : ''),
+    d.status,
+    String(d.applied.length),
+    d.job ? `attempt ${d.job.attempts}/${d.job.maxAttempts}${d.job.lockedBy ? ', running' : ''}` : '',
+    d.error ?? '',
+  ]);
+  const counts = (['applied', 'up-to-date', 'failed', 'not-started', 'running', 'retrying', 'queued', 'waiting'] as const).filter((k) => s.totals[k] > 0).map((k) => `${s.totals[k]} ${k}`);
+  const lines = [
+    `Rollout ${s.rollout} (created ${s.createdAt}, on error: ${s.onError}${s.canary.length > 0 ? `, canary: ${s.canary.join(', ')}` : ''})`,
+    table(['DATABASE', 'STATUS', 'APPLIED', 'JOB', 'ERROR'], rows, ''),
+    '',
+    `${plural(s.totals.databases, 'database')}: ${counts.join(', ') || 'none'}; ${plural(s.totals.migrationsApplied, 'migration')} applied; ${plural(s.totals.jobs, 'job')} in the queue; ${s.finished ? 'finished' : 'in progress'}.`,
+  ];
+  if (s.stopped) lines.push(`Stopped: ${s.stopped.database} failed${s.stopped.reason === 'canary-failed' ? ' (canary)' : ''}; fix it and enqueue a new rollout to resume.`);
+  if (s.notStarted.length > 0) lines.push(`Not started: ${s.notStarted.join(', ')}.`);
+  if (s.unaccounted.length > 0) lines.push(`No job left behind these unfinished databases: ${s.unaccounted.join(', ')}; enqueue a new rollout to finish them.`);
+  return { data: s, text: lines.join('\n'), exitCode: s.totals.failed > 0 ? 1 : 0 };
 }

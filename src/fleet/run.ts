@@ -5,7 +5,7 @@
  */
 import { OrchestrateError, messageOf } from '../errors.js';
 import type { DatabaseOutcome } from './migrate-one.js';
-import { safeUrl, type Tenant } from './tenants.js';
+import { safeUrl, scrub, type Tenant } from './tenants.js';
 
 export type OnError = 'stop' | 'continue';
 
@@ -80,17 +80,6 @@ export interface FleetOptions {
 }
 
 export type MigrateOne = (tenant: Tenant, options: { plan: boolean; sql: boolean; signal: AbortSignal }) => Promise<DatabaseOutcome>;
-
-/** An error message with the tenant's password removed, whatever produced it. */
-function scrub(message: string, url: string): string {
-  try {
-    const password = decodeURIComponent(new URL(url).password);
-    if (password.length > 0) return message.split(password).join('****');
-  } catch {
-    // not a URL: nothing to hide
-  }
-  return message;
-}
 
 /**
  * Runs the rollout. Never throws for a database's failure: that is in the report.

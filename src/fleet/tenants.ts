@@ -23,6 +23,17 @@ export function safeUrl(url: string): string {
   }
 }
 
+/** An error message with the tenant's password removed, whatever produced it. */
+export function scrub(message: string, url: string): string {
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    if (password.length > 0) return message.split(password).join('****');
+  } catch {
+    // not a URL: nothing to hide
+  }
+  return message;
+}
+
 /** The database name of a URL, for a tenant listed without a name. */
 function databaseName(url: URL): string {
   return decodeURIComponent(url.pathname.replace(/^\//, '')) || url.hostname;
