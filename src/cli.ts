@@ -249,6 +249,9 @@ const fleetCommand = program
     const { fleet } = await commands.fleet();
     const signal = interruptSignal();
     await execute(cmd, (ctx) => fleet(ctx, opts, signal));
+    // Interrupted migrations may still hold connections: ending the process closes them, and the
+    // server rolls back what was in progress.
+    if (signal.aborted) await new Promise<void>((resolve) => process.stdout.write('', () => resolve())).then(() => process.exit(process.exitCode));
   });
 
 fleetCommand

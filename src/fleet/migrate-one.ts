@@ -6,6 +6,7 @@
 import { migrate } from '../commands/migrate.js';
 import { makeContext, type Reporter } from '../commands/context.js';
 import { status } from '../commands/status.js';
+import { RuntimeError } from '../errors.js';
 
 export interface ProjectRef {
   /** Project root (prisma/ and extensions/). */
@@ -46,10 +47,28 @@ export async function migrateDatabase(
     const sql = options.sql ? (await migrate(ctx, { all: true, sql: true })).data.sql : undefined;
     return { applied: [], skipped, remaining, sql };
   }
-  const { data } = await migrate(ctx, { all: true });
+  const { data } = await untilAborted(migrate(ctx, { all: true }), options.signal);
   return {
     applied: data.owners.flatMap((o) => o.applied.map((a) => `${o.owner}/${a.migration}`)),
     skipped: data.owners.reduce((n, o) => n + o.skipped.length, 0),
     remaining: data.owners.flatMap((o) => o.remaining.map((m) => `${o.owner}/${m}`)),
   };
+}
+
+/**
+ * `work`, or a rejection as soon as `signal` fires. The single-database migrate takes no signal
+ * yet, so an interrupted run's connection is closed by the process ending (the CLI exits after
+ * the report): the server then rolls back the migration in progress and frees the lock.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => {}); // settles after the report, if at all
+      reject(new RuntimeError('interrupted while migrating; the migration in progress is rolled back when the connection closes, and a rerun resumes.'));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -86,13 +86,17 @@ export function validateTenants(entries: { raw: RawTenant; where: string }[], so
   }
   // A tenant without a name is called by its database; when two such names collide (the same
   // database name on two servers), host and port tell them apart.
-  const byDb = new Map<string, number>();
-  for (const p of parsed) if (p.name === undefined) byDb.set(databaseName(p.parsedUrl), (byDb.get(databaseName(p.parsedUrl)) ?? 0) + 1);
+  const hostsByDb = new Map<string, Set<string>>();
+  for (const p of parsed) {
+    if (p.name !== undefined) continue;
+    const db = databaseName(p.parsedUrl);
+    hostsByDb.set(db, (hostsByDb.get(db) ?? new Set()).add(p.parsedUrl.host));
+  }
   const tenants: Tenant[] = [];
   const seen = new Map<string, string>();
   for (const p of parsed) {
     const db = databaseName(p.parsedUrl);
-    const name = p.name ?? ((byDb.get(db) ?? 0) > 1 ? `${p.parsedUrl.host}/${db}` : db);
+    const name = p.name ?? ((hostsByDb.get(db)?.size ?? 0) > 1 ? `${p.parsedUrl.host}/${db}` : db);
     const first = seen.get(name);
     if (first !== undefined) {
       problems.push(`${p.where}: tenant "${name}" is listed twice (first at ${first}); each database must appear once, with a unique name.`);
