@@ -135,7 +135,7 @@ export interface EnqueueResult {
  *   await enqueueRollout(tenants, { controlUrl, canary: ['acme'], onError: 'stop', maxAttempts: 10 });
  */
 export async function enqueueRollout(tenants: Tenant[], options: EnqueueOptions): Promise<EnqueueResult> {
-  const rollout = options.rollout ?? `rollout-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const rollout = options.rollout ?? `rollout-${new Date().toISOString().replace(/[-:]/g, '').replace('.', '')}`;
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(rollout)) throw new UsageError(`--rollout ${rollout}: use letters, digits, ".", "_" and "-" (at most 100).`);
   await prepareControl(options.controlUrl);
   const canary = new Set(options.canary);

@@ -1,0 +1,177 @@
+/**
+ * `fleet enqueue` / `fleet worker` / `fleet status` on graphile-worker in a real control
+ * database: worker processes share the jobs, a worker killed with SIGKILL mid-job has its job
+ * taken over, connection errors are retried and migration failures are final.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_LOCK_KEY } from '../src/config/settings.js';
+import { CLI, createDatabase, query, runCli } from './helpers.js';
+import { FAKE_PASSWORD, SAMPLE_EXTENSIONS, SAMPLE_MIGRATIONS, copySampleApp, createTenants, exec, historyCounts, inParallel, writeTenantFile, type Tenants } from './fleet-helpers.js';
+
+const ENV = { APP_EXTENSIONS: SAMPLE_EXTENSIONS };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Status {
+  rollout: string;
+  databases: { name: string; status: string; attempts: number; applied: string[]; error: string | null; job: unknown }[];
+  totals: Record<string, number>;
+  finished: boolean;
+  stopped: { reason: string; database: string | null } | null;
+  notStarted: string[];
+  unaccounted: string[];
+}
+
+function startWorker(dir: string, control: string, extra: string[] = []): ResultPromise {
+  return execa(process.execPath, [CLI, 'fleet', 'worker', '--control-url', control, '--until-done', '--lock-timeout', '2', '--poll-interval', '0.3', '--concurrency', '2', ...extra], {
+    cwd: dir,
+    reject: false,
+    env: { NO_COLOR: '1', DATABASE_URL: '', APP_EXTENSIONS: '' },
+    timeout: 50_000,
+  }) as unknown as ResultPromise;
+}
+
+async function statusOf(dir: string, control: string, rollout?: string): Promise<{ status: Status; exitCode: number | undefined; text: string }> {
+  const r = await runCli(dir, ['fleet', 'status', '--control-url', control, '--json', ...(rollout ? ['--rollout', rollout] : [])], {});
+  return { status: JSON.parse(r.stdout) as Status, exitCode: r.exitCode, text: r.stdout + r.stderr };
+}
+
+describe('fleet over a job queue', () => {
+  let app: { dir: string; cleanup: () => void };
+  let tenants: Tenants;
+  let control: { url: string; drop: () => Promise<void> };
+  beforeAll(async () => {
+    app = copySampleApp();
+    [tenants, control] = await Promise.all([createTenants(12, 'orch_fleet_q'), createDatabase('orch_fleet_ctl')]);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([tenants?.drop(), control?.drop()]);
+    app?.cleanup();
+  }, 60_000);
+
+  it('3 workers, one killed with SIGKILL mid-job: every tenant migrated exactly once, status accounts for every job', async () => {
+    const file = writeTenantFile(app.dir, tenants.urls);
+    // Tenant 5's migration lock is held here: the worker that takes its job waits inside it.
+    const blocked = tenants.names[4]!;
+    const holder = new pg.Client({ connectionString: tenants.urls[4] });
+    await holder.connect();
+    await holder.query(`SELECT pg_advisory_lock(${DEFAULT_LOCK_KEY})`);
+    let released = false;
+    try {
+      const enq = await runCli(app.dir, ['fleet', 'enqueue', '--file', file, '--control-url', control.url, '--rollout', 'r1', '--extensions', SAMPLE_EXTENSIONS], {});
+      expect(enq.exitCode, enq.stderr).toBe(0);
+      expect(enq.stdout).toContain('Rollout r1: 12 jobs queued for 12 databases.');
+      const workers = [startWorker(app.dir, control.url), startWorker(app.dir, control.url), startWorker(app.dir, control.url)];
+
+      // find the worker process running the blocked tenant's job, and kill it
+      let pid: number | undefined;
+      for (let i = 0; i < 200 && pid === undefined; i++) {
+        const [row] = await query<{ status: string; worker: string | null }>(control.url, `SELECT status, worker FROM orchestrate_fleet.databases WHERE rollout = 'r1' AND name = $1`, [blocked]);
+        if (row?.status === 'running' && row.worker) pid = Number(row.worker.split(':').pop());
+        else await sleep(100);
+      }
+      const victim = workers.find((w) => w.pid === pid);
+      expect(victim, `worker ${pid} runs ${blocked}`).toBeDefined();
+      victim!.kill('SIGKILL');
+      const killed = await victim!;
+      expect(killed.signal).toBe('SIGKILL');
+      await holder.end();
+      released = true;
+
+      const others = await Promise.all(workers.filter((w) => w !== victim));
+      for (const w of others) {
+        expect(w.exitCode, w.stderr).toBe(0);
+        expect(w.stderr).not.toContain(FAKE_PASSWORD);
+      }
+      expect(others.map((w) => w.stderr).join('')).toContain('Took over the jobs of 1 worker with no heartbeat');
+
+      await inParallel(tenants.urls, 6, async (url) => {
+        const counts = await historyCounts(url);
+        expect(counts.size, url).toBe(SAMPLE_MIGRATIONS);
+        expect([...counts.values()].every((n) => n === 1), url).toBe(true);
+      });
+
+      const { status, exitCode, text } = await statusOf(app.dir, control.url);
+      expect(exitCode).toBe(0);
+      expect(text).not.toContain(FAKE_PASSWORD);
+      expect(status).toMatchObject({ rollout: 'r1', finished: true, unaccounted: [], notStarted: [], stopped: null });
+      expect(status.totals).toMatchObject({ databases: 12, applied: 12, failed: 0, jobs: 0, migrationsApplied: 12 * SAMPLE_MIGRATIONS });
+      expect(status.databases.find((d) => d.name === blocked)).toMatchObject({ status: 'applied', attempts: 2 });
+      expect(status.databases.every((d) => d.job === null)).toBe(true);
+      const left = await query<{ n: number }>(control.url, `SELECT count(*)::int AS n FROM graphile_worker.jobs`);
+      expect(left[0]!.n).toBe(0);
+    } finally {
+      if (!released) await holder.end();
+    }
+  }, 60_000);
+
+  it('retries a database it cannot reach, a failed migration is final, a failed canary stops the rollout; a new rollout resumes', async () => {
+    const t = tenants;
+    // three fresh tenants from the same set would already be migrated: use a broken one and an unreachable one
+    const broken = await createTenants(3, 'orch_fleet_qb');
+    try {
+      await exec(broken.urls[0]!, `CREATE TYPE "billing_invoice_status" AS ENUM ('BROKEN')`);
+      const unreachable = `postgresql://postgres:${FAKE_PASSWORD}@127.0.0.1:1/nowhere`;
+      const list = [
+        { name: 'broken', url: broken.urls[0], labels: ['canary'] },
+        { name: 'unreachable', url: unreachable, labels: [] },
+        { name: 'fresh1', url: broken.urls[1], labels: [] },
+        { name: 'fresh2', url: broken.urls[2], labels: [] },
+        { name: 'done', url: t.urls[0], labels: [] },
+      ];
+      const json = path.join(app.dir, 'tenants.json');
+      writeFileSync(json, JSON.stringify(list));
+
+      // a failed canary: nothing else is queued
+      const e1 = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--rollout', 'r2', '--canary', 'canary', '--extensions', SAMPLE_EXTENSIONS], {});
+      expect(e1.exitCode, e1.stderr).toBe(0);
+      expect(e1.stdout).toContain('Rollout r2: 1 job queued for 5 databases; 4 more databases queued once the 1 canary succeed.');
+      const w1 = await startWorker(app.dir, control.url);
+      expect(w1.exitCode, w1.stderr).toBe(0);
+      const s1 = await statusOf(app.dir, control.url, 'r2');
+      expect(s1.exitCode).toBe(1);
+      expect(s1.status.stopped).toEqual({ reason: 'canary-failed', database: 'broken' });
+      expect(s1.status.databases[0]).toMatchObject({ name: 'broken', status: 'failed', attempts: 1, error: expect.stringContaining('billing_invoice_status') });
+      expect(s1.status.notStarted).toEqual(['unreachable', 'fresh1', 'fresh2', 'done']);
+      expect(s1.status.totals).toMatchObject({ jobs: 0, failed: 1, 'not-started': 4 });
+      const human = await runCli(app.dir, ['fleet', 'status', '--control-url', control.url, '--rollout', 'r2'], {});
+      expect(human.exitCode).toBe(1);
+      expect(human.stdout).toContain('Stopped: broken failed (canary); fix it and enqueue a new rollout to resume.');
+      expect(human.stdout).toContain('Not started: unreachable, fresh1, fresh2, done.');
+      expect((await historyCounts(broken.urls[1]!)).size).toBe(0);
+
+      // --on-error continue, 2 attempts: the unreachable one is retried once, the broken one is not
+      const e2 = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--rollout', 'r3', '--on-error', 'continue', '--max-attempts', '2', '--extensions', SAMPLE_EXTENSIONS], {});
+      expect(e2.exitCode, e2.stderr).toBe(0);
+      const w2 = await startWorker(app.dir, control.url);
+      expect(w2.exitCode, w2.stderr).toBe(0);
+      expect(w2.stderr).toContain('[r3] unreachable: attempt 1 could not reach the database');
+      expect(w2.stderr).not.toContain(FAKE_PASSWORD);
+      const s2 = await statusOf(app.dir, control.url, 'r3');
+      const by = Object.fromEntries(s2.status.databases.map((d) => [d.name, d]));
+      expect(by.unreachable).toMatchObject({ status: 'failed', attempts: 2, error: expect.stringContaining('Cannot connect to the database') });
+      expect(by.broken).toMatchObject({ status: 'failed', attempts: 1 });
+      expect(by.fresh1).toMatchObject({ status: 'applied' });
+      expect(by.done).toMatchObject({ status: 'up-to-date' });
+      expect(s2.status).toMatchObject({ finished: true, unaccounted: [] });
+      expect(s2.text).not.toContain(FAKE_PASSWORD);
+
+      // fixed: a new rollout over the reachable ones completes; what was done stays done
+      await exec(broken.urls[0]!, `DROP TYPE "billing_invoice_status"`);
+      writeFileSync(json, JSON.stringify(list.filter((l) => l.name !== 'unreachable')));
+      const e3 = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--canary', 'canary', '--extensions', SAMPLE_EXTENSIONS], {});
+      expect(e3.exitCode, e3.stderr).toBe(0);
+      const w3 = await startWorker(app.dir, control.url);
+      expect(w3.exitCode, w3.stderr).toBe(0);
+      const s3 = await statusOf(app.dir, control.url);
+      expect(s3.exitCode).toBe(0);
+      expect(s3.status.totals).toMatchObject({ databases: 4, applied: 1, 'up-to-date': 3, failed: 0, jobs: 0 });
+      for (const url of broken.urls) expect([...(await historyCounts(url)).values()]).toEqual(Array(SAMPLE_MIGRATIONS).fill(1));
+    } finally {
+      await broken.drop();
+    }
+  }, 60_000);
+});
