@@ -221,11 +221,11 @@ program
  * An AbortSignal fired by the first Ctrl-C or SIGTERM, so a fleet run stops starting databases
  * and reports; a second signal ends the process at once.
  */
-function interruptSignal(): AbortSignal {
+function interruptSignal(what: string): AbortSignal {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
-    reporter.info(`${signal}: starting no more databases; finishing the running ones (again to quit at once)...`);
+    reporter.info(`${signal}: ${what} (again to quit at once)...`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -247,7 +247,7 @@ const fleetCommand = program
   .option('--sql', 'per database: the SQL a run would execute, touching nothing')
   .action(async (opts, cmd: Command) => {
     const { fleet } = await commands.fleet();
-    const signal = interruptSignal();
+    const signal = interruptSignal('starting no more databases, ending the running ones');
     await execute(cmd, (ctx) => fleet(ctx, opts, signal));
     // Interrupted migrations may still hold connections: ending the process closes them, and the
     // server rolls back what was in progress.
@@ -280,7 +280,7 @@ fleetCommand
   .option('--until-done', 'exit once the queue is empty instead of waiting for more jobs')
   .action(async (opts, cmd: Command) => {
     const { fleetWorker } = await commands.fleet();
-    const signal = interruptSignal();
+    const signal = interruptSignal('taking no more jobs, finishing the running ones');
     await execute(cmd, (ctx) => fleetWorker(ctx, fleetOptions(cmd, opts), signal));
   });
 
