@@ -3,7 +3,8 @@
  * database: worker processes share the jobs, a worker killed with SIGKILL mid-job has its job
  * taken over, connection errors are retried and migration failures are final.
  */
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import pg from 'pg';
@@ -25,8 +26,30 @@ interface Status {
   unaccounted: string[];
 }
 
+/**
+ * Workers run as separate hosts where the machine allows it: each in its own network and UTS
+ * namespace (no network but a down loopback, its own host name), reaching the server only
+ * through its Unix socket, as a container on another machine reaches it only through the URL.
+ */
+const SOCKET_DIR = '/var/run/postgresql';
+const isolated = spawnSync('unshare', ['-nu', 'true']).status === 0 && existsSync(path.join(SOCKET_DIR, '.s.PGSQL.5432'));
+
+/** The same database through the server's Unix socket (reachable from an isolated namespace). */
+const viaSocket = (url: string) => {
+  if (!isolated) return url;
+  const u = new URL(url);
+  u.hostname = 'localhost';
+  u.searchParams.set('host', SOCKET_DIR);
+  return u.toString();
+};
+
+let hosts = 0;
 function startWorker(dir: string, control: string, extra: string[] = []): ResultPromise {
-  return execa(process.execPath, [CLI, 'fleet', 'worker', '--control-url', control, '--until-done', '--lock-timeout', '2', '--poll-interval', '0.3', '--concurrency', '2', ...extra], {
+  const args = [CLI, 'fleet', 'worker', '--control-url', viaSocket(control), '--until-done', '--lock-timeout', '2', '--poll-interval', '0.3', '--concurrency', '2', ...extra];
+  const [file, argv] = isolated
+    ? ['unshare', ['-nu', 'sh', '-c', `hostname fleet-host-${++hosts} && exec "$0" "$@"`, process.execPath, ...args]]
+    : [process.execPath, args];
+  return execa(file, argv as string[], {
     cwd: dir,
     reject: false,
     env: { NO_COLOR: '1', DATABASE_URL: '', APP_EXTENSIONS: '' },
@@ -53,7 +76,7 @@ describe('fleet over a job queue', () => {
   }, 60_000);
 
   it('3 workers, one killed with SIGKILL mid-job: every tenant migrated exactly once, status accounts for every job', async () => {
-    const file = writeTenantFile(app.dir, tenants.urls);
+    const file = writeTenantFile(app.dir, tenants.urls.map(viaSocket));
     // Tenant 5's migration lock is held here: the worker that takes its job waits inside it.
     const blocked = tenants.names[4]!;
     const holder = new pg.Client({ connectionString: tenants.urls[4] });
@@ -103,6 +126,12 @@ describe('fleet over a job queue', () => {
       expect(status.databases.every((d) => d.job === null)).toBe(true);
       const left = await query<{ n: number }>(control.url, `SELECT count(*)::int AS n FROM graphile_worker.jobs`);
       expect(left[0]!.n).toBe(0);
+      if (isolated) {
+        // the work was shared by the separate hosts, the killed one included
+        const ran = new Set(status.databases.map((d) => d.worker!.split(':')[0]));
+        expect(ran.size).toBeGreaterThan(1);
+        for (const h of ran) expect(h).toMatch(/^fleet-host-\d+$/);
+      }
     } finally {
       if (!released) await holder.end();
     }
@@ -116,11 +145,11 @@ describe('fleet over a job queue', () => {
       await exec(broken.urls[0]!, `CREATE TYPE "billing_invoice_status" AS ENUM ('BROKEN')`);
       const unreachable = `postgresql://postgres:${FAKE_PASSWORD}@127.0.0.1:1/nowhere`;
       const list = [
-        { name: 'broken', url: broken.urls[0], labels: ['canary'] },
+        { name: 'broken', url: viaSocket(broken.urls[0]!), labels: ['canary'] },
         { name: 'unreachable', url: unreachable, labels: [] },
-        { name: 'fresh1', url: broken.urls[1], labels: [] },
-        { name: 'fresh2', url: broken.urls[2], labels: [] },
-        { name: 'done', url: t.urls[0], labels: [] },
+        { name: 'fresh1', url: viaSocket(broken.urls[1]!), labels: [] },
+        { name: 'fresh2', url: viaSocket(broken.urls[2]!), labels: [] },
+        { name: 'done', url: viaSocket(t.urls[0]!), labels: [] },
       ];
       const json = path.join(app.dir, 'tenants.json');
       writeFileSync(json, JSON.stringify(list));
