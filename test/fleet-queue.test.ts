@@ -203,4 +203,24 @@ describe('fleet over a job queue', () => {
       await broken.drop();
     }
   }, 60_000);
+
+  it('a worker waiting for jobs stops on SIGTERM and reports what it did', async () => {
+    const w = execa(process.execPath, [CLI, 'fleet', 'worker', '--control-url', control.url, '--poll-interval', '0.3'], {
+      cwd: app.dir,
+      reject: false,
+      env: { NO_COLOR: '1', DATABASE_URL: '' },
+      timeout: 30_000,
+    });
+    // the worker is up once its queue connection is open
+    for (let i = 0; i < 100; i++) {
+      const rows = await query(control.url, `SELECT 1 FROM pg_stat_activity WHERE application_name = 'orchestrate fleet worker' AND datname = current_database()`);
+      if (rows.length > 0) break;
+      await sleep(100);
+    }
+    w.kill('SIGTERM');
+    const r = await w;
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('SIGTERM: taking no more jobs, finishing the running ones');
+    expect(r.stdout).toBe('Worker done: 0 jobs, 0 migrations applied, 0 failed, 0 retried.');
+  }, 60_000);
 });
