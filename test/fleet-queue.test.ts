@@ -126,6 +126,8 @@ describe('fleet over a job queue', () => {
       expect(status.databases.every((d) => d.job === null)).toBe(true);
       const left = await query<{ n: number }>(control.url, `SELECT count(*)::int AS n FROM graphile_worker.jobs`);
       expect(left[0]!.n).toBe(0);
+      // the surviving workers removed their heartbeats on exit, the takeover the killed one's
+      expect(await query(control.url, 'SELECT id FROM orchestrate_fleet.workers')).toEqual([]);
       if (isolated) {
         // the work was shared by the separate hosts, the killed one included
         const ran = new Set(status.databases.map((d) => d.worker!.split(':')[0]));

@@ -243,6 +243,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const summary: WorkerSummary = { jobs: 0, applied: 0, failed: 0, retried: 0 };
   /** Lock holder ids of the jobs running here, with how many jobs each holds. */
   const holders = new Map<string, number>();
+  /** Every lock holder id this process used: its heartbeat rows are removed on exit. */
+  const used = new Set<string>();
   const timeout = options.lockTimeoutSeconds;
 
   const heartbeat = async () => {
@@ -277,6 +279,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     const { rollout, name } = rawPayload as Payload;
     const holder = helpers.job.locked_by ?? 'unknown';
     holders.set(holder, (holders.get(holder) ?? 0) + 1);
+    used.add(holder);
     try {
       await heartbeat();
       summary.jobs++;
@@ -392,6 +395,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     clearInterval(timer);
     if (idle) clearInterval(idle);
     options.signal?.removeEventListener('abort', stop);
+    if (used.size > 0) await pool.query('DELETE FROM orchestrate_fleet.workers WHERE id = ANY($1)', [[...used]]).catch(() => {});
     await pool.end().catch(() => {});
   }
   return summary;
