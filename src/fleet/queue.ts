@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS orchestrate_fleet.workers (
 );
 `;
 
+/** Advisory lock key serialising the creation of the tables above ("orfl"). */
+const SCHEMA_LOCK = 0x6f72666c;
+
 /** States of a database in a queued rollout. */
 export type QueuedStatus = 'waiting' | 'queued' | 'running' | 'retrying' | 'applied' | 'up-to-date' | 'failed' | 'not-started';
 const FINAL: QueuedStatus[] = ['applied', 'up-to-date', 'failed', 'not-started'];
@@ -98,7 +101,8 @@ async function inTransaction<T>(client: pg.Client | pg.PoolClient, fn: () => Pro
 async function prepareControl(url: string): Promise<void> {
   const { runMigrations } = await import('graphile-worker');
   await runMigrations({ connectionString: url, logger: quietLogger(await import('graphile-worker')) });
-  await withClient(url, (c) => c.query(SCHEMA));
+  // Workers starting together on a fresh control database: one creates, the others wait.
+  await withClient(url, (c) => inTransaction(c, () => c.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK}); ${SCHEMA}`)));
 }
 
 function quietLogger(gw: typeof import('graphile-worker'), onError?: (message: string) => void) {
