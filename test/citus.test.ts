@@ -3,21 +3,24 @@
  * tables are missing and every migration would be applied again. The test stands in for Citus
  * with a plain SQL function of the same name.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, query, runCli } from './helpers.js';
 import { SAMPLE_EXTENSIONS, copySampleApp, exec } from './fleet-helpers.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+let app: { dir: string; cleanup: () => void };
+let db: { url: string; drop: () => Promise<void> };
+beforeAll(async () => {
+  app = copySampleApp();
+  db = await createDatabase('orch_citus');
+}, 60_000);
+afterAll(async () => {
+  await db?.drop();
+  app?.cleanup();
+}, 60_000);
 
+/** Makes the database look like a Citus coordinator (true) or worker node (false). */
 async function setup(coordinator: boolean) {
-  const app = copySampleApp();
-  cleanups.push(app.cleanup);
-  const db = await createDatabase('orch_citus');
-  cleanups.push(db.drop);
-  await exec(db.url, `CREATE FUNCTION citus_is_coordinator() RETURNS boolean LANGUAGE sql AS 'SELECT ${coordinator}'`);
+  await exec(db.url, `CREATE OR REPLACE FUNCTION citus_is_coordinator() RETURNS boolean LANGUAGE sql AS 'SELECT ${coordinator}'`);
   return { dir: app.dir, url: db.url };
 }
 

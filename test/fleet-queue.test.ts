@@ -66,12 +66,13 @@ describe('fleet over a job queue', () => {
   let app: { dir: string; cleanup: () => void };
   let tenants: Tenants;
   let control: { url: string; drop: () => Promise<void> };
+  let broken: Tenants;
   beforeAll(async () => {
     app = copySampleApp();
-    [tenants, control] = await Promise.all([createTenants(12, 'orch_fleet_q'), createDatabase('orch_fleet_ctl')]);
+    [tenants, control, broken] = await Promise.all([createTenants(12, 'orch_fleet_q'), createDatabase('orch_fleet_ctl'), createTenants(3, 'orch_fleet_qb')]);
   }, 60_000);
   afterAll(async () => {
-    await Promise.all([tenants?.drop(), control?.drop()]);
+    await Promise.all([tenants?.drop(), control?.drop(), broken?.drop()]);
     app?.cleanup();
   }, 60_000);
 
@@ -141,9 +142,7 @@ describe('fleet over a job queue', () => {
 
   it('retries a database it cannot reach, a failed migration is final, a failed canary stops the rollout; a new rollout resumes', async () => {
     const t = tenants;
-    // three fresh tenants from the same set would already be migrated: use a broken one and an unreachable one
-    const broken = await createTenants(3, 'orch_fleet_qb');
-    try {
+    {
       await exec(broken.urls[0]!, `CREATE TYPE "billing_invoice_status" AS ENUM ('BROKEN')`);
       const unreachable = `postgresql://postgres:${FAKE_PASSWORD}@127.0.0.1:1/nowhere`;
       const list = [
@@ -201,8 +200,6 @@ describe('fleet over a job queue', () => {
       expect(s3.exitCode).toBe(0);
       expect(s3.status.totals).toMatchObject({ databases: 4, applied: 1, 'up-to-date': 3, failed: 0, jobs: 0 });
       for (const url of broken.urls) expect([...(await historyCounts(url)).values()]).toEqual(Array(SAMPLE_MIGRATIONS).fill(1));
-    } finally {
-      await broken.drop();
     }
   }, 60_000);
 

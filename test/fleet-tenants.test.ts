@@ -1,14 +1,18 @@
 /** Tenant lists: files, JSON, command output and control-database queries, validated at the edge. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputErrors, UsageError } from '../src/errors.js';
 import { canaryGroup, parseTenantList, safeUrl, scrub, tenantsFromRows } from '../src/fleet/tenants.js';
 import { createDatabase, runCli } from './helpers.js';
 import { SAMPLE_EXTENSIONS, copySampleApp, exec } from './fleet-helpers.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+let fixture: { app: { dir: string; cleanup: () => void }; control: { url: string; drop: () => Promise<void> } };
+beforeAll(async () => {
+  fixture = { app: copySampleApp(), control: await createDatabase('orch_fleet_query') };
+}, 60_000);
+afterAll(async () => {
+  await fixture?.control.drop();
+  fixture?.app.cleanup();
+}, 60_000);
 
 describe('tenant lists', () => {
   it('reads one URL per line, named after the database; comments and blank lines are skipped', () => {
@@ -63,10 +67,7 @@ describe('tenant lists', () => {
   });
 
   it('fleet --query lists tenants from the control database', async () => {
-    const app = copySampleApp();
-    cleanups.push(app.cleanup);
-    const control = await createDatabase('orch_fleet_query');
-    cleanups.push(control.drop);
+    const { app, control } = fixture;
     await exec(control.url, `CREATE TABLE tenants (name text, url text, labels text[]); INSERT INTO tenants VALUES ('self', '${control.url}', '{eu}')`);
     const run = await runCli(app.dir, ['fleet', '--query', 'SELECT name, url, labels FROM tenants', '--control-url', control.url, '--plan', '--canary', 'eu', '--json'], {
       APP_EXTENSIONS: SAMPLE_EXTENSIONS,
