@@ -4,7 +4,7 @@
  * taken over, connection errors are retried and migration failures are final.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import pg from 'pg';
@@ -76,6 +76,24 @@ describe('fleet over a job queue', () => {
     app?.cleanup();
   }, 60_000);
 
+  /** broken (labelled canary), unreachable, fresh1, fresh2 and done (migrated already), as a JSON list. */
+  async function brokenList(): Promise<string> {
+    // billing's first migration creates this type: on "broken" it fails
+    await exec(broken.urls[0]!, `DO $$ BEGIN CREATE TYPE "billing_invoice_status" AS ENUM ('BROKEN'); EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+    const pre = await runCli(app.dir, ['migrate', '--url', tenants.urls[0]!], ENV);
+    expect(pre.exitCode, pre.stderr).toBe(0);
+    const list = [
+      { name: 'broken', url: viaSocket(broken.urls[0]!), labels: ['canary'] },
+      { name: 'unreachable', url: `postgresql://postgres:${FAKE_PASSWORD}@127.0.0.1:1/nowhere`, labels: [] },
+      { name: 'fresh1', url: viaSocket(broken.urls[1]!), labels: [] },
+      { name: 'fresh2', url: viaSocket(broken.urls[2]!), labels: [] },
+      { name: 'done', url: viaSocket(tenants.urls[0]!), labels: [] },
+    ];
+    const json = path.join(app.dir, 'tenants.json');
+    writeFileSync(json, JSON.stringify(list));
+    return json;
+  }
+
   it('3 workers, one killed with SIGKILL mid-job: every tenant migrated exactly once, status accounts for every job', async () => {
     const file = writeTenantFile(app.dir, tenants.urls.map(viaSocket));
     // Tenant 5's migration lock is held here: the worker that takes its job waits inside it.
@@ -140,67 +158,66 @@ describe('fleet over a job queue', () => {
     }
   }, 60_000);
 
-  it('retries a database it cannot reach, a failed migration is final, a failed canary stops the rollout; a new rollout resumes', async () => {
-    const t = tenants;
-    {
-      await exec(broken.urls[0]!, `CREATE TYPE "billing_invoice_status" AS ENUM ('BROKEN')`);
-      const unreachable = `postgresql://postgres:${FAKE_PASSWORD}@127.0.0.1:1/nowhere`;
-      const list = [
-        { name: 'broken', url: viaSocket(broken.urls[0]!), labels: ['canary'] },
-        { name: 'unreachable', url: unreachable, labels: [] },
-        { name: 'fresh1', url: viaSocket(broken.urls[1]!), labels: [] },
-        { name: 'fresh2', url: viaSocket(broken.urls[2]!), labels: [] },
-        { name: 'done', url: viaSocket(t.urls[0]!), labels: [] },
-      ];
-      const json = path.join(app.dir, 'tenants.json');
-      writeFileSync(json, JSON.stringify(list));
+  it('a failed canary, or with --on-error stop any failure, takes the rest off the queue', async () => {
+    const json = await brokenList();
+    // a failed canary: nothing else is queued
+    const e1 = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--rollout', 'r2', '--canary', 'canary', '--extensions', SAMPLE_EXTENSIONS], {});
+    expect(e1.exitCode, e1.stderr).toBe(0);
+    expect(e1.stdout).toContain('Rollout r2: 1 job queued for 5 databases; 4 more databases queued once the 1 canary succeed.');
+    const w1 = await startWorker(app.dir, control.url);
+    expect(w1.exitCode, w1.stderr).toBe(0);
+    const s1 = await statusOf(app.dir, control.url, 'r2');
+    expect(s1.exitCode).toBe(1);
+    expect(s1.status.stopped).toEqual({ reason: 'canary-failed', database: 'broken' });
+    expect(s1.status.databases[0]).toMatchObject({ name: 'broken', status: 'failed', attempts: 1, error: expect.stringContaining('billing_invoice_status') });
+    expect(s1.status.notStarted).toEqual(['unreachable', 'fresh1', 'fresh2', 'done']);
+    expect(s1.status.totals).toMatchObject({ jobs: 0, failed: 1, 'not-started': 4 });
+    const human = await runCli(app.dir, ['fleet', 'status', '--control-url', control.url, '--rollout', 'r2'], {});
+    expect(human.exitCode).toBe(1);
+    expect(human.stdout).toContain('Stopped: broken failed (canary); fix it and enqueue a new rollout to resume.');
+    expect(human.stdout).toContain('Not started: unreachable, fresh1, fresh2, done.');
+    expect((await historyCounts(broken.urls[1]!)).size).toBe(0);
 
-      // a failed canary: nothing else is queued
-      const e1 = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--rollout', 'r2', '--canary', 'canary', '--extensions', SAMPLE_EXTENSIONS], {});
-      expect(e1.exitCode, e1.stderr).toBe(0);
-      expect(e1.stdout).toContain('Rollout r2: 1 job queued for 5 databases; 4 more databases queued once the 1 canary succeed.');
-      const w1 = await startWorker(app.dir, control.url);
-      expect(w1.exitCode, w1.stderr).toBe(0);
-      const s1 = await statusOf(app.dir, control.url, 'r2');
-      expect(s1.exitCode).toBe(1);
-      expect(s1.status.stopped).toEqual({ reason: 'canary-failed', database: 'broken' });
-      expect(s1.status.databases[0]).toMatchObject({ name: 'broken', status: 'failed', attempts: 1, error: expect.stringContaining('billing_invoice_status') });
-      expect(s1.status.notStarted).toEqual(['unreachable', 'fresh1', 'fresh2', 'done']);
-      expect(s1.status.totals).toMatchObject({ jobs: 0, failed: 1, 'not-started': 4 });
-      const human = await runCli(app.dir, ['fleet', 'status', '--control-url', control.url, '--rollout', 'r2'], {});
-      expect(human.exitCode).toBe(1);
-      expect(human.stdout).toContain('Stopped: broken failed (canary); fix it and enqueue a new rollout to resume.');
-      expect(human.stdout).toContain('Not started: unreachable, fresh1, fresh2, done.');
-      expect((await historyCounts(broken.urls[1]!)).size).toBe(0);
+    // --on-error stop without a canary, one job at a time: the failure takes the rest off the queue
+    const e1b = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--rollout', 'r2b', '--extensions', SAMPLE_EXTENSIONS], {});
+    expect(e1b.exitCode, e1b.stderr).toBe(0);
+    const w1b = await startWorker(app.dir, control.url, ['--concurrency', '1']);
+    expect(w1b.stderr).toContain('[r2b] stopped: broken failed; the databases not started yet are taken off the queue.');
+    const s1b = await statusOf(app.dir, control.url, 'r2b');
+    expect(s1b.status).toMatchObject({ stopped: { reason: 'failed', database: 'broken' }, finished: true, unaccounted: [], notStarted: ['unreachable', 'fresh1', 'fresh2', 'done'] });
+    expect(s1b.status.totals.jobs).toBe(0);
+  }, 60_000);
 
-      // --on-error continue, 2 attempts: the unreachable one is retried once, the broken one is not
-      const e2 = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--rollout', 'r3', '--on-error', 'continue', '--max-attempts', '2', '--extensions', SAMPLE_EXTENSIONS], {});
-      expect(e2.exitCode, e2.stderr).toBe(0);
-      const w2 = await startWorker(app.dir, control.url);
-      expect(w2.exitCode, w2.stderr).toBe(0);
-      expect(w2.stderr).toContain('[r3] unreachable: attempt 1 could not reach the database');
-      expect(w2.stderr).not.toContain(FAKE_PASSWORD);
-      const s2 = await statusOf(app.dir, control.url, 'r3');
-      const by = Object.fromEntries(s2.status.databases.map((d) => [d.name, d]));
-      expect(by.unreachable).toMatchObject({ status: 'failed', attempts: 2, error: expect.stringContaining('Cannot connect to the database') });
-      expect(by.broken).toMatchObject({ status: 'failed', attempts: 1 });
-      expect(by.fresh1).toMatchObject({ status: 'applied' });
-      expect(by.done).toMatchObject({ status: 'up-to-date' });
-      expect(s2.status).toMatchObject({ finished: true, unaccounted: [] });
-      expect(s2.text).not.toContain(FAKE_PASSWORD);
+  it('retries a database it cannot reach, a failed migration is final; a new rollout resumes once fixed', async () => {
+    const json = await brokenList();
+    const list = JSON.parse(readFileSync(json, 'utf8')) as { name: string }[];
+    // --on-error continue, 2 attempts: the unreachable one is retried once, the broken one is not
+    const e2 = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--rollout', 'r3', '--on-error', 'continue', '--max-attempts', '2', '--extensions', SAMPLE_EXTENSIONS], {});
+    expect(e2.exitCode, e2.stderr).toBe(0);
+    const w2 = await startWorker(app.dir, control.url);
+    expect(w2.exitCode, w2.stderr).toBe(0);
+    expect(w2.stderr).toContain('[r3] unreachable: attempt 1 could not reach the database');
+    expect(w2.stderr).not.toContain(FAKE_PASSWORD);
+    const s2 = await statusOf(app.dir, control.url, 'r3');
+    const by = Object.fromEntries(s2.status.databases.map((d) => [d.name, d]));
+    expect(by.unreachable).toMatchObject({ status: 'failed', attempts: 2, error: expect.stringContaining('Cannot connect to the database') });
+    expect(by.broken).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(by.fresh1).toMatchObject({ status: 'applied' });
+    expect(by.done).toMatchObject({ status: 'up-to-date' });
+    expect(s2.status).toMatchObject({ finished: true, unaccounted: [] });
+    expect(s2.text).not.toContain(FAKE_PASSWORD);
 
-      // fixed: a new rollout over the reachable ones completes; what was done stays done
-      await exec(broken.urls[0]!, `DROP TYPE "billing_invoice_status"`);
-      writeFileSync(json, JSON.stringify(list.filter((l) => l.name !== 'unreachable')));
-      const e3 = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--canary', 'canary', '--extensions', SAMPLE_EXTENSIONS], {});
-      expect(e3.exitCode, e3.stderr).toBe(0);
-      const w3 = await startWorker(app.dir, control.url);
-      expect(w3.exitCode, w3.stderr).toBe(0);
-      const s3 = await statusOf(app.dir, control.url);
-      expect(s3.exitCode).toBe(0);
-      expect(s3.status.totals).toMatchObject({ databases: 4, applied: 1, 'up-to-date': 3, failed: 0, jobs: 0 });
-      for (const url of broken.urls) expect([...(await historyCounts(url)).values()]).toEqual(Array(SAMPLE_MIGRATIONS).fill(1));
-    }
+    // fixed: a new rollout over the reachable ones completes; what was done stays done
+    await exec(broken.urls[0]!, `DROP TYPE "billing_invoice_status"`);
+    writeFileSync(json, JSON.stringify(list.filter((l) => l.name !== 'unreachable')));
+    const e3 = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--canary', 'canary', '--extensions', SAMPLE_EXTENSIONS], {});
+    expect(e3.exitCode, e3.stderr).toBe(0);
+    const w3 = await startWorker(app.dir, control.url);
+    expect(w3.exitCode, w3.stderr).toBe(0);
+    const s3 = await statusOf(app.dir, control.url);
+    expect(s3.exitCode).toBe(0);
+    expect(s3.status.totals).toMatchObject({ databases: 4, applied: 1, 'up-to-date': 3, failed: 0, jobs: 0 });
+    for (const url of broken.urls) expect([...(await historyCounts(url)).values()]).toEqual(Array(SAMPLE_MIGRATIONS).fill(1));
   }, 60_000);
 
   it('a worker waiting for jobs stops on SIGTERM and reports what it did', async () => {
