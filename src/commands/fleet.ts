@@ -178,7 +178,7 @@ export async function fleetWorker(ctx: Context, opts: WorkerCommandOptions, sign
     onEvent: (e) => {
       if (e.kind === 'start') ctx.reporter.info(`[${e.rollout}] started ${e.name} (attempt ${e.attempt})`);
       else if (e.kind === 'end') ctx.reporter.info(`[${e.rollout}] ${e.name}: ${e.status === 'failed' ? `FAILED: ${e.error}` : e.status === 'applied' ? `applied ${plural(e.applied, 'migration')}` : 'up to date'}`);
-      else if (e.kind === 'retry') ctx.reporter.warn(`[${e.rollout}] ${e.name}: attempt ${e.attempt} could not reach the database (${e.error}); retrying later.`);
+      else if (e.kind === 'retry') ctx.reporter.warn(`[${e.rollout}] ${e.name}: attempt ${e.attempt} could not reach the database; retrying later. ${e.error}`);
       else if (e.kind === 'stopped') ctx.reporter.warn(`[${e.rollout}] stopped: ${e.database} failed; the databases not started yet are taken off the queue.`);
       else if (e.kind === 'takeover') ctx.reporter.warn(`Took over the jobs of ${plural(e.workers.length, 'worker')} with no heartbeat: ${e.workers.join(', ')}.`);
       else ctx.reporter.warn(e.message);

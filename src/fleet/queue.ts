@@ -105,9 +105,13 @@ async function prepareControl(url: string): Promise<void> {
   await withClient(url, (c) => inTransaction(c, () => c.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK}); ${SCHEMA}`)));
 }
 
+/**
+ * graphile-worker's log, reduced to its errors outside jobs: a job's failure is reported by the
+ * task itself, in one line, without the queue's stack trace.
+ */
 function quietLogger(gw: typeof import('graphile-worker'), onError?: (message: string) => void) {
-  return new gw.Logger(() => (level, message) => {
-    if (level === 'error' && onError) onError(message);
+  return new gw.Logger(() => (level, message, meta) => {
+    if (level === 'error' && !(meta as { failure?: boolean } | undefined)?.failure && onError) onError(message);
   });
 }
 
