@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOCK_KEY } from '../src/config/settings.js';
@@ -18,7 +18,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Status {
   rollout: string;
-  databases: { name: string; status: string; attempts: number; applied: string[]; error: string | null; job: unknown }[];
+  databases: { name: string; status: string; attempts: number; applied: string[]; error: string | null; worker: string | null; job: unknown }[];
   totals: Record<string, number>;
   finished: boolean;
   stopped: { reason: string; database: string | null } | null;
@@ -44,17 +44,17 @@ const viaSocket = (url: string) => {
 };
 
 let hosts = 0;
-function startWorker(dir: string, control: string, extra: string[] = []): ResultPromise {
+function startWorker(dir: string, control: string, extra: string[] = []) {
   const args = [CLI, 'fleet', 'worker', '--control-url', viaSocket(control), '--until-done', '--lock-timeout', '2', '--poll-interval', '0.3', '--concurrency', '2', ...extra];
-  const [file, argv] = isolated
+  const [file, argv]: [string, string[]] = isolated
     ? ['unshare', ['-nu', 'sh', '-c', `hostname fleet-host-${++hosts} && exec "$0" "$@"`, process.execPath, ...args]]
     : [process.execPath, args];
-  return execa(file, argv as string[], {
+  return execa(file, argv, {
     cwd: dir,
     reject: false,
     env: { NO_COLOR: '1', DATABASE_URL: '', APP_EXTENSIONS: '' },
     timeout: 50_000,
-  }) as unknown as ResultPromise;
+  });
 }
 
 async function statusOf(dir: string, control: string, rollout?: string): Promise<{ status: Status; exitCode: number | undefined; text: string }> {
