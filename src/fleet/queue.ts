@@ -339,8 +339,15 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     try {
       await inTransaction(client, async () => {
         const r = await client.query<{ stopped_reason: string | null }>('SELECT stopped_reason FROM orchestrate_fleet.rollouts WHERE id = $1 FOR UPDATE', [rollout]);
+        // A job taken over from a worker that was only slow runs twice: the second run finds the
+        // first one's migrations applied. What this rollout applied is kept, whichever ends last.
         await client.query(
-          `UPDATE orchestrate_fleet.databases SET status = $3, applied = $4, skipped = $5, remaining = $6, error = $7, finished_at = now() WHERE rollout = $1 AND name = $2`,
+          `UPDATE orchestrate_fleet.databases SET
+             status = CASE WHEN status = 'applied' AND $3 = 'up-to-date' THEN status ELSE $3 END,
+             applied = CASE WHEN status = 'applied' AND $3 = 'up-to-date' THEN applied ELSE $4 END,
+             skipped = CASE WHEN status = 'applied' AND $3 = 'up-to-date' THEN skipped ELSE $5 END,
+             remaining = $6, error = $7, finished_at = now()
+           WHERE rollout = $1 AND name = $2`,
           [rollout, name, outcome.status, outcome.applied, outcome.skipped, outcome.remaining, outcome.error ?? null],
         );
         if (r.rows[0]?.stopped_reason != null) return;
