@@ -48,7 +48,7 @@ describe('tenant lists', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(InputErrors);
-    expect((error as InputErrors).problems).toEqual([
+    expect((error as InputErrors).message.split('\n')).toEqual([
       't.json entry 1: mysql://u:****@h/a is a "mysql:" URL, but fleets run on PostgreSQL; use a postgresql:// URL.',
       't.json entry 2: "name" must be a non-empty string.',
       't.json entry 3: "labels" must be a list of strings (or a comma-separated string).',
