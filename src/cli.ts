@@ -65,12 +65,14 @@ let received: keyof typeof SIGNAL_EXIT | null = null;
  * cancels the statement running on the server, rolls back its migration and releases the lock
  * before the process exits 130 or 143. A second signal exits at once.
  */
-function interruptSignal(): AbortSignal {
+function interruptSignal(announce?: string): AbortSignal {
   const controller = new AbortController();
   for (const name of Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[]) {
     process.on(name, () => {
       if (received) process.exit(SIGNAL_EXIT[name]);
       received = name;
+      // fleet and its worker go on for a while (the report, running jobs): say what happens
+      if (announce) reporter.info(`${name}: ${announce} (again to quit at once)...`);
       controller.abort();
     });
   }
@@ -217,22 +219,6 @@ program
     await execute(cmd, (ctx) => debug(ctx, opts));
   });
 
-/**
- * An AbortSignal fired by the first Ctrl-C or SIGTERM, so a fleet run stops starting databases
- * and reports; a second signal ends the process at once.
- */
-function interruptSignal(what: string): AbortSignal {
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    reporter.info(`${signal}: ${what} (again to quit at once)...`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return controller.signal;
-}
-
 const fleetCommand = program
   .command('fleet')
   .description('migrate every tenant database of a list: canary first, a bounded number at a time')
@@ -251,7 +237,7 @@ const fleetCommand = program
     await execute(cmd, (ctx) => fleet(ctx, opts, signal));
     // Interrupted migrations may still hold connections: ending the process closes them, and the
     // server rolls back what was in progress.
-    if (signal.aborted) await new Promise<void>((resolve) => process.stdout.write('', () => resolve())).then(() => process.exit(process.exitCode));
+    if (signal.aborted) await new Promise<void>((resolve) => process.stdout.write('', () => resolve())).then(() => process.exit(received ? SIGNAL_EXIT[received] : 130));
   });
 
 fleetCommand

@@ -1,11 +1,9 @@
 /**
- * The one place a fleet run reaches the single-database migrate: everything else under
- * src/fleet/ sees only `migrateDatabase`. It runs today's `migrate` in-process with a context
- * pointed at the tenant's URL (idempotent, under the database's migration lock, resumable).
+ * The one place a fleet run reaches the single-database migration: everything else under
+ * src/fleet/ sees only `migrateDatabase`. Each database is one orchestrator of the public API
+ * (plan, then apply under that database's migration lock: idempotent and resumable).
  */
-import { migrate } from '../commands/migrate.js';
-import { makeContext, type Reporter } from '../commands/context.js';
-import { status } from '../commands/status.js';
+import { createOrchestrator } from '../api/orchestrator.js';
 import { RuntimeError } from '../errors.js';
 
 export interface ProjectRef {
@@ -21,44 +19,65 @@ export interface DatabaseOutcome {
   applied: string[];
   /** Already applied before the run. */
   skipped: number;
-  /** Pending after the run (with --plan: what a run would apply). */
+  /** Pending after the run (with a plan: what a run would apply). */
   remaining: string[];
-  /** With `plan`: the SQL a run would execute. */
+  /** With `sql`: the script a run would execute. */
   sql?: string;
 }
 
-const quiet: Reporter = { info() {}, warn() {} };
+/** A migration failed: what was applied before it is in `outcome`. */
+export class DatabaseFailure extends RuntimeError {
+  readonly outcome: DatabaseOutcome;
+  constructor(message: string, outcome: DatabaseOutcome, cause: unknown) {
+    super(message, { cause });
+    this.outcome = outcome;
+  }
+}
 
 /**
  * Migrates one database. With `plan`, reads what a run would apply and touches nothing (with
- * `sql` too, the exact script). Throws the typed errors of `migrate` when the database refuses
- * a migration or cannot be reached.
+ * `sql` too, the exact script). Throws the library's typed errors when the database cannot be
+ * reached or the project is wrong, and `DatabaseFailure` when a migration fails.
  */
 export async function migrateDatabase(
   project: ProjectRef,
   url: string,
   options: { plan?: boolean; sql?: boolean; signal?: AbortSignal } = {},
 ): Promise<DatabaseOutcome> {
-  const ctx = makeContext({ cwd: project.root, url, extensions: project.extensions }, quiet, project.env ?? process.env);
-  if (options.plan || options.sql) {
-    const { data } = await status(ctx, { all: true });
-    const remaining = data.owners.flatMap((o) => o.migrations.filter((m) => m.status === 'pending').map((m) => `${o.owner}/${m.migration}`));
-    const skipped = data.owners.reduce((n, o) => n + o.counts.applied, 0);
-    const sql = options.sql ? (await migrate(ctx, { all: true, sql: true })).data.sql : undefined;
-    return { applied: [], skipped, remaining, sql };
+  return untilAborted(run(project, url, options), options.signal);
+}
+
+async function run(project: ProjectRef, url: string, options: { plan?: boolean; sql?: boolean; signal?: AbortSignal }): Promise<DatabaseOutcome> {
+  const orchestrator = createOrchestrator({
+    root: project.root,
+    database: url,
+    extensions: project.extensions === undefined ? undefined : project.extensions.split(',').map((e) => e.trim()).filter(Boolean),
+    env: project.env,
+  });
+  try {
+    const plan = await orchestrator.planUpgrade();
+    const skipped = plan.owners.reduce((n, o) => n + o.alreadyApplied.length, 0);
+    const planned = plan.owners.flatMap((o) => o.migrations.map((m) => `${o.owner}/${m}`));
+    const beyond = plan.owners.flatMap((o) => o.remaining.map((m) => `${o.owner}/${m}`));
+    if (options.plan || options.sql) return { applied: [], skipped, remaining: [...planned, ...beyond], sql: options.sql ? orchestrator.sql(plan) : undefined };
+    if (planned.length === 0) return { applied: [], skipped, remaining: beyond };
+    const result = await orchestrator.apply(plan, { signal: options.signal });
+    const applied = result.results.filter((r) => r.status === 'Success').map((r) => `${r.owner}/${r.migration}`);
+    const notRun = result.results.filter((r) => r.status !== 'Success').map((r) => `${r.owner}/${r.migration}`);
+    const outcome = { applied, skipped: skipped + result.alreadyDone.length, remaining: [...notRun, ...beyond] };
+    if (result.error) throw new DatabaseFailure(result.error.problem.message, outcome, result.error.cause);
+    if (result.aborted) throw new DatabaseFailure('interrupted between two migrations; a rerun resumes.', outcome, undefined);
+    return outcome;
+  } finally {
+    await orchestrator.close();
   }
-  const { data } = await untilAborted(migrate(ctx, { all: true }), options.signal);
-  return {
-    applied: data.owners.flatMap((o) => o.applied.map((a) => `${o.owner}/${a.migration}`)),
-    skipped: data.owners.reduce((n, o) => n + o.skipped.length, 0),
-    remaining: data.owners.flatMap((o) => o.remaining.map((m) => `${o.owner}/${m}`)),
-  };
 }
 
 /**
- * `work`, or a rejection as soon as `signal` fires. The single-database migrate takes no signal
- * yet, so an interrupted run's connection is closed by the process ending (the CLI exits after
- * the report): the server then rolls back the migration in progress and frees the lock.
+ * `work`, or a rejection as soon as `signal` fires. The orchestrator stops between two
+ * migrations on its own, but not while it waits for the lock or a statement: the CLI ends the
+ * process after the report, which closes the connection, and the server rolls back what was in
+ * progress.
  */
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return work;

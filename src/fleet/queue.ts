@@ -315,7 +315,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           await pool.query(`UPDATE orchestrate_fleet.databases SET status = 'retrying', error = $3 WHERE rollout = $1 AND name = $2`, [rollout, name, message]);
           summary.retried++;
           emit({ kind: 'retry', rollout, name, attempt: helpers.job.attempts, error: message });
-          throw new Error(message); // graphile-worker retries it later, with backoff
+          throw new Error(message, { cause: error }); // graphile-worker retries it later, with backoff
         }
         summary.failed++;
         await finish(rollout, name, row, { status: 'failed', applied: [], skipped: 0, remaining: [], error: message });

@@ -4,7 +4,7 @@
  * (locked, idempotent), so rerunning a rollout resumes it. The result is a report as data.
  */
 import { OrchestrateError, messageOf } from '../errors.js';
-import type { DatabaseOutcome } from './migrate-one.js';
+import { DatabaseFailure, type DatabaseOutcome } from './migrate-one.js';
 import { safeUrl, scrub, type Tenant } from './tenants.js';
 
 export type OnError = 'stop' | 'continue';
@@ -116,12 +116,12 @@ export async function runFleet(
       report = { ...base, status, applied: outcome.applied, skipped: outcome.skipped, remaining: outcome.remaining, ...(outcome.sql !== undefined ? { sql: outcome.sql } : {}) };
     } catch (error) {
       const exitCode = error instanceof OrchestrateError ? error.exitCode : 1;
+      // A failed migration says what ran before it; a connection or input error ran nothing.
+      const partial = error instanceof DatabaseFailure ? error.outcome : { applied: [], skipped: 0, remaining: [] };
       report = {
         ...base,
         status: signal.aborted ? 'interrupted' : 'failed',
-        applied: [],
-        skipped: 0,
-        remaining: [],
+        ...partial,
         error: { message: scrub(messageOf(error), tenant.url), exitCode },
       };
     }

@@ -3,9 +3,10 @@
  * in-memory storage): order, the concurrency bound, canary and stop rules, interruption.
  */
 import { describe, expect, it } from 'vitest';
-import { RuntimeError } from '../src/errors.js';
-import { runFleet, type FleetEvent, type MigrateOne } from '../src/fleet/run.js';
-import type { Tenant } from '../src/fleet/tenants.js';
+import { RuntimeError } from '../../src/errors.js';
+import { DatabaseFailure } from '../../src/fleet/migrate-one.js';
+import { runFleet, type FleetEvent, type MigrateOne } from '../../src/fleet/run.js';
+import type { Tenant } from '../../src/fleet/tenants.js';
 
 const tenants = (n: number): Tenant[] => Array.from({ length: n }, (_, i) => ({ name: `t${i + 1}`, url: `postgresql://u:s3cret@h/t${i + 1}`, labels: [] }));
 const tick = () => new Promise((r) => setTimeout(r, 5));
@@ -76,5 +77,15 @@ describe('runFleet', () => {
     );
     expect(report.stopped).toEqual({ reason: 'interrupted' });
     expect(report.databases.map((d) => d.status)).toEqual(['interrupted', 'interrupted', 'not-started', 'not-started', 'not-started', 'not-started']);
+  });
+
+  it('a failed database reports what was applied before the failing migration', async () => {
+    const run: MigrateOne = async (t) => {
+      if (t.name === 't2') throw new DatabaseFailure('billing/1_init failed.', { applied: ['core/1_init'], skipped: 0, remaining: ['billing/1_init'] }, undefined);
+      return { applied: [], skipped: 2, remaining: [] };
+    };
+    const report = await runFleet(tenants(2), options, run);
+    expect(report.databases[1]).toMatchObject({ status: 'failed', applied: ['core/1_init'], remaining: ['billing/1_init'], error: { message: 'billing/1_init failed.', exitCode: 1 } });
+    expect(report.totals).toMatchObject({ upToDate: 1, failed: 1, migrationsApplied: 1 });
   });
 });
