@@ -37,6 +37,7 @@ const commands = {
   generate: once(() => import('./commands/generate.js')),
   check: once(() => import('./commands/check.js')),
   debug: once(() => import('./commands/debug.js')),
+  fleet: once(() => import('./commands/fleet.js')),
 };
 const aliases: Record<string, keyof typeof commands> = { upgrade: 'migrate', init: 'create' };
 const named = process.argv[2] ?? '';
@@ -64,12 +65,14 @@ let received: keyof typeof SIGNAL_EXIT | null = null;
  * cancels the statement running on the server, rolls back its migration and releases the lock
  * before the process exits 130 or 143. A second signal exits at once.
  */
-function interruptSignal(): AbortSignal {
+function interruptSignal(announce?: string): AbortSignal {
   const controller = new AbortController();
   for (const name of Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[]) {
     process.on(name, () => {
       if (received) process.exit(SIGNAL_EXIT[name]);
       received = name;
+      // fleet and its worker go on for a while (the report, running jobs): say what happens
+      if (announce) reporter.info(`${name}: ${announce} (again to quit at once)...`);
       controller.abort();
     });
   }
@@ -215,6 +218,87 @@ program
     const { debug } = await commands.debug();
     await execute(cmd, (ctx) => debug(ctx, opts));
   });
+
+const fleetCommand = program
+  .command('fleet')
+  .description('migrate every tenant database of a list: canary first, a bounded number at a time')
+  .option('--file <path>', 'tenant list: one URL per line, or JSON [{"name", "url", "labels"}]')
+  .option('--command <cmd>', 'a shell command printing the tenant list')
+  .option('--query <sql>', 'a query on the control database returning url (and name, labels) columns')
+  .option('--control-url <url>', 'control database for --query (default: ORCHESTRATE_CONTROL_URL)')
+  .option('--canary <n|label>', 'run the first n databases, or those with this label, first; stop if any fails')
+  .option('--concurrency <n>', 'databases migrated at once (keep under the servers\' connection limits)', parseCount, 4)
+  .addOption(new Option('--on-error <mode>', 'after a failure: stop starting new databases, or continue').choices(['stop', 'continue']).default('stop'))
+  .option('--plan', 'per database: what would be applied, touching nothing')
+  .option('--sql', 'per database: the SQL a run would execute, touching nothing')
+  .action(async (opts, cmd: Command) => {
+    const { fleet } = await commands.fleet();
+    const signal = interruptSignal('starting no more databases, ending the running ones');
+    await execute(cmd, (ctx) => fleet(ctx, opts, signal));
+    // Interrupted migrations may still hold connections: ending the process closes them, and the
+    // server rolls back what was in progress.
+    if (signal.aborted) await new Promise<void>((resolve) => process.stdout.write('', () => resolve())).then(() => process.exit(received ? SIGNAL_EXIT[received] : 130));
+  });
+
+fleetCommand
+  .command('enqueue')
+  .description('put one migration job per tenant database into the queue on the control database')
+  .option('--file <path>', 'tenant list: one URL per line, or JSON [{"name", "url", "labels"}]')
+  .option('--command <cmd>', 'a shell command printing the tenant list')
+  .option('--query <sql>', 'a query on the control database returning url (and name, labels) columns')
+  .option('--control-url <url>', 'control database holding the queue (default: ORCHESTRATE_CONTROL_URL)')
+  .option('--canary <n|label>', 'queue the other databases only once these succeeded')
+  .addOption(new Option('--on-error <mode>', 'after a failed migration: take the rest off the queue, or continue').choices(['stop', 'continue']).default('stop'))
+  .option('--rollout <id>', 'rollout id (default: rollout-<UTC time>)')
+  .option('--max-attempts <n>', 'attempts per database when it cannot be reached (retried with backoff)', parseCount, 10)
+  .action(async (opts, cmd: Command) => {
+    const { fleetEnqueue } = await commands.fleet();
+    await execute(cmd, (ctx) => fleetEnqueue(ctx, fleetOptions(cmd, opts)));
+  });
+
+fleetCommand
+  .command('worker')
+  .description('take migration jobs from the control database and run them (run as many as wanted)')
+  .option('--control-url <url>', 'control database holding the queue (default: ORCHESTRATE_CONTROL_URL)')
+  .option('--concurrency <n>', 'jobs run at once by this worker', parseCount, 4)
+  .option('--lock-timeout <seconds>', 'give the jobs of a worker silent this long to another worker', parseSeconds, 60)
+  .option('--poll-interval <seconds>', 'how often to look for retries that are due', parseSeconds, 2)
+  .option('--until-done', 'exit once the queue is empty instead of waiting for more jobs')
+  .action(async (opts, cmd: Command) => {
+    const { fleetWorker } = await commands.fleet();
+    const signal = interruptSignal('taking no more jobs, finishing the running ones');
+    await execute(cmd, (ctx) => fleetWorker(ctx, fleetOptions(cmd, opts), signal));
+  });
+
+fleetCommand
+  .command('status')
+  .description("a rollout's report from the control database")
+  .option('--control-url <url>', 'control database holding the queue (default: ORCHESTRATE_CONTROL_URL)')
+  .option('--rollout <id>', 'which rollout (default: the latest)')
+  .action(async (opts, cmd: Command) => {
+    const { fleetStatus } = await commands.fleet();
+    await execute(cmd, (ctx) => fleetStatus(ctx, fleetOptions(cmd, opts)));
+  });
+
+/**
+ * A `fleet` subcommand's options. Commander gives an option spelled the same on `fleet` and on
+ * its subcommand (--file, --concurrency...) to `fleet` when it is given after the subcommand's
+ * name, so an option set on the command line wins over the other command's default.
+ */
+function fleetOptions(cmd: Command, opts: Record<string, unknown>): Record<string, unknown> {
+  const parent = cmd.parent!;
+  const merged: Record<string, unknown> = { ...opts };
+  for (const [key, value] of Object.entries(parent.opts())) {
+    if (parent.getOptionValueSource(key) === 'cli' && (cmd.getOptionValueSource(key) !== 'cli' || merged[key] === undefined)) merged[key] = value;
+  }
+  return merged;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError('expected a whole number of 1 or more, e.g. --concurrency 8.');
+  return n;
+}
 
 function parseSeconds(value: string): number {
   const n = Number(value);

@@ -24,6 +24,8 @@ const LAYERS: { name: string; match: (file: string) => boolean }[] = [
   { name: 'core', match: (f) => /^src\/(plan|apply)\//.test(f) },
   { name: 'adapters', match: (f) => /^src\/(db|engine|bridge)\//.test(f) },
   { name: 'api', match: (f) => /^src\/api\//.test(f) || f === 'src/index.ts' },
+  // fleets run the public API once per tenant database
+  { name: 'fleet', match: (f) => /^src\/fleet\//.test(f) },
   { name: 'commands', match: (f) => /^src\/commands\//.test(f) },
   { name: 'cli', match: (f) => f === 'src/cli.ts' },
 ];

@@ -6,6 +6,7 @@ import { loadState } from '../apply/load.js';
 import { renderPlan } from '../apply/render.js';
 import type { State } from '../apply/state.js';
 import { loadSettings } from '../config/settings.js';
+import { assertNotCitusWorker } from '../db/citus.js';
 import type { Driver } from '../db/driver.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
 import { UsageError } from '../errors.js';
@@ -118,7 +119,13 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
     if (db && db.alive) return db;
     if (db) await db.close().catch(() => {});
     const { openDatabase } = await import('../db/connect.js');
-    db = await openDatabase(databaseSourceOf(ctx), { lockKey: p.settings.lockKey, readOnly });
+    const opened = await openDatabase(databaseSourceOf(ctx), { lockKey: p.settings.lockKey, readOnly });
+    // A Citus worker node has no history tables: everything would look pending there.
+    if (opened) await assertNotCitusWorker(opened).catch(async (error) => {
+      await opened.close().catch(() => {});
+      throw error;
+    });
+    db = opened;
     return db;
   };
   /** The embedded database allows one opener per process: let the revision planner and check open it. */

@@ -32,7 +32,8 @@ export interface Context {
 export interface CommandResult<T = unknown> {
   data: T;
   text: string;
-  exitCode?: 0 | 3;
+  /** 1: some work failed and the data says which (fleet); 130: interrupted by a signal. */
+  exitCode?: 0 | 1 | 3 | 130;
 }
 
 export function makeContext(globals: GlobalOptions, reporter: Reporter = silentReporter, env: NodeJS.ProcessEnv = process.env): Context {

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { loadState, readOwnerFiles, type OwnerFiles } from '../apply/load.js';
 import { planUpgrade, resolveTarget, type Plan, type Target } from '../apply/plan.js';
 import type { State } from '../apply/state.js';
+import { assertNotCitusWorker } from '../db/citus.js';
 import type { Driver } from '../db/driver.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
 import { InterruptedError, RuntimeError } from '../errors.js';
@@ -94,6 +95,7 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   files.catch(() => {}); // awaited in loadState; a connection failure may come first
   const db = await opening;
   try {
+    if (db) await assertNotCitusWorker(db);
     return opts.sql ? await printSql(ctx, db, project, files, opts) : await apply(ctx, db!, project, files, opts, started);
   } finally {
     await db?.close();
