@@ -35,6 +35,21 @@ export function ownerArgument(project: Project, name: string, command: string): 
   throw new UsageError(`${command}: unknown owner "${name}"; valid owners are ${valid}.`);
 }
 
+/**
+ * How long to wait for the database: `--wait`, else `ORCHESTRATE_WAIT` (the container
+ * entrypoint's setting), with the name messages should tell the user to raise.
+ */
+export function waitSetting(ctx: Context, flag: number | undefined): { waitSeconds?: number; waitSource?: string } {
+  if (flag !== undefined) return { waitSeconds: flag, waitSource: '--wait' };
+  const raw = ctx.env.ORCHESTRATE_WAIT;
+  if (raw === undefined || raw.trim() === '') return {};
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new UsageError(`ORCHESTRATE_WAIT=${JSON.stringify(raw)} is not a number of seconds; set it to e.g. 30, or unset it.`);
+  }
+  return { waitSeconds: n, waitSource: 'ORCHESTRATE_WAIT' };
+}
+
 /** Milliseconds for humans: `12 ms`, `1.4 s`. */
 export function duration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;

@@ -14,7 +14,7 @@ import type { Driver } from '../db/driver.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
 import { RuntimeError } from '../errors.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
-import { duration, hasSelection, plural } from './apply-shared.js';
+import { duration, hasSelection, plural, waitSetting } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 
 const require = createRequire(import.meta.url);
@@ -83,7 +83,7 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   const project = contextProject(ctx);
   if (!opts.target) selectOwners(project, opts); // reject bad --extension before connecting
   // The connection starts first; the folders are read while the server answers.
-  const opening = openDatabase(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql });
+  const opening = openDatabase(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql });
   const files = readOwnerFiles(project.owners);
   files.catch(() => {}); // awaited in loadState; a connection failure may come first
   const db = await opening;

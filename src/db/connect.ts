@@ -14,6 +14,8 @@ export interface OpenOptions {
   lockKey: number;
   /** Retry the first connection this many seconds (`--wait`); 0 or undefined: one attempt. */
   waitSeconds?: number;
+  /** Where `waitSeconds` came from, named in messages: `--wait` (default) or `ORCHESTRATE_WAIT`. */
+  waitSource?: string;
   /**
    * Reading only: an embedded database that does not exist yet is not created (returns null,
    * which callers treat as "nothing applied").
@@ -101,7 +103,7 @@ export async function openDatabase(ctx: Context, options: OpenOptions): Promise<
       const fix = isPermanent(error)
         ? 'check the user name and password in the URL'
         : waitMs > 0
-          ? 'check that the server is running and reachable, or raise --wait'
+          ? `check that the server is running and reachable, or raise ${options.waitSource ?? '--wait'}`
           : 'check that the server is running and that the URL is right, or pass --wait <seconds> to wait for it';
       throw new RuntimeError(`Cannot connect to the database at ${redactUrl(target.url)} (from ${target.source})${waited}: ${reason}; ${fix}.`, {
         cause: error,
