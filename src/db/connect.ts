@@ -71,6 +71,7 @@ export async function openDatabase(ctx: Context, options: OpenOptions): Promise<
         ctx.reporter.info(`Waiting for ${holder}, which is using the embedded database...`),
       );
     } catch (error) {
+      if (error instanceof RuntimeError) throw error;
       throw new RuntimeError(
         `Cannot open the embedded database in ${target.dataDir} (${databaseErrorFields(error).message}); if it is damaged, delete that folder to start with an empty one.`,
         { cause: error },
