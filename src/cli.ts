@@ -71,11 +71,11 @@ async function execute(cmd: Command, run: Runner): Promise<void> {
   process.exitCode = result.exitCode ?? 0;
 }
 
-const selection = (c: Command) =>
+const selection = (c: Command, all = 'act on core and every enabled extension (the default when no owner is named)') =>
   c
     .option('--core', 'act on the core owner')
     .option('--extension <name>', 'act on this extension (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--all', 'act on core and every enabled extension (the default when no owner is named, except for downgrade --target base)');
+    .option('--all', all);
 
 const program = new Command()
   .name('orchestrate')
@@ -104,14 +104,18 @@ for (const name of ['migrate', 'upgrade']) {
   selection(program.command(name).description(name === 'migrate' ? 'apply pending migrations' : 'alias of migrate'))
     .option('--target <migration>', 'stop after this migration')
     .option('--sql', 'print the SQL the run would execute, touching nothing')
-    .option('--wait <seconds>', 'retry the first connection this long', parseSeconds)
+    .option('--wait <seconds>', 'retry the first connection this long (default: ORCHESTRATE_WAIT, else no retry)', parseSeconds)
+    .option('--strict', 'exit 3 instead of warning about extensions that are not enabled (also ORCHESTRATE_STRICT=1)')
     .action(async (opts, cmd: Command) => {
       const { migrate } = await commands.migrate();
       await execute(cmd, (ctx) => migrate(ctx, opts));
     });
 }
 
-selection(program.command('downgrade').description('roll back applied migrations with their down.sql'))
+selection(
+  program.command('downgrade').description('roll back applied migrations with their down.sql'),
+  'act on core and every enabled extension (needed with --target base; without an owner, --target <migration> finds its owner)',
+)
   .requiredOption('--target <migration>', 'last migration to keep, or "base" for none')
   .option('--sql', 'print the SQL the run would execute, touching nothing')
   .option('--cascade', 'first downgrade extension migrations that require what is rolled back')
@@ -123,25 +127,22 @@ selection(program.command('downgrade').description('roll back applied migrations
 
 selection(program.command('status').description('applied, pending, failed and modified migrations per owner'))
   .option('--exit-code', 'exit 3 when anything is pending, failed or modified')
+  .option('--strict', 'exit 3 instead of warning about extensions that are not enabled (also ORCHESTRATE_STRICT=1)')
   .action(async (opts, cmd: Command) => {
     const { status } = await commands.status();
     await execute(cmd, (ctx) => status(ctx, opts));
   });
 
-program
-  .command('history [owner]')
-  .description('applied migrations, oldest first')
-  .action(async (owner: string | undefined, _opts, cmd: Command) => {
+selection(program.command('history [owner]').description('applied migrations, oldest first ([owner] is short for --core or --extension <owner>)'))
+  .action(async (owner: string | undefined, opts, cmd: Command) => {
     const { history } = await commands.history();
-    await execute(cmd, (ctx) => history(ctx, { owner }));
+    await execute(cmd, (ctx) => history(ctx, { ...opts, owner }));
   });
 
-program
-  .command('current [owner]')
-  .description('latest applied migration per owner')
-  .action(async (owner: string | undefined, _opts, cmd: Command) => {
+selection(program.command('current [owner]').description('latest applied migration per owner ([owner] is short for --core or --extension <owner>)'))
+  .action(async (owner: string | undefined, opts, cmd: Command) => {
     const { current } = await commands.current();
-    await execute(cmd, (ctx) => current(ctx, { owner }));
+    await execute(cmd, (ctx) => current(ctx, { ...opts, owner }));
   });
 
 program
@@ -167,14 +168,14 @@ for (const name of ['create', 'init']) {
 program
   .command('generate')
   .description('write the merged schema and run `prisma generate` on it')
+  .option('--strict', 'exit 3 instead of warning about extension folders that are not enabled (also ORCHESTRATE_STRICT=1)')
   .action(async (opts, cmd: Command) => {
     const { generate } = await commands.generate();
     await execute(cmd, (ctx) => generate(ctx, opts));
   });
 
-program
-  .command('check')
-  .description('validate schemas and migrations, lint naming and ownership')
+selection(program.command('check').description('validate schemas and migrations, lint naming and ownership'))
+  .option('--strict', 'count extension folders that are not enabled as problems (also ORCHESTRATE_STRICT=1)')
   .action(async (opts, cmd: Command) => {
     const { check } = await commands.check();
     await execute(cmd, (ctx) => check(ctx, opts));

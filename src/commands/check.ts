@@ -3,12 +3,13 @@ import path from 'node:path';
 import { buildState } from '../apply/state.js';
 import { CheckError, InputErrors, OrchestrateError, RuntimeError, UsageError, messageOf } from '../errors.js';
 import type { Driver } from '../db/driver.js';
-import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
-import type { Owner, Project } from '../project/project.js';
+import { MisnamedMigrationsError, readMigrations, type MigrationFiles } from '../migrations/folder.js';
+import { selectOwners, type Owner, type Project, type Selection } from '../project/project.js';
 import { compose, validateComposed, type Composed } from '../schema/compose.js';
 import { ownerSource, readSchemaText, relativePath } from '../schema/sources.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 import { revision } from './revision.js';
+import { disabledExtensionWarnings, disabledHistoryTables, enabledWith, isStrict, uninstallCommand, type DisabledTable, type Warning } from './warnings.js';
 
 export type ProblemKind =
   /** A schema file is missing or does not parse. */
@@ -27,8 +28,12 @@ export type ProblemKind =
   | 'migrations'
   /** A migration has no down.sql, so `downgrade` cannot roll it back. */
   | 'missing-down'
+  /** With --strict: an extension folder that is not enabled. */
+  | 'disabled-extension'
   /** A history table of an extension that is not enabled. */
   | 'orphan-history'
+  /** A directory in a migrations folder is not named `<timestamp>_<slug>`. */
+  | 'migration-name'
   /** An applied migration whose migration.sql changed since. */
   | 'checksum-mismatch'
   /** A migration that started and never finished in an earlier run. */
@@ -59,9 +64,14 @@ export interface CheckData {
     location: string | null;
   };
   problems: CheckProblem[];
+  /** Extension folders that are not enabled (their history tables, if any, are problems). */
+  warnings: Warning[];
 }
 
-export type CheckOptions = object;
+export interface CheckOptions extends Selection {
+  /** Extensions that are not enabled are problems (exit 3) rather than warnings. */
+  strict?: boolean;
+}
 
 const describe = (owner: Owner) => (owner.kind === 'core' ? '--core' : `--extension ${owner.name}`);
 
@@ -150,8 +160,8 @@ function readAllMigrations(project: Project, problems: CheckProblem[]): Map<stri
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       // `revision --check` may have tripped over the same folder already: report it once, with its owner.
-      for (const p of problemsOf(error, 'migrations', project, owner.name)) {
-        const same = problems.findIndex((q) => q.kind === p.kind && q.message === p.message);
+      for (const p of problemsOf(error, error instanceof MisnamedMigrationsError ? 'migration-name' : 'migrations', project, owner.name)) {
+        const same = problems.findIndex((q) => q.message === p.message);
         if (same >= 0) problems[same] = p;
         else problems.push(p);
       }
@@ -185,34 +195,23 @@ function readAllMigrations(project: Project, problems: CheckProblem[]): Map<stri
 }
 
 /** History tables whose extension is not enabled: left over from an uninstall, or an extension switched off with its objects still there. */
-async function orphanTables(db: Driver, project: Project, problems: CheckProblem[]): Promise<void> {
-  const prefix = `${project.settings.historyTablePrefix}_`;
-  // information_schema is standard SQL; LIKE's `_` is a wildcard, so the prefix is compared below.
-  const rows = await db.query<{ name: string }>(
-    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE $1 ORDER BY table_name',
-    [`${prefix.replace(/[_%\\]/g, '\\$&')}%`],
-  );
-  const enabled = new Set(project.extensions.map((e) => e.historyTable));
-  for (const { name } of rows) {
-    if (!name.startsWith(prefix) || enabled.has(name)) continue;
-    const extension = name.slice(prefix.length);
-    const [count] = await db.query<{ n: number | string }>(
-      `SELECT count(*) AS n FROM ${db.dialect.quoteIdentifier(name)} WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
-    );
-    const applied = Number(count?.n ?? 0);
+async function orphanTables(db: Driver, project: Project, problems: CheckProblem[]): Promise<DisabledTable[]> {
+  const tables = await disabledHistoryTables(db, project);
+  for (const { extension, table, applied } of tables) {
     const known = project.discovered.has(extension);
     problems.push({
       kind: 'orphan-history',
       owner: extension,
       message:
         applied > 0
-          ? `History table "${name}" records ${applied} applied migration(s) of extension "${extension}", which is not enabled, so its tables are still in the database; ${known ? `uninstall it with \`orchestrate --extensions ${[...project.extensions.map((e) => e.name), extension].join(',')} downgrade --extension ${extension} --target base\`` : `restore extensions/${extension} and uninstall it with \`orchestrate --extensions ${[...project.extensions.map((e) => e.name), extension].join(',')} downgrade --extension ${extension} --target base\``}, or enable it again in APP_EXTENSIONS.`
-          : `History table "${name}" of extension "${extension}", which is not enabled, records no applied migration; drop it (DROP TABLE ${db.dialect.quoteIdentifier(name)}) or enable the extension again.`,
+          ? `History table "${table}" records ${applied} applied migration(s) of extension "${extension}", which is not enabled, so its tables are still in the database; enable it (APP_EXTENSIONS=${enabledWith(project, extension)}), or ${known ? '' : `restore extensions/${extension} and `}uninstall it with \`${uninstallCommand(project, extension)}\`.`
+          : `History table "${table}" of extension "${extension}", which is not enabled, records no applied migration; enable the extension (APP_EXTENSIONS=${enabledWith(project, extension)}), or drop the table (DROP TABLE ${db.dialect.quoteIdentifier(table)}).`,
     });
   }
+  return tables;
 }
 
-async function checkDatabase(db: Driver, project: Project, files: Map<string, MigrationFiles[]>, problems: CheckProblem[]): Promise<void> {
+async function checkDatabase(db: Driver, project: Project, files: Map<string, MigrationFiles[]>, problems: CheckProblem[]): Promise<DisabledTable[]> {
   const { readHistory } = await import('../db/history.js');
   const history = await readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable })));
   const state = buildState(project.owners, files, history);
@@ -251,7 +250,7 @@ async function checkDatabase(db: Driver, project: Project, files: Map<string, Mi
       });
     }
   }
-  await orphanTables(db, project, problems);
+  return orphanTables(db, project, problems);
 }
 
 /**
@@ -263,9 +262,12 @@ async function checkDatabase(db: Driver, project: Project, files: Map<string, Mi
  *   const result = await check(ctx);
  *   result.data.problems.map((p) => p.kind); // e.g. ['table-prefix', 'missing-down']
  */
-export async function check(ctx: Context, _opts: CheckOptions = {}): Promise<CommandResult<CheckData>> {
+export async function check(ctx: Context, opts: CheckOptions = {}): Promise<CommandResult<CheckData>> {
   const project = contextProject(ctx);
+  const strict = isStrict(ctx, opts.strict);
+  const selected = new Set(selectOwners(project, opts).map((o) => o.name));
   const problems: CheckProblem[] = [];
+  let disabledTables: DisabledTable[] = [];
 
   const composed = await composeAll(project, problems);
   if (composed) {
@@ -297,7 +299,7 @@ export async function check(ctx: Context, _opts: CheckOptions = {}): Promise<Com
   } else {
     try {
       database.location = db.location;
-      if (files) await checkDatabase(db, project, files, problems);
+      if (files) disabledTables = await checkDatabase(db, project, files, problems);
       else notes.push('Skipped the checks of applied migrations: fix the migrations folders first.');
       database.checked = true;
     } finally {
@@ -305,6 +307,17 @@ export async function check(ctx: Context, _opts: CheckOptions = {}): Promise<Com
     }
   }
 
+  // Folders of extensions that are not enabled; those with a history table are problems already.
+  const warnings = disabledExtensionWarnings(project, null).filter((w) => !disabledTables.some((t) => t.extension === w.extension));
+  if (strict) for (const w of warnings) problems.push({ kind: 'disabled-extension', owner: w.extension, message: w.message });
+  else for (const w of warnings) ctx.reporter.warn(w.message);
+  // With --core or --extension, only their problems (and those of the whole project) count.
+  if (opts.core || (opts.extension ?? []).length > 0) {
+    for (let i = problems.length - 1; i >= 0; i--) {
+      const owner = problems[i]!.owner;
+      if (owner !== null && !selected.has(owner) && project.owners.some((o) => o.name === owner)) problems.splice(i, 1);
+    }
+  }
   const ok = problems.length === 0;
   const lines = problems.map((p) => `${p.kind}${p.owner ? ` (${p.owner})` : ''}: ${p.message}`);
   lines.push(...notes);
@@ -316,5 +329,5 @@ export async function check(ctx: Context, _opts: CheckOptions = {}): Promise<Com
   } else {
     lines.push(`${problems.length} problem(s) found.`);
   }
-  return { data: { ok, owners, migrations, database, problems }, text: lines.join('\n'), exitCode: ok ? 0 : 3 };
+  return { data: { ok, owners, migrations, database, problems, warnings: strict ? [] : warnings }, text: lines.join('\n'), exitCode: ok ? 0 : 3 };
 }

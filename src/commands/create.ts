@@ -3,7 +3,7 @@ import path from 'node:path';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { OrchestrateError, UsageError } from '../errors.js';
 import { readMigrations } from '../migrations/folder.js';
-import { discoverExtensions, isDirectory, loadProject, parseExtensionList, validateExtensionName } from '../project/project.js';
+import { assertInsideRoot, discoverExtensions, isDirectory, loadProject, parseExtensionList, validateExtensionName } from '../project/project.js';
 import type { CommandResult, Context } from './context.js';
 import type { MigrateData } from './migrate.js';
 import type { RevisionData } from './revision.js';
@@ -195,6 +195,7 @@ export async function create(ctx: Context, extension: string, opts: CreateOption
     );
   }
 
+  assertInsideRoot(settings, folder, `The new extension folder`);
   const createdExtensionsDir = !existsSync(settings.extensionsDir);
   const undo = undoOnFailure(() => {
     rmSync(folder, { recursive: true, force: true });
@@ -265,6 +266,7 @@ export async function init(ctx: Context, extension: string, opts: CreateOptions)
     );
   }
   const migrationsDir = path.join(folder, 'migrations');
+  assertInsideRoot(settings, migrationsDir, `The migrations folder of ${extension}`);
   const existing = readMigrations(migrationsDir);
   if (existing.length > 0) {
     throw new UsageError(

@@ -18,6 +18,7 @@ import type { Driver } from '../db/driver.js';
 import { readHistory } from '../db/history.js';
 import { readMigrations } from '../migrations/folder.js';
 import type { Plan } from '../apply/plan.js';
+import type { State } from '../apply/state.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
 import { duration, hasSelection, plural, waitSetting } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
@@ -48,6 +49,19 @@ export interface DowngradeData {
 }
 
 export const BASE = 'base';
+/** Alembic's and Django's name for the same. */
+export const ZERO = 'zero';
+
+/** `--target -N`: keep all but the owner's latest N applied migrations. */
+function stepsBack(state: State, owner: string, n: number): { owner: string; keep: string | null } {
+  const applied = state.byName.get(owner)!.applied;
+  if (n > applied.length) {
+    throw new UsageError(
+      `downgrade --target -${n}: ${owner} has only ${applied.length} applied migration${applied.length === 1 ? '' : 's'}; give at most -${applied.length}, or --target base to roll back all of them.`,
+    );
+  }
+  return { owner, keep: applied[applied.length - n - 1]?.name ?? null };
+}
 
 /**
  * @example
@@ -59,20 +73,30 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
   if (!opts.target || opts.target.trim() === '') {
     throw new UsageError('downgrade needs --target <migration> (the last one to keep) or --target base (roll back everything of the selected owners).');
   }
-  if (opts.target === BASE && !hasSelection(opts)) {
-    throw new UsageError('downgrade --target base rolls back every migration of the owners you name: add --core, --extension <name> or --all.');
+  const toBase = opts.target === BASE || opts.target === ZERO;
+  const steps = /^-\d+$/.test(opts.target) ? Number(opts.target.slice(1)) : null;
+  if (toBase && !hasSelection(opts)) {
+    throw new UsageError(`downgrade --target ${opts.target} rolls back every migration of the owners you name: add --core, --extension <name> or --all.`);
+  }
+  if (steps !== null && (steps === 0 || !hasSelection(opts) || opts.all || (opts.core ? 1 : 0) + (opts.extension ?? []).length !== 1)) {
+    throw new UsageError(
+      steps === 0
+        ? 'downgrade --target -0 rolls back nothing; give -1 for the latest applied migration, -2 for the latest two, and so on.'
+        : `downgrade --target ${opts.target} steps back one owner: name it with --core or --extension <name> (one only).`,
+    );
   }
   const candidates = hasSelection(opts) ? selectOwners(project, opts).map((o) => o.name) : project.owners.map((o) => o.name);
   const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql });
   try {
     if (db && !opts.sql) await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
     const state = await loadState(db, project);
-    const targets =
-      opts.target === BASE
-        ? candidates.map((owner) => ({ owner, keep: null }))
+    const targets = toBase
+      ? candidates.map((owner) => ({ owner, keep: null as string | null }))
+      : steps !== null
+        ? [stepsBack(state, candidates[0]!, steps)]
         : (() => {
             const t = resolveTarget(state, candidates, opts.target);
-            return [{ owner: t.owner, keep: t.migration }];
+            return [{ owner: t.owner, keep: t.migration as string | null }];
           })();
     const plan = planDowngrade(state, targets, { cascade: Boolean(opts.cascade) });
     if (db) await refuseDisabledDependents(db, project, plan);

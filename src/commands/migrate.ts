@@ -12,10 +12,11 @@ import type { State } from '../apply/state.js';
 import { openDatabase } from '../db/connect.js';
 import type { Driver } from '../db/driver.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
-import { RuntimeError } from '../errors.js';
+import { RuntimeError, UsageError } from '../errors.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
 import { duration, hasSelection, plural, waitSetting } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
+import { disabledExtensionWarnings, disabledHistoryTables, isStrict, reportWarnings, type Warning } from './warnings.js';
 
 const require = createRequire(import.meta.url);
 /** History row ids; node:crypto is loaded by then (checksums), and not before the connection starts. */
@@ -28,6 +29,8 @@ export interface MigrateOptions extends Selection {
   sql?: boolean;
   /** Retry the first connection this many seconds. */
   wait?: number;
+  /** Refuse (exit 3) instead of warning about extensions that are not enabled. */
+  strict?: boolean;
 }
 
 export interface MigrateOwnerResult {
@@ -48,6 +51,8 @@ export interface MigrateData {
   durationMs: number;
   /** With --sql: the script the run would execute. */
   sql?: string;
+  /** Extensions that are not enabled but have a folder or a history table. */
+  warnings: Warning[];
 }
 
 /** The owners a run acts on, and where it stops. */
@@ -81,6 +86,10 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   // hrtime rather than performance.now(): the first use of `performance` loads perf_hooks (~0.7 ms).
   const started = process.hrtime.bigint();
   const project = contextProject(ctx);
+  const strict = isStrict(ctx, opts.strict);
+  if (opts.target !== undefined && (/^-\d+$/.test(opts.target) || ['base', 'zero'].includes(opts.target))) {
+    throw new UsageError(`migrate --target ${opts.target} would go back, and migrate only goes forward; use \`orchestrate downgrade --target ${opts.target}\`.`);
+  }
   if (!opts.target) selectOwners(project, opts); // reject bad --extension before connecting
   // The connection starts first; the folders are read while the server answers.
   const opening = openDatabase(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql });
@@ -88,14 +97,16 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   files.catch(() => {}); // awaited in loadState; a connection failure may come first
   const db = await opening;
   try {
-    return opts.sql ? await printSql(ctx, db, project, files, opts) : await apply(ctx, db!, project, files, opts, started);
+    return opts.sql ? await printSql(ctx, db, project, files, opts, strict) : await apply(ctx, db!, project, files, opts, started, strict);
   } finally {
     await db?.close();
   }
 }
 
-async function printSql(ctx: Context, db: Driver | null, project: Project, files: Promise<OwnerFiles>, opts: MigrateOptions): Promise<CommandResult<MigrateData>> {
+async function printSql(ctx: Context, db: Driver | null, project: Project, files: Promise<OwnerFiles>, opts: MigrateOptions, strict: boolean): Promise<CommandResult<MigrateData>> {
   const state = await loadState(db, project, files);
+  const warnings = disabledExtensionWarnings(project, db ? await disabledHistoryTables(db, project) : []);
+  reportWarnings(ctx, warnings, strict);
   const { selected, target } = choose(project, state, opts);
   const plan = planUpgrade(state, selected, { target, newId: randomUUID });
   const database = db?.location ?? 'the embedded database';
@@ -103,7 +114,7 @@ async function printSql(ctx: Context, db: Driver | null, project: Project, files
   const { renderPlan } = await import('../apply/render.js');
   const sql = renderPlan(plan, db?.dialect ?? postgresDialect, `orchestrate migrate --sql: ${plural(count, 'migration')} for ${database}; nothing has been run.`);
   return {
-    data: { database, owners: ownerResults(plan, new Map()), applied: 0, durationMs: 0, sql },
+    data: { database, owners: ownerResults(plan, new Map()), applied: 0, durationMs: 0, sql, warnings },
     text: sql,
   };
 }
@@ -115,6 +126,7 @@ async function apply(
   files: Promise<OwnerFiles>,
   opts: MigrateOptions,
   started: bigint,
+  strict: boolean,
 ): Promise<CommandResult<MigrateData>> {
   // Held until migrate() closes the session, which releases it (no unlock round trip needed).
   // The lock request and the history read go out together (the session pipelines them, and the
@@ -127,8 +139,12 @@ async function apply(
   });
   const early = loadState(db, project, files);
   early.catch(() => {}); // awaited below unless it is read again
+  const disabled = disabledHistoryTables(db, project);
+  disabled.catch(() => {}); // awaited below
   await locking;
   const state = waited ? await loadState(db, project, files) : await early;
+  const warnings = disabledExtensionWarnings(project, await disabled);
+  reportWarnings(ctx, warnings, strict);
   const { selected, target } = choose(project, state, opts);
   const plan = planUpgrade(state, selected, { target, newId: randomUUID });
   const durations = new Map<string, number>();
@@ -150,5 +166,5 @@ async function apply(
     applied === 0
       ? `Nothing to apply: ${plural(selected.length, 'owner')} up to date.`
       : `Applied ${plural(applied, 'migration')} (${touched.join(', ')}) in ${duration(durationMs)}.`;
-  return { data: { database: db.location, owners, applied, durationMs }, text };
+  return { data: { database: db.location, owners, applied, durationMs, warnings }, text };
 }

@@ -3,10 +3,13 @@ import type { OwnerState } from '../apply/state.js';
 import { selectOwners, type Selection } from '../project/project.js';
 import { palette, plural, readState, table, timestampText } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
+import { disabledExtensionWarnings, isStrict, reportWarnings, type Warning } from './warnings.js';
 
 export interface StatusOptions extends Selection {
   /** Exit 3 when anything is pending, failed, edited or missing. */
   exitCode?: boolean;
+  /** Refuse (exit 3) instead of warning about extensions that are not enabled. */
+  strict?: boolean;
 }
 
 export type MigrationStatus = 'applied' | 'pending' | 'failed' | 'modified' | 'missing';
@@ -25,6 +28,8 @@ export interface StatusData {
   counts: Record<MigrationStatus, number>;
   /** Nothing pending, failed, edited or missing. */
   upToDate: boolean;
+  /** Extensions that are not enabled but have a folder or a history table. */
+  warnings: Warning[];
 }
 
 function ownerStatus(s: OwnerState): StatusOwner {
@@ -49,8 +54,11 @@ const COLORS: Record<MigrationStatus, string> = { applied: '32', pending: '33', 
  */
 export async function status(ctx: Context, opts: StatusOptions): Promise<CommandResult<StatusData>> {
   const project = contextProject(ctx);
+  const strict = isStrict(ctx, opts.strict);
   const selected = new Set(selectOwners(project, opts).map((o) => o.name));
-  const { state, database } = await readState(ctx, project);
+  const { state, database, disabledTables } = await readState(ctx, project, { disabledTables: true });
+  const warnings = disabledExtensionWarnings(project, disabledTables);
+  reportWarnings(ctx, warnings, strict);
   const owners: StatusOwner[] = state.owners.filter((s) => selected.has(s.owner.name)).map(ownerStatus);
   const counts: Record<MigrationStatus, number> = { applied: 0, pending: 0, failed: 0, modified: 0, missing: 0 };
   for (const o of owners) for (const k of Object.keys(counts) as MigrationStatus[]) counts[k] += o.counts[k];
@@ -78,7 +86,7 @@ export async function status(ctx: Context, opts: StatusOptions): Promise<Command
     .join(', ');
   const footer = upToDate ? `Up to date: ${plural(owners.length, 'owner')}, ${counts.applied} applied.` : `Not up to date: ${total}.`;
   return {
-    data: { database, owners, counts, upToDate },
+    data: { database, owners, counts, upToDate, warnings },
     text: `${blocks.join('\n\n')}\n\n${footer}`,
     exitCode: opts.exitCode && !upToDate ? 3 : 0,
   };
