@@ -54,6 +54,17 @@ const reporter: Reporter = {
 
 type Runner = (ctx: Context) => Promise<CommandResult>;
 
+/** A yes/no question on the terminal (stderr, so that stdout stays the result). */
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 let verbose = false;
 let jsonOutput = false;
 
@@ -62,6 +73,7 @@ async function execute(cmd: Command, run: Runner): Promise<void> {
   verbose = Boolean(globals.verbose);
   jsonOutput = Boolean(globals.json);
   const ctx = makeContext(globals, reporter);
+  if (process.stdin.isTTY && process.stderr.isTTY) ctx.confirm = confirm;
   const result = await run(ctx);
   if (globals.json) {
     process.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);
@@ -119,6 +131,7 @@ selection(
   .requiredOption('--target <migration>', 'last migration to keep, or "base" for none')
   .option('--sql', 'print the SQL the run would execute, touching nothing')
   .option('--cascade', 'first downgrade extension migrations that require what is rolled back')
+  .option('-y, --yes', 'drop tables and columns that hold rows without asking (needed when not on a terminal)')
   .option('--wait <seconds>', 'retry the first connection this long', parseSeconds)
   .action(async (opts, cmd: Command) => {
     const { downgrade } = await commands.downgrade();
@@ -209,7 +222,10 @@ function report(error: unknown): number {
   const json = jsonOutput;
   if (error instanceof OrchestrateError) {
     const message = error.message;
-    if (json) process.stdout.write(`${JSON.stringify({ error: { message, exitCode: error.exitCode } }, null, 2)}\n`);
+    if (json) {
+      const partial = typeof error.result === 'object' && error.result !== null ? error.result : {};
+      process.stdout.write(`${JSON.stringify({ error: { message, exitCode: error.exitCode }, ...partial }, null, 2)}\n`);
+    }
     process.stderr.write(`${paint('31', 'error:')} ${message}\n`);
     if (verbose && error.stack) process.stderr.write(`${error.stack}\n${error.cause instanceof Error ? `cause: ${error.cause.stack}\n` : ''}`);
     return error.exitCode;

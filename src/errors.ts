@@ -7,6 +7,11 @@ export type ExitCode = 1 | 2 | 3;
 
 export class OrchestrateError extends Error {
   readonly exitCode: ExitCode;
+  /**
+   * What the command had done when it failed, in the shape of its success data (e.g. the owners
+   * of `migrate` with what was applied): `--json` error documents carry it beside `error`.
+   */
+  result?: unknown;
   constructor(message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;

@@ -37,10 +37,10 @@ describe('--json prints one JSON document on stdout and nothing else', () => {
     expect(keys(await jsonOf(dir, ['revision', '--check'], off))).toEqual(['check', 'owners']);
 
     const sql = await jsonOf(dir, ['migrate', '--sql'], on);
-    expect(keys(sql)).toEqual(['applied', 'database', 'durationMs', 'owners', 'sql']);
+    expect(keys(sql)).toEqual(['applied', 'database', 'durationMs', 'owners', 'sql', 'warnings']);
     expect(sql.sql).toContain('CREATE TABLE "billing_invoices"');
     const migrate = await jsonOf(dir, ['migrate'], on);
-    expect(keys(migrate)).toEqual(['applied', 'database', 'durationMs', 'owners']);
+    expect(keys(migrate)).toEqual(['applied', 'database', 'durationMs', 'owners', 'warnings']);
     expect(migrate.applied).toBe(2);
 
     expect(keys(await jsonOf(dir, ['status'], on))).toEqual(['counts', 'database', 'owners', 'upToDate']);

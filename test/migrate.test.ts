@@ -109,7 +109,7 @@ describe('migrate on PostgreSQL', () => {
     const unknown = await runCli(sample.dir, ['migrate', '--core', '--target', '20990101000000_nope'], sample.env);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toBe(
-      `error: --target 20990101000000_nope: core has no migration of that name in ${path.join(sample.dir, 'prisma/migrations')}; valid names: ${CORE_INIT}, ${CORE_NAME}.`,
+      `error: --target 20990101000000_nope: core has no migration of that name or prefix in ${path.join(sample.dir, 'prisma/migrations')}; valid names: ${CORE_INIT}, ${CORE_NAME}.`,
     );
   });
 

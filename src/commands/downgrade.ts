@@ -13,7 +13,8 @@ import { renderPlan } from '../apply/render.js';
 import { openDatabase } from '../db/connect.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
 import { describeFailure, runPlan } from '../db/runner.js';
-import { CheckError, RuntimeError, UsageError } from '../errors.js';
+import { CheckError, OrchestrateError, RuntimeError, UsageError } from '../errors.js';
+import { confirmDataLoss, dataLoss, type Drop } from './data-loss.js';
 import type { Driver } from '../db/driver.js';
 import { readHistory } from '../db/history.js';
 import { readMigrations } from '../migrations/folder.js';
@@ -29,12 +30,18 @@ export interface DowngradeOptions extends Selection {
   sql?: boolean;
   cascade?: boolean;
   wait?: number;
+  /** Go ahead when rows would be lost, without asking. */
+  yes?: boolean;
 }
 
 export interface DowngradeOwnerResult {
   owner: string;
   historyTable: string;
   rolledBack: { migration: string; durationMs: number }[];
+  /** Planned and not rolled back (the run stopped at a failure). */
+  remaining: string[];
+  /** The migration whose down.sql failed (and was undone), when the run stopped there. */
+  failed: string | null;
   historyTableDropped: boolean;
 }
 
@@ -45,6 +52,8 @@ export interface DowngradeData {
   cascaded: string[];
   rolledBack: number;
   durationMs: number;
+  /** Tables and columns the run drops, with the rows they held. */
+  drops: Drop[];
   sql?: string;
 }
 
@@ -86,61 +95,104 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
     );
   }
   const candidates = hasSelection(opts) ? selectOwners(project, opts).map((o) => o.name) : project.owners.map((o) => o.name);
-  const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql });
-  try {
-    if (db && !opts.sql) await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
-    const state = await loadState(db, project);
-    const targets = toBase
-      ? candidates.map((owner) => ({ owner, keep: null as string | null }))
-      : steps !== null
-        ? [stepsBack(state, candidates[0]!, steps)]
-        : (() => {
-            const t = resolveTarget(state, candidates, opts.target);
-            return [{ owner: t.owner, keep: t.migration as string | null }];
-          })();
-    const plan = planDowngrade(state, targets, { cascade: Boolean(opts.cascade) });
-    if (db) await refuseDisabledDependents(db, project, plan);
-    const database = db?.location ?? 'the embedded database';
-    const cascaded = plan.owners.map((o) => o.owner).filter((o) => !targets.some((t) => t.owner === o));
-    const results = (durations: Map<string, number>): DowngradeOwnerResult[] =>
-      plan.owners.map((o) => ({
+  const progress: { database: string; plan?: Plan; durations: Map<string, number>; failed?: string } = { database: 'the database', durations: new Map() };
+  const results = (): DowngradeOwnerResult[] =>
+    (progress.plan?.owners ?? []).map((o) => {
+      const done = (m: string) => progress.durations.has(`${o.owner}/${m}`);
+      const failed = o.migrations.find((m) => progress.failed === `${o.owner}/${m}`) ?? null;
+      return {
         owner: o.owner,
         historyTable: o.historyTable,
-        rolledBack: o.migrations.filter((m) => durations.has(`${o.owner}/${m}`)).map((m) => ({ migration: m, durationMs: durations.get(`${o.owner}/${m}`)! })),
-        historyTableDropped: durations.has(`${o.owner}/`),
-      }));
-
-    if (opts.sql) {
-      const count = plan.steps.filter((s) => s.kind === 'revert').length;
-      const sql = renderPlan(plan, db?.dialect ?? postgresDialect, `orchestrate downgrade --sql: ${plural(count, 'migration')} to roll back on ${database}; nothing has been run.`);
-      return { data: { database, owners: results(new Map()), cascaded, rolledBack: 0, durationMs: 0, sql }, text: sql };
-    }
-    if (!db) throw new RuntimeError('No database to roll back.');
-
-    const durations = new Map<string, number>();
-    const result = await runPlan(db, plan, ({ step, durationMs }) => {
-      if (step.kind === 'revert') {
-        durations.set(`${step.owner}/${step.migration}`, durationMs);
-        ctx.reporter.info(`Rolled back ${step.owner}/${step.migration} (${duration(durationMs)})`);
-      } else if (step.kind === 'drop-history') {
-        durations.set(`${step.owner}/`, durationMs);
-        ctx.reporter.info(`Dropped the empty history table ${step.table} of ${step.owner}`);
-      }
+        rolledBack: o.migrations.filter(done).map((m) => ({ migration: m, durationMs: progress.durations.get(`${o.owner}/${m}`)! })),
+        remaining: o.migrations.filter((m) => !done(m) && m !== failed),
+        failed,
+        historyTableDropped: progress.durations.has(`${o.owner}/`),
+      };
     });
-    if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
-    const owners = results(durations);
-    const rolledBack = owners.reduce((n, o) => n + o.rolledBack.length, 0);
-    const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
-    const text =
-      rolledBack === 0
-        ? `Nothing to roll back: ${targets.map((t) => `${t.owner} is at ${t.keep ?? 'base'}`).join(', ')} already.`
-        : `Rolled back ${plural(rolledBack, 'migration')} (${owners
-            .filter((o) => o.rolledBack.length > 0)
-            .map((o) => `${o.owner}: ${o.rolledBack.length}`)
-            .join(', ')}) in ${duration(durationMs)}${cascaded.length > 0 ? `; cascaded to ${cascaded.join(', ')}` : ''}.`;
-    return { data: { database, owners, cascaded, rolledBack, durationMs }, text };
-  } finally {
-    await db?.close();
+  const summary = (owners: DowngradeOwnerResult[]) =>
+    owners
+      .filter((o) => o.rolledBack.length > 0)
+      .map((o) => `${o.owner}: ${o.rolledBack.length}`)
+      .join(', ');
+  try {
+    const db = await openDatabase(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql });
+    try {
+      if (db && !opts.sql) await db.lock(() => ctx.reporter.info('Waiting for another orchestrate run to finish (it holds the migration lock)...'));
+      const state = await loadState(db, project);
+      const targets = toBase
+        ? candidates.map((owner) => ({ owner, keep: null as string | null }))
+        : steps !== null
+          ? [stepsBack(state, candidates[0]!, steps)]
+          : (() => {
+              const t = resolveTarget(state, candidates, opts.target);
+              return [{ owner: t.owner, keep: t.migration as string | null }];
+            })();
+      const plan = planDowngrade(state, targets, { cascade: Boolean(opts.cascade) });
+      progress.plan = plan;
+      if (db) await refuseDisabledDependents(db, project, plan);
+      const database = db?.location ?? 'the embedded database';
+      progress.database = database;
+      const cascaded = plan.owners.map((o) => o.owner).filter((o) => !targets.some((t) => t.owner === o));
+
+      if (opts.sql) {
+        const count = plan.steps.filter((s) => s.kind === 'revert').length;
+        const sql = renderPlan(plan, db?.dialect ?? postgresDialect, `orchestrate downgrade --sql: ${plural(count, 'migration')} to roll back on ${database}; nothing has been run.`);
+        return { data: { database, owners: results(), cascaded, rolledBack: 0, durationMs: 0, drops: [], sql }, text: sql };
+      }
+      if (!db) throw new RuntimeError('No database to roll back.');
+
+      const drops = await dataLoss(db, plan);
+      await confirmDataLoss(ctx, drops, Boolean(opts.yes));
+
+      const result = await runPlan(
+        db,
+        plan,
+        ({ step, durationMs }) => {
+          if (step.kind === 'revert') {
+            progress.durations.set(`${step.owner}/${step.migration}`, durationMs);
+            ctx.reporter.info(`Rolled back ${step.owner}/${step.migration} (${duration(durationMs)})`);
+          } else if (step.kind === 'drop-history') {
+            progress.durations.set(`${step.owner}/`, durationMs);
+            ctx.reporter.info(`Dropped the empty history table ${step.table} of ${step.owner}`);
+          }
+        },
+        (step) => {
+          if (step.kind === 'revert') ctx.reporter.info(`Rolling back ${step.owner}/${step.migration} …`);
+        },
+      );
+      if (result.failed) {
+        const { step } = result.failed;
+        if (step.kind === 'revert') progress.failed = `${step.owner}/${step.migration}`;
+        const owners = results();
+        const count = owners.reduce((n, o) => n + o.rolledBack.length, 0);
+        const before =
+          count === 0 ? ' Nothing was rolled back before it in this run.' : ` Rolled back before it in this run, and still rolled back: ${plural(count, 'migration')} (${summary(owners)}).`;
+        throw new RuntimeError(`${describeFailure(result.failed)}${before}`, { cause: result.failed.error });
+      }
+      const owners = results();
+      const rolledBack = owners.reduce((n, o) => n + o.rolledBack.length, 0);
+      const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
+      const text =
+        rolledBack === 0
+          ? `Nothing to roll back: ${targets.map((t) => `${t.owner} is at ${t.keep ?? 'base'}`).join(', ')} already.`
+          : `Rolled back ${plural(rolledBack, 'migration')} (${summary(owners)}) in ${duration(durationMs)}${cascaded.length > 0 ? `; cascaded to ${cascaded.join(', ')}` : ''}.`;
+      return { data: { database, owners, cascaded, rolledBack, durationMs, drops }, text };
+    } finally {
+      await db?.close();
+    }
+  } catch (error) {
+    if (error instanceof OrchestrateError) {
+      const owners = results();
+      error.result ??= {
+        database: progress.database,
+        owners,
+        cascaded: [],
+        rolledBack: owners.reduce((n, o) => n + o.rolledBack.length, 0),
+        durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6),
+        drops: [],
+      };
+    }
+    throw error;
   }
 }
 

@@ -12,7 +12,7 @@ import type { State } from '../apply/state.js';
 import { openDatabase } from '../db/connect.js';
 import type { Driver } from '../db/driver.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
-import { RuntimeError, UsageError } from '../errors.js';
+import { OrchestrateError, RuntimeError, UsageError } from '../errors.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
 import { duration, hasSelection, plural, waitSetting } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
@@ -40,8 +40,10 @@ export interface MigrateOwnerResult {
   applied: { migration: string; durationMs: number }[];
   /** Already applied before the run. */
   skipped: string[];
-  /** Still pending after the run (not reached because of --target). */
+  /** Still pending after the run: beyond --target, or not reached because one failed. */
   remaining: string[];
+  /** The migration that failed and was rolled back, when the run stopped there. */
+  failed: string | null;
 }
 
 export interface MigrateData {
@@ -67,15 +69,57 @@ function choose(project: Project, state: State, opts: MigrateOptions): { selecte
   return { selected, target: resolveTarget(state, selected, opts.target) };
 }
 
-function ownerResults(plan: Plan, durations: Map<string, number>): MigrateOwnerResult[] {
-  return plan.owners.map((o) => ({
-    owner: o.owner,
-    historyTable: o.historyTable,
-    applied: o.migrations.filter((m) => durations.has(`${o.owner}/${m}`)).map((m) => ({ migration: m, durationMs: durations.get(`${o.owner}/${m}`)! })),
-    skipped: o.alreadyApplied,
-    remaining: o.remaining,
-  }));
+/** What a run knows so far: on failure, the error document carries it (what was applied, what not). */
+interface Progress {
+  database: string;
+  state?: State;
+  selected?: string[];
+  plan?: Plan;
+  durations: Map<string, number>;
+  failed?: { owner: string; migration: string };
+  warnings: Warning[];
 }
+
+function ownerResults(progress: Progress): MigrateOwnerResult[] {
+  const { plan, state, durations, failed } = progress;
+  if (plan) {
+    return plan.owners.map((o) => {
+      const done = (m: string) => durations.has(`${o.owner}/${m}`);
+      const failedHere = failed?.owner === o.owner ? failed.migration : null;
+      return {
+        owner: o.owner,
+        historyTable: o.historyTable,
+        applied: o.migrations.filter(done).map((m) => ({ migration: m, durationMs: durations.get(`${o.owner}/${m}`)! })),
+        skipped: o.alreadyApplied,
+        remaining: [...o.migrations.filter((m) => !done(m) && m !== failedHere), ...o.remaining],
+        failed: failedHere,
+      };
+    });
+  }
+  // Stopped before planning (a check failed): nothing applied, everything pending remains.
+  const selected = new Set(progress.selected ?? state?.owners.map((s) => s.owner.name) ?? []);
+  return (state?.owners ?? [])
+    .filter((s) => selected.has(s.owner.name))
+    .map((s) => ({ owner: s.owner.name, historyTable: s.owner.historyTable, applied: [], skipped: s.applied.map((a) => a.name), remaining: s.pending.map((f) => f.name), failed: null }));
+}
+
+function resultData(progress: Progress, started: bigint): MigrateData {
+  const owners = ownerResults(progress);
+  return {
+    database: progress.database,
+    owners,
+    applied: owners.reduce((n, o) => n + o.applied.length, 0),
+    durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6),
+    warnings: progress.warnings,
+  };
+}
+
+/** Migrations applied by this run, per owner: `core: 1, billing: 2`. */
+const appliedSummary = (owners: MigrateOwnerResult[]) =>
+  owners
+    .filter((o) => o.applied.length > 0)
+    .map((o) => `${o.owner}: ${o.applied.length}`)
+    .join(', ');
 
 /**
  * @example
@@ -95,26 +139,46 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   const opening = openDatabase(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql });
   const files = readOwnerFiles(project.owners);
   files.catch(() => {}); // awaited in loadState; a connection failure may come first
-  const db = await opening;
+  const progress: Progress = { database: 'the database', durations: new Map(), warnings: [] };
   try {
-    return opts.sql ? await printSql(ctx, db, project, files, opts, strict) : await apply(ctx, db!, project, files, opts, started, strict);
-  } finally {
-    await db?.close();
+    const db = await opening;
+    progress.database = db?.location ?? 'the embedded database';
+    try {
+      return opts.sql ? await printSql(ctx, db, project, files, opts, strict, progress) : await apply(ctx, db!, project, files, opts, started, strict, progress);
+    } finally {
+      await db?.close();
+    }
+  } catch (error) {
+    // `--json` error documents carry what a success would: applied, skipped, remaining, failed.
+    if (error instanceof OrchestrateError) error.result ??= resultData(progress, started);
+    throw error;
   }
 }
 
-async function printSql(ctx: Context, db: Driver | null, project: Project, files: Promise<OwnerFiles>, opts: MigrateOptions, strict: boolean): Promise<CommandResult<MigrateData>> {
+async function printSql(
+  ctx: Context,
+  db: Driver | null,
+  project: Project,
+  files: Promise<OwnerFiles>,
+  opts: MigrateOptions,
+  strict: boolean,
+  progress: Progress,
+): Promise<CommandResult<MigrateData>> {
   const state = await loadState(db, project, files);
+  progress.state = state;
   const warnings = disabledExtensionWarnings(project, db ? await disabledHistoryTables(db, project) : []);
+  progress.warnings = warnings;
   reportWarnings(ctx, warnings, strict);
   const { selected, target } = choose(project, state, opts);
+  progress.selected = selected;
   const plan = planUpgrade(state, selected, { target, newId: randomUUID });
+  progress.plan = plan;
   const database = db?.location ?? 'the embedded database';
   const count = plan.steps.filter((s) => s.kind === 'apply').length;
   const { renderPlan } = await import('../apply/render.js');
   const sql = renderPlan(plan, db?.dialect ?? postgresDialect, `orchestrate migrate --sql: ${plural(count, 'migration')} for ${database}; nothing has been run.`);
   return {
-    data: { database, owners: ownerResults(plan, new Map()), applied: 0, durationMs: 0, sql, warnings },
+    data: { ...resultData(progress, process.hrtime.bigint()), durationMs: 0, sql },
     text: sql,
   };
 }
@@ -127,6 +191,7 @@ async function apply(
   opts: MigrateOptions,
   started: bigint,
   strict: boolean,
+  progress: Progress,
 ): Promise<CommandResult<MigrateData>> {
   // Held until migrate() closes the session, which releases it (no unlock round trip needed).
   // The lock request and the history read go out together (the session pipelines them, and the
@@ -143,28 +208,47 @@ async function apply(
   disabled.catch(() => {}); // awaited below
   await locking;
   const state = waited ? await loadState(db, project, files) : await early;
-  const warnings = disabledExtensionWarnings(project, await disabled);
-  reportWarnings(ctx, warnings, strict);
+  progress.state = state;
+  progress.warnings = disabledExtensionWarnings(project, await disabled);
+  reportWarnings(ctx, progress.warnings, strict);
   const { selected, target } = choose(project, state, opts);
+  progress.selected = selected;
   const plan = planUpgrade(state, selected, { target, newId: randomUUID });
-  const durations = new Map<string, number>();
+  progress.plan = plan;
+  const { durations } = progress;
   if (plan.steps.length > 0) {
     // Loaded only when there is something to run: the common no-op start skips it.
     const { describeFailure, runPlan } = await import('../db/runner.js');
-    const result = await runPlan(db, plan, ({ step, durationMs }) => {
-      if (step.kind !== 'apply') return;
-      durations.set(`${step.owner}/${step.migration}`, durationMs);
-      ctx.reporter.info(`Applied ${step.owner}/${step.migration} (${duration(durationMs)})`);
-    });
-    if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
+    const result = await runPlan(
+      db,
+      plan,
+      ({ step, durationMs }) => {
+        if (step.kind !== 'apply') return;
+        durations.set(`${step.owner}/${step.migration}`, durationMs);
+        ctx.reporter.info(`Applied ${step.owner}/${step.migration} (${duration(durationMs)})`);
+      },
+      // Named before it runs: a long migration is the one on screen while it runs.
+      (step) => {
+        if (step.kind === 'apply') ctx.reporter.info(`Applying ${step.owner}/${step.migration} …`);
+      },
+    );
+    if (result.failed) {
+      const { step } = result.failed;
+      if (step.kind === 'apply') progress.failed = { owner: step.owner, migration: step.migration };
+      const data = resultData(progress, started);
+      const before =
+        data.applied === 0
+          ? ' Nothing was applied before it in this run.'
+          : ` Applied before it in this run, and still applied: ${plural(data.applied, 'migration')} (${appliedSummary(data.owners)}).`;
+      const error = new RuntimeError(`${describeFailure(result.failed)}${before}`, { cause: result.failed.error });
+      error.result = data;
+      throw error;
+    }
   }
-  const owners = ownerResults(plan, durations);
-  const applied = durations.size;
-  const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
-  const touched = owners.filter((o) => o.applied.length > 0).map((o) => `${o.owner}: ${o.applied.length}`);
+  const data = resultData(progress, started);
   const text =
-    applied === 0
+    data.applied === 0
       ? `Nothing to apply: ${plural(selected.length, 'owner')} up to date.`
-      : `Applied ${plural(applied, 'migration')} (${touched.join(', ')}) in ${duration(durationMs)}.`;
-  return { data: { database: db.location, owners, applied, durationMs, warnings }, text };
+      : `Applied ${plural(data.applied, 'migration')} (${appliedSummary(data.owners)}) in ${duration(data.durationMs)}.`;
+  return { data, text };
 }

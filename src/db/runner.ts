@@ -38,16 +38,18 @@ export interface RunResult {
 
 /**
  * Runs every step in order and stops at the first failure, which is rolled back when the step
- * is transactional; steps before it stay done.
+ * is transactional; steps before it stay done. `onStart` hears of each step before it runs (a
+ * long migration is named while it runs), `onStep` after it is done.
  *
  * @example
  *   const result = await runPlan(db, plan, (d) => log(`${d.step.kind} in ${d.durationMs} ms`));
  *   if (result.failed) throw new RuntimeError(describeFailure(result.failed));
  */
-export async function runPlan(db: Driver, plan: Plan, onStep: (done: StepDone) => void = () => {}): Promise<RunResult> {
+export async function runPlan(db: Driver, plan: Plan, onStep: (done: StepDone) => void = () => {}, onStart: (step: Step) => void = () => {}): Promise<RunResult> {
   assertTransactionSafe(plan);
   const done: StepDone[] = [];
   for (const step of plan.steps) {
+    onStart(step);
     const started = process.hrtime.bigint();
     const failed = await runStep(db, step);
     if (failed) return { done, failed };
