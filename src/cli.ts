@@ -167,10 +167,11 @@ program
   });
 
 for (const name of ['create', 'init']) {
-  program
-    .command(`${name} <name>`)
+  const command = program.command(`${name} <name>`);
+  // init writes no model (the folder has its own fragment), so only create has --skip-model.
+  if (name === 'create') command.option('--skip-model', 'write a fragment without the sample model (nothing to migrate yet)');
+  command
     .description(name === 'create' ? 'scaffold a new extension with an initial migration' : 'add migrations to an existing extension folder')
-    .option('--skip-model', 'do not write a sample model')
     .option('--skip-migrate', 'do not apply the initial migration')
     .action(async (extension: string, opts, cmd: Command) => {
       const mod = await commands.create();
@@ -201,6 +202,83 @@ program
     const { debug } = await commands.debug();
     await execute(cmd, (ctx) => debug(ctx, opts));
   });
+
+const ENV: Record<string, string> = {
+  DATABASE_URL: 'database URL (--url overrides it; unset: the embedded database in .orchestrate/pglite)',
+  APP_EXTENSIONS: 'enabled extensions, comma separated (--extensions overrides it)',
+  ORCHESTRATE_WAIT: 'seconds to retry the first connection when --wait is not given',
+  ORCHESTRATE_STRICT: '1: extensions that are not enabled are errors (exit 3), as with --strict',
+  NO_COLOR: 'no colours in the output',
+};
+
+/** Per command: examples, and which of ENV it reads (besides NO_COLOR). */
+const HELP: Record<string, { examples: string[]; env: string[] }> = {
+  revision: {
+    examples: ['orchestrate revision --all -m add_invoices', 'orchestrate revision --extension billing -m add_due_date', 'orchestrate revision --check   # CI: exit 3 when a migration is missing'],
+    env: ['APP_EXTENSIONS', 'DATABASE_URL'],
+  },
+  migrate: {
+    examples: ['orchestrate migrate --all', 'orchestrate migrate --extension billing --target add_due_date', 'orchestrate migrate --all --sql > deploy.sql'],
+    env: ['DATABASE_URL', 'APP_EXTENSIONS', 'ORCHESTRATE_WAIT', 'ORCHESTRATE_STRICT'],
+  },
+  downgrade: {
+    examples: ['orchestrate downgrade --extension billing --target -1', 'orchestrate downgrade --extension crm --target base --yes   # uninstall crm', 'orchestrate downgrade --core --target 20261123184710 --sql'],
+    env: ['DATABASE_URL', 'APP_EXTENSIONS', 'ORCHESTRATE_WAIT'],
+  },
+  status: {
+    examples: ['orchestrate status', 'orchestrate status --extension billing', 'orchestrate status --exit-code   # CI: exit 3 when anything is pending'],
+    env: ['DATABASE_URL', 'APP_EXTENSIONS', 'ORCHESTRATE_STRICT'],
+  },
+  history: { examples: ['orchestrate history', 'orchestrate history --extension billing', 'orchestrate history billing --json'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
+  current: { examples: ['orchestrate current', 'orchestrate current --core', 'orchestrate current --all --json'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
+  stamp: { examples: ['orchestrate stamp core 20261123184710_init', 'orchestrate stamp billing 20261123184736_add_due_date'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
+  create: { examples: ['orchestrate create loyalty', 'orchestrate create loyalty --skip-migrate', 'orchestrate create notes --skip-model'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
+  init: { examples: ['orchestrate init loyalty', 'orchestrate init loyalty --skip-migrate'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
+  generate: { examples: ['orchestrate generate', 'APP_EXTENSIONS=billing,crm orchestrate generate'], env: ['APP_EXTENSIONS', 'ORCHESTRATE_STRICT', 'PRISMA_SCHEMA_ENGINE_BINARY'] },
+  check: { examples: ['orchestrate check', 'orchestrate check --extension billing', 'orchestrate check --strict --json'], env: ['DATABASE_URL', 'APP_EXTENSIONS', 'ORCHESTRATE_STRICT'] },
+  debug: { examples: ['orchestrate debug', 'orchestrate debug --json'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
+};
+HELP.upgrade = HELP.migrate!;
+ENV.PRISMA_SCHEMA_ENGINE_BINARY = 'a schema-engine executable for `prisma generate` (default: the bundled WebAssembly bridge)';
+
+const EXIT_CODES = 'Exit codes:\n  0  success\n  1  database or runtime error\n  2  usage or input error (nothing was changed)\n  3  a check found a problem (pending, edited or failed migrations, strict warnings)';
+
+for (const command of program.commands) {
+  // Commands copy the program's help settings when created, so each is told here.
+  command.configureHelp({ showGlobalOptions: true });
+  const help = HELP[command.name()];
+  if (!help) continue;
+  const env = [...help.env, 'NO_COLOR'];
+  const width = Math.max(...env.map((e) => e.length));
+  command.addHelpText(
+    'after',
+    [
+      '',
+      'Examples:',
+      ...help.examples.map((e) => `  $ ${e}`),
+      '',
+      'Environment:',
+      ...env.map((e) => `  ${e.padEnd(width)}  ${ENV[e]}`),
+      '',
+      EXIT_CODES,
+    ].join('\n'),
+  );
+}
+program.configureHelp({ showGlobalOptions: true });
+program.addHelpText(
+  'after',
+  [
+    '',
+    'Examples:',
+    '  $ orchestrate revision --all -m add_invoices',
+    '  $ orchestrate migrate --all',
+    '  $ orchestrate status --exit-code',
+    '',
+    'Environment: DATABASE_URL, APP_EXTENSIONS, ORCHESTRATE_WAIT, ORCHESTRATE_STRICT, NO_COLOR (`orchestrate help <command>` says which each reads).',
+    '',
+    EXIT_CODES,
+  ].join('\n'),
+);
 
 function parseSeconds(value: string): number {
   const n = Number(value);
@@ -242,7 +320,11 @@ program.configureOutput({
 });
 
 const argv = process.argv.slice(2);
-if (argv.includes('--json') && (argv.includes('--version') || argv.includes('-V'))) {
+if (argv.length === 0) {
+  // Nothing to do is a usage error: a script that lost its arguments must not look successful.
+  program.outputHelp({ error: true });
+  process.exitCode = 2;
+} else if (argv.includes('--json') && (argv.includes('--version') || argv.includes('-V'))) {
   process.stdout.write(`${JSON.stringify({ version }, null, 2)}\n`);
 } else {
   try {

@@ -14,6 +14,7 @@ import type { Driver } from '../db/driver.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
 import { OrchestrateError, RuntimeError, UsageError } from '../errors.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
+import { unmigratedChanges, type SchemaChange } from '../schema/unmigrated.js';
 import { duration, hasSelection, plural, waitSetting } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 import { disabledExtensionWarnings, disabledHistoryTables, isStrict, reportWarnings, type Warning } from './warnings.js';
@@ -55,6 +56,8 @@ export interface MigrateData {
   sql?: string;
   /** Extensions that are not enabled but have a folder or a history table. */
   warnings: Warning[];
+  /** Selected owners whose schema changed since their latest migration. */
+  schemaChanges: SchemaChange[];
 }
 
 /** The owners a run acts on, and where it stops. */
@@ -78,6 +81,7 @@ interface Progress {
   durations: Map<string, number>;
   failed?: { owner: string; migration: string };
   warnings: Warning[];
+  schemaChanges: SchemaChange[];
 }
 
 function ownerResults(progress: Progress): MigrateOwnerResult[] {
@@ -111,6 +115,7 @@ function resultData(progress: Progress, started: bigint): MigrateData {
     applied: owners.reduce((n, o) => n + o.applied.length, 0),
     durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6),
     warnings: progress.warnings,
+    schemaChanges: progress.schemaChanges,
   };
 }
 
@@ -139,7 +144,7 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   const opening = openDatabase(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql });
   const files = readOwnerFiles(project.owners);
   files.catch(() => {}); // awaited in loadState; a connection failure may come first
-  const progress: Progress = { database: 'the database', durations: new Map(), warnings: [] };
+  const progress: Progress = { database: 'the database', durations: new Map(), warnings: [], schemaChanges: [] };
   try {
     const db = await opening;
     progress.database = db?.location ?? 'the embedded database';
@@ -244,6 +249,15 @@ async function apply(
       error.result = data;
       throw error;
     }
+  }
+  // Applied migrations that do not cover the schema: the app would expect tables that are not there.
+  progress.schemaChanges = await unmigratedChanges(
+    project,
+    project.owners.filter((o) => selected.includes(o.name)),
+    new Map(state.owners.map((s) => [s.owner.name, s.files])),
+  );
+  for (const c of progress.schemaChanges) {
+    ctx.reporter.warn(`${c.owner}: ${c.schema} has ${c.reason === 'changed' ? 'schema changes' : 'models'} without a migration, so the database does not have them; write one with \`${c.command}\`.`);
   }
   const data = resultData(progress, started);
   const text =

@@ -1,6 +1,7 @@
 /** `status`: applied, pending, failed, edited and missing migrations per owner. Reads only. */
 import type { OwnerState } from '../apply/state.js';
 import { selectOwners, type Selection } from '../project/project.js';
+import { unmigratedChanges, type SchemaChange } from '../schema/unmigrated.js';
 import { palette, plural, readState, table, timestampText } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 import { disabledExtensionWarnings, isStrict, reportWarnings, type Warning } from './warnings.js';
@@ -30,6 +31,8 @@ export interface StatusData {
   upToDate: boolean;
   /** Extensions that are not enabled but have a folder or a history table. */
   warnings: Warning[];
+  /** Owners whose schema changed since their latest migration (`revision` writes the migration). */
+  schemaChanges: SchemaChange[];
 }
 
 function ownerStatus(s: OwnerState): StatusOwner {
@@ -63,6 +66,11 @@ export async function status(ctx: Context, opts: StatusOptions): Promise<Command
   const counts: Record<MigrationStatus, number> = { applied: 0, pending: 0, failed: 0, modified: 0, missing: 0 };
   for (const o of owners) for (const k of Object.keys(counts) as MigrationStatus[]) counts[k] += o.counts[k];
   const upToDate = counts.pending + counts.failed + counts.modified + counts.missing === 0;
+  const schemaChanges = await unmigratedChanges(
+    project,
+    project.owners.filter((o) => selected.has(o.name)),
+    new Map(state.owners.map((s) => [s.owner.name, s.files])),
+  );
 
   const paint = palette(ctx);
   const blocks = owners.map((o) => {
@@ -84,10 +92,15 @@ export async function status(ctx: Context, opts: StatusOptions): Promise<Command
     .filter((k) => counts[k] > 0)
     .map((k) => `${counts[k]} ${k}`)
     .join(', ');
-  const footer = upToDate ? `Up to date: ${plural(owners.length, 'owner')}, ${counts.applied} applied.` : `Not up to date: ${total}.`;
+  const footer = [
+    upToDate ? `Up to date: ${plural(owners.length, 'owner')}, ${counts.applied} applied.` : `Not up to date: ${total}.`,
+    ...schemaChanges.map(
+      (c) => `${c.owner}: ${c.schema} has ${c.reason === 'changed' ? 'schema changes' : 'models'} without a migration; write one with \`${c.command}\`.`,
+    ),
+  ].join('\n');
   return {
-    data: { database, owners, counts, upToDate, warnings },
+    data: { database, owners, counts, upToDate, warnings, schemaChanges },
     text: `${blocks.join('\n\n')}\n\n${footer}`,
-    exitCode: opts.exitCode && !upToDate ? 3 : 0,
+    exitCode: opts.exitCode && (!upToDate || schemaChanges.length > 0) ? 3 : 0,
   };
 }
