@@ -8,7 +8,10 @@
  *   (b) applying 1,000 small migrations across 51 owners, against one psql session running the
  *       same migration.sql files one after another (target ≤ 1.3×).
  *
- * Usage: node bench/migrate.mjs [--runs 5]
+ * Usage: node bench/migrate.mjs [--runs 5] [--snapshots] [--noop-only]
+ *   --snapshots  every migration folder gets a snapshot.prisma, as `revision` writes them, so that
+ *                (a) includes comparing each owner's schema with its latest snapshot
+ *   --noop-only  run (a) only
  * Environment: BENCH_PG_URL (or TEST_PG_URL), an admin URL allowed to create databases;
  * default postgresql://postgres@127.0.0.1:5432/postgres. psql must be on PATH.
  */
@@ -26,6 +29,8 @@ const ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgr
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const EXTENSIONS = 50;
+const SNAPSHOTS = process.argv.includes('--snapshots');
+const NOOP_ONLY = process.argv.includes('--noop-only');
 
 const require = createRequire(path.join(ROOT, 'package.json'));
 const pg = require('pg');
@@ -64,7 +69,8 @@ function writeProject(total) {
     const count = Math.floor(total / owners.length) + (index < total % owners.length ? 1 : 0);
     const base = owner === 'core' ? path.join(dir, 'prisma') : path.join(dir, 'extensions', owner);
     mkdirSync(base, { recursive: true });
-    if (owner !== 'core') writeFileSync(path.join(base, 'schema.prisma'), `// ${owner}\n`);
+    const schema = owner === 'core' ? 'datasource db {\n  provider = "postgresql"\n}\n' : `// ${owner}\n`;
+    if (owner !== 'core') writeFileSync(path.join(base, 'schema.prisma'), schema);
     for (let m = 0; m < count; m++) {
       const name = `2024${String(Math.floor(m / 28) + 1).padStart(2, '0')}${String((m % 28) + 1).padStart(2, '0')}000000_step_${m}`;
       const table = `${owner}_t${m}`;
@@ -76,6 +82,7 @@ function writeProject(total) {
         `-- CreateTable\nCREATE TABLE "${table}" (\n    "id" SERIAL NOT NULL,\n    "name" TEXT NOT NULL,\n    "created_at" TIMESTAMPTZ NOT NULL DEFAULT now(),\n\n    CONSTRAINT "${table}_pkey" PRIMARY KEY ("id")\n);\n\n-- CreateIndex\nCREATE INDEX "${table}_name_idx" ON "${table}"("name");\n`,
       );
       writeFileSync(path.join(migrationDir, 'down.sql'), `DROP TABLE "${table}";\n`);
+      if (SNAPSHOTS) writeFileSync(path.join(migrationDir, 'snapshot.prisma'), schema);
       files.push(file);
     }
   }
@@ -169,6 +176,7 @@ console.log(`(a) no-op migrate --all, 51 owners / 500 applied migrations: ${fmt(
 console.log(`    orchestrate --version:                                   ${fmt(a.version)}`);
 console.log(`    ratio ${ratioA.toFixed(2)}, median of the ${a.runs} paired runs (ratio of the medians: ${(a.noop / a.version).toFixed(2)}) (target <= 1.5) ${ratioA <= 1.5 ? 'OK' : 'MISSED'}`);
 
+if (NOOP_ONLY) process.exit(0);
 const b = await benchApply();
 const ratioB = b.ours / b.psql;
 console.log(`(b) migrate --all applying 1,000 migrations over 51 owners: ${fmt(b.ours)}`);

@@ -201,3 +201,51 @@ describe('destructive downgrades', () => {
     expect(await query(sample.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'User' AND column_name = 'billing_plan'`)).toEqual([]);
   }, 60_000);
 });
+
+describe('schema changes without a migration', () => {
+  it('status and migrate name the owner and the revision command; status --exit-code exits 3; a comment is not a change', async () => {
+    const snapshot = path.join(sample.dir, 'extensions/billing/migrations', BILLING_PLAN, 'snapshot.prisma');
+    writeFileSync(snapshot, '// billing fragment\n');
+    expect((await cli(['migrate'])).exitCode).toBe(0);
+    // A reworded comment and blank lines: not a change.
+    writeFileSync(path.join(sample.dir, 'extensions/billing/schema.prisma'), '// the billing fragment, reworded\n\n');
+    const quiet = await cli(['status', '--exit-code']);
+    expect(quiet.exitCode).toBe(0);
+
+    writeFileSync(path.join(sample.dir, 'extensions/billing/schema.prisma'), '// billing fragment\nmodel Coupon {\n  id Int @id\n  @@map("billing_coupons")\n}\n');
+    const status = await cli(['status', '--exit-code']);
+    expect(status.exitCode).toBe(3);
+    expect(status.stdout.split('\n').slice(-2)).toEqual([
+      'Up to date: 3 owners, 5 applied.',
+      'billing: extensions/billing/schema.prisma has schema changes without a migration; write one with `orchestrate revision --extension billing -m <name>`.',
+    ]);
+    const data = json((await cli(['--json', 'status'])).stdout);
+    expect(data.schemaChanges).toEqual([{ owner: 'billing', reason: 'changed', schema: 'extensions/billing/schema.prisma', command: 'orchestrate revision --extension billing -m <name>' }]);
+    const migrate = await cli(['migrate']);
+    expect(migrate.exitCode).toBe(0);
+    expect(migrate.stderr).toBe(
+      'warning: billing: extensions/billing/schema.prisma has schema changes without a migration, so the database does not have them; write one with `orchestrate revision --extension billing -m <name>`.',
+    );
+  }, 60_000);
+});
+
+describe('50 owners and more', () => {
+  it('status lists only the owners with work, then counts the others', async () => {
+    const names = Array.from({ length: 52 }, (_, i) => `ext${String(i).padStart(2, '0')}`);
+    for (const name of names) {
+      mkdirSync(path.join(sample.dir, 'extensions', name), { recursive: true });
+      writeFileSync(path.join(sample.dir, 'extensions', name, 'schema.prisma'), `// ${name}\n`);
+      writeMigration(sample.dir, name, '20240105000000_init', { sql: `CREATE TABLE "${name}_item" ("id" INTEGER);\n`, down: `DROP TABLE "${name}_item";\n` });
+    }
+    const env = { APP_EXTENSIONS: ['billing', 'crm', ...names].join(',') };
+    const first = await cli(['migrate'], env);
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toMatch(/^Applied 57 migrations to 55 of 55 owners in [\d.]+ m?s\.$/);
+    writeMigration(sample.dir, 'ext07', '20240106000000_more', { sql: 'SELECT 1;\n', down: '' });
+    const status = await cli(['status'], env);
+    const blocks = status.stdout.split('\n\n');
+    expect(blocks[0]).toMatch(/^ext07 \(_prisma_migrations_ext07\): 1 applied, 1 pending\n/);
+    expect(blocks[1]).toBe('54 other owners up to date (56 applied); `orchestrate status --extension <name>` shows one.');
+    expect(blocks[2]).toBe('Not up to date: 57 applied, 1 pending.');
+  }, 60_000);
+});

@@ -37,13 +37,13 @@ describe('--json prints one JSON document on stdout and nothing else', () => {
     expect(keys(await jsonOf(dir, ['revision', '--check'], off))).toEqual(['check', 'owners']);
 
     const sql = await jsonOf(dir, ['migrate', '--sql'], on);
-    expect(keys(sql)).toEqual(['applied', 'database', 'durationMs', 'owners', 'sql', 'warnings']);
+    expect(keys(sql)).toEqual(['applied', 'database', 'durationMs', 'owners', 'schemaChanges', 'sql', 'warnings']);
     expect(sql.sql).toContain('CREATE TABLE "billing_invoices"');
     const migrate = await jsonOf(dir, ['migrate'], on);
-    expect(keys(migrate)).toEqual(['applied', 'database', 'durationMs', 'owners', 'warnings']);
+    expect(keys(migrate)).toEqual(['applied', 'database', 'durationMs', 'owners', 'schemaChanges', 'warnings']);
     expect(migrate.applied).toBe(2);
 
-    expect(keys(await jsonOf(dir, ['status'], on))).toEqual(['counts', 'database', 'owners', 'upToDate', 'warnings']);
+    expect(keys(await jsonOf(dir, ['status'], on))).toEqual(['counts', 'database', 'owners', 'schemaChanges', 'upToDate', 'warnings']);
     expect(keys(await jsonOf(dir, ['history'], on))).toEqual(['database', 'owners']);
     expect(keys(await jsonOf(dir, ['history', 'billing'], on))).toEqual(['database', 'owners']);
     expect(keys(await jsonOf(dir, ['current'], on))).toEqual(['database', 'owners']);

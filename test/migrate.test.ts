@@ -139,7 +139,7 @@ describe('migrate on PostgreSQL', () => {
     expect(r.exitCode).toBe(1);
     const file = path.join(sample.dir, 'extensions/crm/migrations', bad, 'migration.sql');
     expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toEqual([
-      `error: crm/${bad} failed and was rolled back, so nothing of it remains: line 3 of ${file}, \`INSERT INTO "crm_note" VALUES (1);\`: duplicate key value violates unique constraint "crm_note_pkey" (Key (id)=(1) already exists) [SQLSTATE 23505]; migrations applied before it stay applied; fix the migration and run migrate again.`,
+      `error: crm/${bad} failed and was rolled back, so nothing of it remains: line 3 of ${file}, \`INSERT INTO "crm_note" VALUES (1);\`: duplicate key value violates unique constraint "crm_note_pkey" (Key (id)=(1) already exists) [SQLSTATE 23505]; migrations applied before it stay applied; fix the migration and run migrate again. Applied before it in this run, and still applied: 5 migrations (core: 2, billing: 2, crm: 1).`,
     ]);
     expect(stackLines(r.stderr)).toEqual([]);
     expect(await tables(sample.url)).toEqual(['User', '_prisma_migrations', '_prisma_migrations_billing', '_prisma_migrations_crm', 'billing_invoice', 'crm_contact']);

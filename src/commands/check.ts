@@ -205,7 +205,9 @@ async function orphanTables(db: Driver, project: Project, problems: CheckProblem
       message:
         applied > 0
           ? `History table "${table}" records ${applied} applied migration(s) of extension "${extension}", which is not enabled, so its tables are still in the database; enable it (APP_EXTENSIONS=${enabledWith(project, extension)}), or ${known ? '' : `restore extensions/${extension} and `}uninstall it with \`${uninstallCommand(project, extension)}\`.`
-          : `History table "${table}" of extension "${extension}", which is not enabled, records no applied migration; enable the extension (APP_EXTENSIONS=${enabledWith(project, extension)}), or drop the table (DROP TABLE ${db.dialect.quoteIdentifier(table)}).`,
+          : known
+            ? `History table "${table}" of extension "${extension}", which is not enabled, records no applied migration; enable the extension (APP_EXTENSIONS=${enabledWith(project, extension)}), or drop the table (DROP TABLE ${db.dialect.quoteIdentifier(table)}).`
+            : `History table "${table}" of extension "${extension}", which is not enabled, records no applied migration; drop it (DROP TABLE ${db.dialect.quoteIdentifier(table)}) or enable the extension again.`,
     });
   }
   return tables;

@@ -6,7 +6,7 @@
 import type { Plan } from '../apply/plan.js';
 import type { Driver } from '../db/driver.js';
 import { codeOf, splitStatements } from '../db/split.js';
-import { UsageError } from '../errors.js';
+import { UsageError, databaseErrorFields } from '../errors.js';
 import type { Context } from './context.js';
 
 export interface Drop {
@@ -63,8 +63,9 @@ export async function dataLoss(db: Driver, plan: Plan): Promise<Drop[]> {
       try {
         const [row] = await db.query<{ n: number | string }>(`SELECT count(${column === null ? '*' : q(column)}) AS n FROM ${q(table)}`);
         rows = Number(row?.n ?? 0);
-      } catch {
-        // A table created by a migration that never ran, or in another schema: unknown.
+      } catch (error) {
+        // Not there (undefined table or column): nothing to lose, and the script will say so.
+        if (['42P01', '42703'].includes(databaseErrorFields(error).code ?? '')) continue;
       }
       drops.push({ owner: step.owner, migration: step.migration, table, column, rows });
     }

@@ -119,6 +119,9 @@ function resultData(progress: Progress, started: bigint): MigrateData {
   };
 }
 
+/** Owners from which summaries give counts rather than one entry per owner. */
+const COMPACT_AT = 50;
+
 /** Migrations applied by this run, per owner: `core: 1, billing: 2`. */
 const appliedSummary = (owners: MigrateOwnerResult[]) =>
   owners
@@ -263,6 +266,9 @@ async function apply(
   const text =
     data.applied === 0
       ? `Nothing to apply: ${plural(selected.length, 'owner')} up to date.`
-      : `Applied ${plural(data.applied, 'migration')} (${appliedSummary(data.owners)}) in ${duration(data.durationMs)}.`;
+      : data.owners.length >= COMPACT_AT && data.owners.filter((o) => o.applied.length > 0).length > 10
+        ? // 50 owners' counts on one line are unreadable: the JSON has them.
+          `Applied ${plural(data.applied, 'migration')} to ${data.owners.filter((o) => o.applied.length > 0).length} of ${plural(data.owners.length, 'owner')} in ${duration(data.durationMs)}.`
+        : `Applied ${plural(data.applied, 'migration')} (${appliedSummary(data.owners)}) in ${duration(data.durationMs)}.`;
   return { data, text };
 }

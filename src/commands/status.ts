@@ -49,6 +49,9 @@ function ownerStatus(s: OwnerState): StatusOwner {
   return { owner: s.owner.name, historyTable: s.owner.historyTable, historyTableExists: s.tableExists, migrations, counts };
 }
 
+/** Owners from which `status` lists only those with work. */
+export const COMPACT_AT = 50;
+
 const COLORS: Record<MigrationStatus, string> = { applied: '32', pending: '33', failed: '31', modified: '31', missing: '31' };
 
 /**
@@ -73,7 +76,12 @@ export async function status(ctx: Context, opts: StatusOptions): Promise<Command
   );
 
   const paint = palette(ctx);
-  const blocks = owners.map((o) => {
+  // At 50 owners and more, a table per owner scrolls the problems away: show only owners with
+  // something to do, and count the others.
+  const compact = owners.length >= COMPACT_AT;
+  const changed = new Set(schemaChanges.map((c) => c.owner));
+  const shown = compact ? owners.filter((o) => o.counts.applied !== o.migrations.length || changed.has(o.owner)) : owners;
+  const blocks = shown.map((o) => {
     const summary = (Object.keys(o.counts) as MigrationStatus[])
       .filter((k) => o.counts[k] > 0)
       .map((k) => `${o.counts[k]} ${k}`)
@@ -92,6 +100,10 @@ export async function status(ctx: Context, opts: StatusOptions): Promise<Command
     .filter((k) => counts[k] > 0)
     .map((k) => `${counts[k]} ${k}`)
     .join(', ');
+  if (compact) {
+    const quiet = owners.length - shown.length;
+    blocks.push(`${plural(quiet, 'other owner')} up to date (${owners.filter((o) => !shown.includes(o)).reduce((n, o) => n + o.counts.applied, 0)} applied); \`orchestrate status --extension <name>\` shows one.`);
+  }
   const footer = [
     upToDate ? `Up to date: ${plural(owners.length, 'owner')}, ${counts.applied} applied.` : `Not up to date: ${total}.`,
     ...schemaChanges.map(
