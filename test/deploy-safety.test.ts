@@ -7,9 +7,10 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { BILLING_INIT, BILLING_PLAN, CORE_INIT, CORE_NAME, CRM_INIT, historyRows, stackLines, tables, useSampleOnPostgres, writeMigration } from './apply-fixtures.js';
-import { query, runCli, tempDir } from './helpers.js';
+import { CLI, query, runCli, tempDir } from './helpers.js';
 
 const sample = useSampleOnPostgres('orch-deploy-');
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(sample.dir, args, { ...sample.env, ...env });
@@ -48,10 +49,18 @@ describe('extensions that are not enabled', () => {
       expect(doc.owners).toEqual([{ owner: 'core', historyTable: '_prisma_migrations', applied: [], skipped: [CORE_INIT, CORE_NAME], remaining: ['20240301000000_tag'], failed: null }]);
     }
     expect(await tables(sample.url)).not.toContain('Tag');
+    // generate warns too, and with --strict stops before running prisma generate.
+    const generate = await cli(['--json', 'generate', '--strict'], coreOnly);
+    expect(generate.exitCode).toBe(3);
+    expect(json(generate.stdout).error.message).toMatch(/^Refusing to continue in strict mode .*Extension "billing" is not enabled \(enabled: \(none\)\), but extensions\/billing holds 2 migrations; enable it/);
     const badStrict = await cli(['migrate'], { ORCHESTRATE_STRICT: 'yes' });
     expect(badStrict.exitCode).toBe(2);
 
-    // check: "enable it" first; the folder-only extension is a warning, or a problem with --strict.
+  }, 60_000);
+
+  it('check puts "enable it" first, warns about folders (problems with --strict), and its uninstall command works for an extension with a dependency', async () => {
+    expect((await cli(['migrate', '--all'])).exitCode).toBe(0);
+    const coreOnly = { APP_EXTENSIONS: '' };
     mkdirSync(path.join(sample.dir, 'extensions/loyalty'));
     writeFileSync(path.join(sample.dir, 'extensions/loyalty/schema.prisma'), '// loyalty\n');
     const check = await cli(['--json', 'check'], { APP_EXTENSIONS: 'billing' });
@@ -178,6 +187,24 @@ describe('one owner selection, friendlier --target', () => {
   }, 60_000);
 });
 
+/** Runs the CLI on a pseudo-terminal (script(1)) and answers its first question. */
+async function onTerminal(args: string[], answer: string): Promise<{ output: string; exitCode: number | undefined }> {
+  const command = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
+  const child = execa('script', ['-qec', command, '/dev/null'], {
+    cwd: sample.dir,
+    reject: false,
+    env: { ...sample.env, NO_COLOR: '1' },
+    stdin: 'pipe',
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    if (output.includes('[y/N]') && !child.stdin!.writableEnded) child.stdin!.end(`${answer}\n`);
+  });
+  const r = await child;
+  return { output: output.replace(/\r/g, ''), exitCode: r.exitCode };
+}
+
 describe('destructive downgrades', () => {
   it('lists what is dropped with row counts; without a terminal, --yes is needed when rows would be lost', async () => {
     expect((await cli(['migrate'])).exitCode).toBe(0);
@@ -195,6 +222,13 @@ describe('destructive downgrades', () => {
     const crm = await cli(['--json', 'downgrade', '--extension', 'crm', '--target', 'base']);
     expect(crm.exitCode).toBe(0);
     expect(json(crm.stdout).drops).toEqual([{ owner: 'crm', migration: CRM_INIT, table: 'crm_contact', column: null, rows: 0 }]);
+    // On a terminal (a pty from script(1)) it asks; "n" keeps everything.
+    const asked = await onTerminal(['downgrade', '--extension', 'billing', '--target', BILLING_INIT], 'n');
+    expect(asked.output).toContain('Drop column User.billing_plan (1 row)? This cannot be undone. [y/N]');
+    expect(asked.output).toContain('error: Downgrade cancelled, nothing was rolled back.');
+    expect(asked.exitCode).toBe(2);
+    expect((await historyRows(sample.url, '_prisma_migrations_billing')).filter((r) => !r.rolled_back)).toHaveLength(2);
+
     const yes = await cli(['downgrade', '--extension', 'billing', '--target', BILLING_INIT, '--yes']);
     expect(yes.exitCode).toBe(0);
     expect(yes.stderr).toContain('column User.billing_plan (1 row)');
