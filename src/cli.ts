@@ -208,6 +208,7 @@ const ENV: Record<string, string> = {
   APP_EXTENSIONS: 'enabled extensions, comma separated (--extensions overrides it)',
   ORCHESTRATE_WAIT: 'seconds to retry the first connection when --wait is not given',
   ORCHESTRATE_STRICT: '1: extensions that are not enabled are errors (exit 3), as with --strict',
+  PRISMA_SCHEMA_ENGINE_BINARY: 'a schema-engine executable for `prisma generate` (default: the bundled WebAssembly bridge)',
   NO_COLOR: 'no colours in the output',
 };
 
@@ -239,7 +240,6 @@ const HELP: Record<string, { examples: string[]; env: string[] }> = {
   debug: { examples: ['orchestrate debug', 'orchestrate debug --json'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
 };
 HELP.upgrade = HELP.migrate!;
-ENV.PRISMA_SCHEMA_ENGINE_BINARY = 'a schema-engine executable for `prisma generate` (default: the bundled WebAssembly bridge)';
 
 const EXIT_CODES = 'Exit codes:\n  0  success\n  1  database or runtime error\n  2  usage or input error (nothing was changed)\n  3  a check found a problem (pending, edited or failed migrations, strict warnings)';
 
