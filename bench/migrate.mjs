@@ -11,7 +11,10 @@
  *       `prisma migrate deploy` of the same history through the schema-engine bridge (what a
  *       Prisma user would otherwise run in the same container; target: at least 8× faster).
  *
- * Usage: node bench/migrate.mjs [--runs 5] [--only a,b,c]
+ * Usage: node bench/migrate.mjs [--runs 5] [--only a,b,c] [--snapshots]
+ *   --only       which benchmarks to run (`--only a` runs the no-op one only)
+ *   --snapshots  every migration folder gets a snapshot.prisma, as `revision` writes them, so that
+ *                (a) includes comparing each owner's schema with its latest snapshot
  * Environment: BENCH_PG_URL (or TEST_PG_URL), an admin URL allowed to create databases;
  * default postgresql://postgres@127.0.0.1:5432/postgres. psql must be on PATH.
  */
@@ -30,8 +33,9 @@ const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const EXTENSIONS = 50;
 const onlyArg = process.argv.indexOf('--only');
-const ONLY = new Set(onlyArg > 0 ? process.argv[onlyArg + 1].split(',') : ['a', 'b', 'c']);
+const ONLY = new Set(onlyArg > 0 ? process.argv[onlyArg + 1].split(',') : process.argv.includes('--noop-only') ? ['a'] : ['a', 'b', 'c']);
 const CORE_MIGRATIONS = 160;
+const SNAPSHOTS = process.argv.includes('--snapshots');
 
 const require = createRequire(path.join(ROOT, 'package.json'));
 const pg = require('pg');
@@ -70,7 +74,8 @@ function writeProject(total, extensions = EXTENSIONS) {
     const count = Math.floor(total / owners.length) + (index < total % owners.length ? 1 : 0);
     const base = owner === 'core' ? path.join(dir, 'prisma') : path.join(dir, 'extensions', owner);
     mkdirSync(base, { recursive: true });
-    if (owner !== 'core') writeFileSync(path.join(base, 'schema.prisma'), `// ${owner}\n`);
+    const schema = owner === 'core' ? 'datasource db {\n  provider = "postgresql"\n}\n' : `// ${owner}\n`;
+    if (owner !== 'core') writeFileSync(path.join(base, 'schema.prisma'), schema);
     for (let m = 0; m < count; m++) {
       const name = `${2024 + Math.floor(m / 336)}${String((Math.floor(m / 28) % 12) + 1).padStart(2, '0')}${String((m % 28) + 1).padStart(2, '0')}000000_step_${m}`;
       const table = `${owner}_t${m}`;
@@ -82,6 +87,7 @@ function writeProject(total, extensions = EXTENSIONS) {
         `-- CreateTable\nCREATE TABLE "${table}" (\n    "id" SERIAL NOT NULL,\n    "name" TEXT NOT NULL,\n    "created_at" TIMESTAMPTZ NOT NULL DEFAULT now(),\n\n    CONSTRAINT "${table}_pkey" PRIMARY KEY ("id")\n);\n\n-- CreateIndex\nCREATE INDEX "${table}_name_idx" ON "${table}"("name");\n`,
       );
       writeFileSync(path.join(migrationDir, 'down.sql'), `DROP TABLE "${table}";\n`);
+      if (SNAPSHOTS) writeFileSync(path.join(migrationDir, 'snapshot.prisma'), schema);
       files.push(file);
     }
   }

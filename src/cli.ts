@@ -79,6 +79,17 @@ function interruptSignal(announce?: string): AbortSignal {
   return controller.signal;
 }
 
+/** A yes/no question on the terminal (stderr, so that stdout stays the result). */
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 let verbose = false;
 let jsonOutput = false;
 
@@ -87,6 +98,7 @@ async function execute(cmd: Command, run: Runner): Promise<void> {
   verbose = Boolean(globals.verbose);
   jsonOutput = Boolean(globals.json);
   const ctx = makeContext(globals, reporter);
+  if (process.stdin.isTTY && process.stderr.isTTY) ctx.confirm = confirm;
   const result = await run(ctx);
   if (globals.json) {
     process.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);
@@ -96,11 +108,11 @@ async function execute(cmd: Command, run: Runner): Promise<void> {
   process.exitCode = result.exitCode ?? 0;
 }
 
-const selection = (c: Command) =>
+const selection = (c: Command, all = 'act on core and every enabled extension (the default when no owner is named)') =>
   c
     .option('--core', 'act on the core owner')
     .option('--extension <name>', 'act on this extension (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--all', 'act on core and every enabled extension (the default when no owner is named, except for downgrade --target base)');
+    .option('--all', all);
 
 const program = new Command()
   .name('orchestrate')
@@ -129,8 +141,9 @@ for (const name of ['migrate', 'upgrade']) {
   selection(program.command(name).description(name === 'migrate' ? 'apply pending migrations' : 'alias of migrate'))
     .option('--target <migration>', 'stop after this migration')
     .option('--sql', 'print the SQL the run would execute, touching nothing')
-    .option('--wait <seconds>', 'retry the first connection this long', parseSeconds)
+    .option('--wait <seconds>', 'retry the first connection this long (default: ORCHESTRATE_WAIT, else no retry)', parseSeconds)
     .option('--lock-timeout <seconds>', 'give up waiting for the migration lock after this long', parseLockSeconds)
+    .option('--strict', 'exit 3 instead of warning about extensions that are not enabled (also ORCHESTRATE_STRICT=1)')
     .action(async (opts, cmd: Command) => {
       const { migrate } = await commands.migrate();
       const signal = interruptSignal();
@@ -138,10 +151,14 @@ for (const name of ['migrate', 'upgrade']) {
     });
 }
 
-selection(program.command('downgrade').description('roll back applied migrations with their down.sql'))
+selection(
+  program.command('downgrade').description('roll back applied migrations with their down.sql'),
+  'act on core and every enabled extension (needed with --target base; without an owner, --target <migration> finds its owner)',
+)
   .requiredOption('--target <migration>', 'last migration to keep, or "base" for none')
   .option('--sql', 'print the SQL the run would execute, touching nothing')
   .option('--cascade', 'first downgrade extension migrations that require what is rolled back')
+  .option('-y, --yes', 'drop tables and columns that hold rows without asking (needed when not on a terminal)')
   .option('--wait <seconds>', 'retry the first connection this long', parseSeconds)
   .option('--lock-timeout <seconds>', 'give up waiting for the migration lock after this long', parseLockSeconds)
   .action(async (opts, cmd: Command) => {
@@ -152,25 +169,22 @@ selection(program.command('downgrade').description('roll back applied migrations
 
 selection(program.command('status').description('applied, pending, failed and modified migrations per owner'))
   .option('--exit-code', 'exit 3 when anything is pending, failed or modified')
+  .option('--strict', 'exit 3 instead of warning about extensions that are not enabled (also ORCHESTRATE_STRICT=1)')
   .action(async (opts, cmd: Command) => {
     const { status } = await commands.status();
     await execute(cmd, (ctx) => status(ctx, opts));
   });
 
-program
-  .command('history [owner]')
-  .description('applied migrations, oldest first')
-  .action(async (owner: string | undefined, _opts, cmd: Command) => {
+selection(program.command('history [owner]').description('applied migrations, oldest first ([owner] is short for --core or --extension <owner>)'))
+  .action(async (owner: string | undefined, opts, cmd: Command) => {
     const { history } = await commands.history();
-    await execute(cmd, (ctx) => history(ctx, { owner }));
+    await execute(cmd, (ctx) => history(ctx, { ...opts, owner }));
   });
 
-program
-  .command('current [owner]')
-  .description('latest applied migration per owner')
-  .action(async (owner: string | undefined, _opts, cmd: Command) => {
+selection(program.command('current [owner]').description('latest applied migration per owner ([owner] is short for --core or --extension <owner>)'))
+  .action(async (owner: string | undefined, opts, cmd: Command) => {
     const { current } = await commands.current();
-    await execute(cmd, (ctx) => current(ctx, { owner }));
+    await execute(cmd, (ctx) => current(ctx, { ...opts, owner }));
   });
 
 program
@@ -184,10 +198,11 @@ program
   });
 
 for (const name of ['create', 'init']) {
-  program
-    .command(`${name} <name>`)
+  const command = program.command(`${name} <name>`);
+  // init writes no model (the folder has its own fragment), so only create has --skip-model.
+  if (name === 'create') command.option('--skip-model', 'write a fragment without the sample model (nothing to migrate yet)');
+  command
     .description(name === 'create' ? 'scaffold a new extension with an initial migration' : 'add migrations to an existing extension folder')
-    .option('--skip-model', 'do not write a sample model')
     .option('--skip-migrate', 'do not apply the initial migration')
     .action(async (extension: string, opts, cmd: Command) => {
       const mod = await commands.create();
@@ -198,14 +213,14 @@ for (const name of ['create', 'init']) {
 program
   .command('generate')
   .description('write the merged schema and run `prisma generate` on it')
+  .option('--strict', 'exit 3 instead of warning about extension folders that are not enabled (also ORCHESTRATE_STRICT=1)')
   .action(async (opts, cmd: Command) => {
     const { generate } = await commands.generate();
     await execute(cmd, (ctx) => generate(ctx, opts));
   });
 
-program
-  .command('check')
-  .description('validate schemas and migrations, lint naming and ownership')
+selection(program.command('check').description('validate schemas and migrations, lint naming and ownership'))
+  .option('--strict', 'count extension folders that are not enabled as problems (also ORCHESTRATE_STRICT=1)')
   .action(async (opts, cmd: Command) => {
     const { check } = await commands.check();
     await execute(cmd, (ctx) => check(ctx, opts));
@@ -300,6 +315,83 @@ function parseCount(value: string): number {
   return n;
 }
 
+const ENV: Record<string, string> = {
+  DATABASE_URL: 'database URL (--url overrides it; unset: the embedded database in .orchestrate/pglite)',
+  APP_EXTENSIONS: 'enabled extensions, comma separated (--extensions overrides it)',
+  ORCHESTRATE_WAIT: 'seconds to retry the first connection when --wait is not given',
+  ORCHESTRATE_STRICT: '1: extensions that are not enabled are errors (exit 3), as with --strict',
+  PRISMA_SCHEMA_ENGINE_BINARY: 'a schema-engine executable for `prisma generate` (default: the bundled WebAssembly bridge)',
+  NO_COLOR: 'no colours in the output',
+};
+
+/** Per command: examples, and which of ENV it reads (besides NO_COLOR). */
+const HELP: Record<string, { examples: string[]; env: string[] }> = {
+  revision: {
+    examples: ['orchestrate revision --all -m add_invoices', 'orchestrate revision --extension billing -m add_due_date', 'orchestrate revision --check   # CI: exit 3 when a migration is missing'],
+    env: ['APP_EXTENSIONS', 'DATABASE_URL'],
+  },
+  migrate: {
+    examples: ['orchestrate migrate --all', 'orchestrate migrate --extension billing --target add_due_date', 'orchestrate migrate --all --sql > deploy.sql'],
+    env: ['DATABASE_URL', 'APP_EXTENSIONS', 'ORCHESTRATE_WAIT', 'ORCHESTRATE_STRICT'],
+  },
+  downgrade: {
+    examples: ['orchestrate downgrade --extension billing --target -1', 'orchestrate downgrade --extension crm --target base --yes   # uninstall crm', 'orchestrate downgrade --core --target 20261123184710 --sql'],
+    env: ['DATABASE_URL', 'APP_EXTENSIONS', 'ORCHESTRATE_WAIT'],
+  },
+  status: {
+    examples: ['orchestrate status', 'orchestrate status --extension billing', 'orchestrate status --exit-code   # CI: exit 3 when anything is pending'],
+    env: ['DATABASE_URL', 'APP_EXTENSIONS', 'ORCHESTRATE_STRICT'],
+  },
+  history: { examples: ['orchestrate history', 'orchestrate history --extension billing', 'orchestrate history billing --json'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
+  current: { examples: ['orchestrate current', 'orchestrate current --core', 'orchestrate current --all --json'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
+  stamp: { examples: ['orchestrate stamp core 20261123184710_init', 'orchestrate stamp billing 20261123184736_add_due_date'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
+  create: { examples: ['orchestrate create loyalty', 'orchestrate create loyalty --skip-migrate', 'orchestrate create notes --skip-model'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
+  init: { examples: ['orchestrate init loyalty', 'orchestrate init loyalty --skip-migrate'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
+  generate: { examples: ['orchestrate generate', 'APP_EXTENSIONS=billing,crm orchestrate generate'], env: ['APP_EXTENSIONS', 'ORCHESTRATE_STRICT', 'PRISMA_SCHEMA_ENGINE_BINARY'] },
+  check: { examples: ['orchestrate check', 'orchestrate check --extension billing', 'orchestrate check --strict --json'], env: ['DATABASE_URL', 'APP_EXTENSIONS', 'ORCHESTRATE_STRICT'] },
+  debug: { examples: ['orchestrate debug', 'orchestrate debug --json'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
+};
+HELP.upgrade = HELP.migrate!;
+
+const EXIT_CODES = 'Exit codes:\n  0  success\n  1  database or runtime error\n  2  usage or input error (nothing was changed)\n  3  a check found a problem (pending, edited or failed migrations, strict warnings)';
+
+for (const command of program.commands) {
+  // Commands copy the program's help settings when created, so each is told here.
+  command.configureHelp({ showGlobalOptions: true });
+  const help = HELP[command.name()];
+  if (!help) continue;
+  const env = [...help.env, 'NO_COLOR'];
+  const width = Math.max(...env.map((e) => e.length));
+  command.addHelpText(
+    'after',
+    [
+      '',
+      'Examples:',
+      ...help.examples.map((e) => `  $ ${e}`),
+      '',
+      'Environment:',
+      ...env.map((e) => `  ${e.padEnd(width)}  ${ENV[e]}`),
+      '',
+      EXIT_CODES,
+    ].join('\n'),
+  );
+}
+program.configureHelp({ showGlobalOptions: true });
+program.addHelpText(
+  'after',
+  [
+    '',
+    'Examples:',
+    '  $ orchestrate revision --all -m add_invoices',
+    '  $ orchestrate migrate --all',
+    '  $ orchestrate status --exit-code',
+    '',
+    'Environment: DATABASE_URL, APP_EXTENSIONS, ORCHESTRATE_WAIT, ORCHESTRATE_STRICT, NO_COLOR (`orchestrate help <command>` says which each reads).',
+    '',
+    EXIT_CODES,
+  ].join('\n'),
+);
+
 function parseSeconds(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds, e.g. --wait 30.');
@@ -326,13 +418,19 @@ function report(error: unknown): number {
   const json = jsonOutput;
   if (error instanceof InterruptedError) {
     const exitCode = received ? SIGNAL_EXIT[received] : error.exitCode;
-    if (json) process.stdout.write(`${JSON.stringify({ error: { message: error.message, exitCode, signal: received } }, null, 2)}\n`);
+    if (json) {
+      const partial = typeof error.result === 'object' && error.result !== null ? error.result : {};
+      process.stdout.write(`${JSON.stringify({ error: { message: error.message, exitCode, signal: received }, ...partial }, null, 2)}\n`);
+    }
     process.stderr.write(`${paint('33', 'interrupted:')} ${error.message}\n`);
     return exitCode;
   }
   if (error instanceof OrchestrateError) {
     const message = error.message;
-    if (json) process.stdout.write(`${JSON.stringify({ error: { message, exitCode: error.exitCode } }, null, 2)}\n`);
+    if (json) {
+      const partial = typeof error.result === 'object' && error.result !== null ? error.result : {};
+      process.stdout.write(`${JSON.stringify({ error: { message, exitCode: error.exitCode }, ...partial }, null, 2)}\n`);
+    }
     process.stderr.write(`${paint('31', 'error:')} ${message}\n`);
     if (verbose && error.stack) process.stderr.write(`${error.stack}\n${error.cause instanceof Error ? `cause: ${error.cause.stack}\n` : ''}`);
     return error.exitCode;
@@ -349,7 +447,11 @@ program.configureOutput({
 });
 
 const argv = process.argv.slice(2);
-if (argv.includes('--json') && (argv.includes('--version') || argv.includes('-V'))) {
+if (argv.length === 0) {
+  // Nothing to do is a usage error: a script that lost its arguments must not look successful.
+  program.outputHelp({ error: true });
+  process.exitCode = 2;
+} else if (argv.includes('--json') && (argv.includes('--version') || argv.includes('-V'))) {
   process.stdout.write(`${JSON.stringify({ version }, null, 2)}\n`);
 } else {
   try {

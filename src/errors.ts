@@ -48,7 +48,11 @@ export type ProblemCode =
   /** A transactional script holds a statement that would end its transaction. */
   | 'transaction-control'
   /** A migration failed while it ran (a result of `apply`, not a throw). */
-  | 'migration-failed';
+  | 'migration-failed'
+  /** A migrations folder whose name does not start with a 14-digit timestamp (it would never run). */
+  | 'migration-name'
+  /** An extension folder that is not listed in the enabled extensions. */
+  | 'disabled-extension';
 
 /**
  * One problem, as data: what kind, where (owner, migration, file, line) and one sentence for
@@ -71,17 +75,25 @@ export interface ErrorOptions {
   code?: ProblemCode;
   owner?: string;
   migration?: string;
+  /** What the command had done when it failed (see `OrchestrateError.result`). */
+  result?: unknown;
 }
 
 export class OrchestrateError extends Error {
   readonly exitCode: ExitCode;
   /** The same as data: one entry per sentence of the message. */
   readonly problems: Problem[];
+  /**
+   * What the command had done when it failed, in the shape of its success data (e.g. the owners
+   * of `migrate` with what was applied): `--json` error documents carry it beside `error`.
+   */
+  result?: unknown;
   constructor(message: string, exitCode: ExitCode, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.exitCode = exitCode;
     const { code = 'input', owner, migration } = options;
+    if (options.result !== undefined) this.result = options.result;
     this.problems = options.problems ?? [{ code, ...(owner === undefined ? {} : { owner }), ...(migration === undefined ? {} : { migration }), message }];
   }
 }

@@ -59,7 +59,7 @@ describe('check without a database', () => {
       'ok: 3 owner(s) (core, billing, crm), 3 migration(s), schemas match their migrations.',
     ]);
     const { data } = await checkJson(dir, { APP_EXTENSIONS: 'billing,crm' });
-    expect(data).toEqual({ ok: true, owners: ['core', 'billing', 'crm'], migrations: 3, database: { checked: false, location: null }, problems: [] });
+    expect(data).toEqual({ ok: true, owners: ['core', 'billing', 'crm'], migrations: 3, database: { checked: false, location: null }, problems: [], warnings: [] });
   });
 
   it('reports unprefixed names, a missing down.sql and changes without a migration, one line each, exit 3', async () => {
@@ -146,7 +146,7 @@ describe('check with a database', () => {
       new RegExp(`^billing/\\d{14}_init was edited after it was applied: ${billingSql.replace(/[.]/g, '\\.')} has checksum [0-9a-f]{12}… but _prisma_migrations_billing recorded [0-9a-f]{12}…`),
     );
     expect(data.problems[1]!.message).toBe(
-      'History table "_prisma_migrations_crm" records 1 applied migration(s) of extension "crm", which is not enabled, so its tables are still in the database; uninstall it with `orchestrate --extensions billing,crm downgrade --extension crm --target base`, or enable it again in APP_EXTENSIONS.',
+      'History table "_prisma_migrations_crm" records 1 applied migration(s) of extension "crm", which is not enabled, so its tables are still in the database; enable it (APP_EXTENSIONS=billing,crm), or uninstall it with `orchestrate --extensions billing,crm downgrade --extension crm --target base`.',
     );
 
     // An empty leftover history table (its extension folder deleted) is reported too.

@@ -42,7 +42,13 @@ describe('downgrade', () => {
     const othersBefore = await others();
     const crm = await runCli(sample.dir, ['downgrade', '--extension', 'crm', '--target', 'base'], sample.env);
     expect(crm.exitCode).toBe(0);
-    expect(crm.stderr.split('\n')).toEqual([`Rolled back crm/${CRM_INIT} (${crm.stderr.match(/\((\d+ ms)\)/)![1]})`, 'Dropped the empty history table _prisma_migrations_crm of crm']);
+    expect(crm.stderr.split('\n')).toEqual([
+      'This downgrade drops:',
+      `  table crm_contact (0 rows), by crm/${CRM_INIT}`,
+      `Rolling back crm/${CRM_INIT} …`,
+      `Rolled back crm/${CRM_INIT} (${crm.stderr.match(/\((\d+ ms)\)/)![1]})`,
+      'Dropped the empty history table _prisma_migrations_crm of crm',
+    ]);
     expect(await tables(sample.url)).toEqual(['User', '_prisma_migrations', '_prisma_migrations_billing', 'billing_invoice']);
     expect(await others()).toEqual(othersBefore);
 
@@ -57,6 +63,8 @@ describe('downgrade', () => {
           { migration: BILLING_PLAN, durationMs: expect.any(Number) },
           { migration: BILLING_INIT, durationMs: expect.any(Number) },
         ],
+        remaining: [],
+        failed: null,
         historyTableDropped: true,
       },
     ]);
@@ -116,9 +124,12 @@ describe('downgrade', () => {
     writeFileSync(file, 'DROP TABLE "crm_contact";\nDROP TABLE "crm_not_there";\n');
     const r = await runCli(sample.dir, ['downgrade', '--extension', 'crm', '--target', 'base'], sample.env);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toBe(
-      `error: Rolling back crm/${CRM_INIT} failed and was undone, so it stays applied: line 2 of ${file}, \`DROP TABLE "crm_not_there";\`: table "crm_not_there" does not exist [SQLSTATE 42P01]; fix its down.sql and run downgrade again.`,
-    );
+    expect(r.stderr.split('\n')).toEqual([
+      'This downgrade drops:',
+      `  table crm_contact (0 rows), by crm/${CRM_INIT}`,
+      `Rolling back crm/${CRM_INIT} …`,
+      `error: Rolling back crm/${CRM_INIT} failed and was undone, so it stays applied: line 2 of ${file}, \`DROP TABLE "crm_not_there";\`: table "crm_not_there" does not exist [SQLSTATE 42P01]; fix its down.sql and run downgrade again. Nothing was rolled back before it in this run.`,
+    ]);
     expect(stackLines(r.stderr)).toEqual([]);
     expect(await tables(sample.url)).toContain('crm_contact');
     expect((await historyRows(sample.url, '_prisma_migrations_crm')).map((r) => r.migration_name)).toEqual([CRM_INIT]);

@@ -37,13 +37,13 @@ describe('--json prints one JSON document on stdout and nothing else', () => {
     expect(keys(await jsonOf(dir, ['revision', '--check'], off))).toEqual(['check', 'owners']);
 
     const sql = await jsonOf(dir, ['migrate', '--sql'], on);
-    expect(keys(sql)).toEqual(['applied', 'database', 'durationMs', 'owners', 'sql']);
+    expect(keys(sql)).toEqual(['applied', 'database', 'durationMs', 'owners', 'schemaChanges', 'sql', 'warnings']);
     expect(sql.sql).toContain('CREATE TABLE "billing_invoices"');
     const migrate = await jsonOf(dir, ['migrate'], on);
-    expect(keys(migrate)).toEqual(['applied', 'database', 'durationMs', 'owners']);
+    expect(keys(migrate)).toEqual(['applied', 'database', 'durationMs', 'owners', 'schemaChanges', 'warnings']);
     expect(migrate.applied).toBe(2);
 
-    expect(keys(await jsonOf(dir, ['status'], on))).toEqual(['counts', 'database', 'owners', 'upToDate']);
+    expect(keys(await jsonOf(dir, ['status'], on))).toEqual(['counts', 'database', 'owners', 'schemaChanges', 'upToDate', 'warnings']);
     expect(keys(await jsonOf(dir, ['history'], on))).toEqual(['database', 'owners']);
     expect(keys(await jsonOf(dir, ['history', 'billing'], on))).toEqual(['database', 'owners']);
     expect(keys(await jsonOf(dir, ['current'], on))).toEqual(['database', 'owners']);
@@ -62,11 +62,11 @@ describe('--json prints one JSON document on stdout and nothing else', () => {
 
     const all = { ...on, APP_EXTENSIONS: 'billing,loyalty' };
     const downgrade = await jsonOf(dir, ['downgrade', '--extension', 'loyalty', '--target', 'base'], all);
-    expect(keys(downgrade)).toEqual(['cascaded', 'database', 'durationMs', 'owners', 'rolledBack']);
-    expect(downgrade.owners).toEqual([{ owner: 'loyalty', historyTable: '_prisma_migrations_loyalty', rolledBack: [expect.objectContaining({ migration: expect.stringMatching(/_init$/) })], historyTableDropped: true }]);
+    expect(keys(downgrade)).toEqual(['cascaded', 'database', 'drops', 'durationMs', 'owners', 'rolledBack']);
+    expect(downgrade.owners).toEqual([{ owner: 'loyalty', historyTable: '_prisma_migrations_loyalty', rolledBack: [expect.objectContaining({ migration: expect.stringMatching(/_init$/) })], remaining: [], failed: null, historyTableDropped: true }]);
 
     const check = await jsonOf(dir, ['check'], on);
-    expect(keys(check)).toEqual(['database', 'migrations', 'ok', 'owners', 'problems']);
+    expect(keys(check)).toEqual(['database', 'migrations', 'ok', 'owners', 'problems', 'warnings']);
     expect(check.ok).toBe(true);
     const debug = await jsonOf(dir, ['debug'], on);
     expect(keys(debug)).toEqual(['config', 'database', 'environment', 'extensions', 'paths', 'versions']);

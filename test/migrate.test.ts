@@ -109,7 +109,7 @@ describe('migrate on PostgreSQL', () => {
     const unknown = await runCli(sample.dir, ['migrate', '--core', '--target', '20990101000000_nope'], sample.env);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toBe(
-      `error: --target 20990101000000_nope: core has no migration of that name in ${path.join(sample.dir, 'prisma/migrations')}; valid names: ${CORE_INIT}, ${CORE_NAME}.`,
+      `error: --target 20990101000000_nope: core has no migration of that name or prefix in ${path.join(sample.dir, 'prisma/migrations')}; valid names: ${CORE_INIT}, ${CORE_NAME}.`,
     );
   });
 
@@ -139,7 +139,7 @@ describe('migrate on PostgreSQL', () => {
     expect(r.exitCode).toBe(1);
     const file = path.join(sample.dir, 'extensions/crm/migrations', bad, 'migration.sql');
     expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toEqual([
-      `error: crm/${bad} failed and was rolled back, so nothing of it remains: line 3 of ${file}, \`INSERT INTO "crm_note" VALUES (1);\`: duplicate key value violates unique constraint "crm_note_pkey" (Key (id)=(1) already exists) [SQLSTATE 23505]; migrations applied before it stay applied; fix the migration and run migrate again.`,
+      `error: crm/${bad} failed and was rolled back, so nothing of it remains: line 3 of ${file}, \`INSERT INTO "crm_note" VALUES (1);\`: duplicate key value violates unique constraint "crm_note_pkey" (Key (id)=(1) already exists) [SQLSTATE 23505]; migrations applied before it stay applied; fix the migration and run migrate again. Applied before it in this run, and still applied: 5 migrations (core: 2, billing: 2, crm: 1).`,
     ]);
     expect(stackLines(r.stderr)).toEqual([]);
     expect(await tables(sample.url)).toEqual(['User', '_prisma_migrations', '_prisma_migrations_billing', '_prisma_migrations_crm', 'billing_invoice', 'crm_contact']);

@@ -4,17 +4,18 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { buildState, isApplied, stateProblems } from '../apply/state.js';
+import { buildState, stateProblems } from '../apply/state.js';
 import { readHistory } from '../db/history.js';
 import type { Driver } from '../db/driver.js';
 import { OrchestrateError, RuntimeError, UsageError, messageOf, type Problem } from '../errors.js';
 import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
-import { loadProject, type Owner, type Project } from '../project/project.js';
+import { loadProject, selectOwners, type Owner, type Project, type Selection } from '../project/project.js';
 import { loadSettings } from '../config/settings.js';
 import { compose, validateComposed, type Composed } from '../schema/compose.js';
 import { ownerSource, readSchemaText, relativePath } from '../schema/sources.js';
 import { databaseSourceOf, type RunContext } from './context.js';
 import { planRevision } from './revision.js';
+import { disabledExtensionWarnings, disabledHistoryTables, enabledWith, isStrict, uninstallCommand, type DisabledTable, type Warning } from './warnings.js';
 
 export interface CheckReport {
   ok: boolean;
@@ -28,8 +29,18 @@ export interface CheckReport {
     location: string | null;
   };
   problems: Problem[];
+  /**
+   * Extension folders that are not enabled (their history tables, if any, are problems); empty
+   * when strict, which makes them problems.
+   */
+  warnings: Warning[];
   /** What was skipped, and why. */
   notes: string[];
+}
+
+export interface CheckOptions extends Selection {
+  /** Extensions that are not enabled are problems rather than warnings (also ORCHESTRATE_STRICT=1). */
+  strict?: boolean;
 }
 
 const describe = (owner: Owner) => (owner.kind === 'core' ? '--core' : `--extension ${owner.name}`);
@@ -157,33 +168,26 @@ function readAllMigrations(project: Project, problems: Problem[]): Map<string, M
 }
 
 /** History tables whose extension is not enabled: left over from an uninstall, or an extension switched off with its objects still there. */
-async function orphanTables(db: Driver, project: Project, problems: Problem[]): Promise<void> {
-  const prefix = `${project.settings.historyTablePrefix}_`;
-  // information_schema is standard SQL; LIKE's `_` is a wildcard, so the prefix is compared below.
-  const rows = await db.query<{ name: string }>(
-    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE $1 ORDER BY table_name',
-    [`${prefix.replace(/[_%\\]/g, '\\$&')}%`],
-  );
-  const enabled = new Set(project.extensions.map((e) => e.historyTable));
-  for (const { name } of rows) {
-    if (!name.startsWith(prefix) || enabled.has(name)) continue;
-    const extension = name.slice(prefix.length);
-    const { rows: history } = await readHistory(db, [{ owner: extension, table: name }]);
-    const applied = history.filter(isApplied).length;
+async function orphanTables(db: Driver, project: Project, problems: Problem[]): Promise<DisabledTable[]> {
+  const tables = await disabledHistoryTables(db, project);
+  for (const { extension, table, applied } of tables) {
     const known = project.discovered.has(extension);
-    const uninstall = `orchestrate --extensions ${[...project.extensions.map((e) => e.name), extension].join(',')} downgrade --extension ${extension} --target base`;
+    const drop = `DROP TABLE ${db.dialect.tableName({ schema: db.schema, name: table })}`;
     problems.push({
       code: 'orphan-history',
       owner: extension,
       message:
         applied > 0
-          ? `History table "${name}" records ${applied} applied migration(s) of extension "${extension}", which is not enabled, so its tables are still in the database; ${known ? `uninstall it with \`${uninstall}\`` : `restore extensions/${extension} and uninstall it with \`${uninstall}\``}, or enable it again in APP_EXTENSIONS.`
-          : `History table "${name}" of extension "${extension}", which is not enabled, records no applied migration; drop it (DROP TABLE ${db.dialect.tableName({ schema: db.schema, name })}) or enable the extension again.`,
+          ? `History table "${table}" records ${applied} applied migration(s) of extension "${extension}", which is not enabled, so its tables are still in the database; enable it (APP_EXTENSIONS=${enabledWith(project, extension)}), or ${known ? '' : `restore extensions/${extension} and `}uninstall it with \`${uninstallCommand(project, extension)}\`.`
+          : known
+            ? `History table "${table}" of extension "${extension}", which is not enabled, records no applied migration; enable the extension (APP_EXTENSIONS=${enabledWith(project, extension)}), or drop the table (${drop}).`
+            : `History table "${table}" of extension "${extension}", which is not enabled, records no applied migration; drop it (${drop}) or enable the extension again.`,
     });
   }
+  return tables;
 }
 
-async function checkDatabase(db: Driver, project: Project, files: Map<string, MigrationFiles[]>, problems: Problem[]): Promise<void> {
+async function checkDatabase(db: Driver, project: Project, files: Map<string, MigrationFiles[]>, problems: Problem[]): Promise<DisabledTable[]> {
   const history = await readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable })));
   const state = buildState(project.owners, files, history);
   for (const s of state.owners) {
@@ -201,7 +205,7 @@ async function checkDatabase(db: Driver, project: Project, files: Map<string, Mi
       }
     }
   }
-  await orphanTables(db, project, problems);
+  return orphanTables(db, project, problems);
 }
 
 /**
@@ -213,9 +217,12 @@ async function checkDatabase(db: Driver, project: Project, files: Map<string, Mi
  *   const report = await checkProject(ctx);
  *   report.problems.map((p) => p.code); // e.g. ['table-prefix', 'missing-down']
  */
-export async function checkProject(ctx: RunContext): Promise<CheckReport> {
+export async function checkProject(ctx: RunContext, opts: CheckOptions = {}): Promise<CheckReport> {
   const project = loadProject(loadSettings(ctx.root), { extensions: ctx.globals.extensions, env: ctx.env });
+  const strict = isStrict(ctx, opts.strict);
+  const selected = new Set(selectOwners(project, opts).map((o) => o.name));
   const problems: Problem[] = [];
+  let disabledTables: DisabledTable[] = [];
 
   const composed = await composeAll(project, problems);
   if (composed) {
@@ -247,13 +254,24 @@ export async function checkProject(ctx: RunContext): Promise<CheckReport> {
   } else {
     try {
       database.location = db.location;
-      if (files) await checkDatabase(db, project, files, problems);
+      if (files) disabledTables = await checkDatabase(db, project, files, problems);
       else notes.push('Skipped the checks of applied migrations: fix the migrations folders first.');
       database.checked = true;
     } finally {
       await db.close();
     }
   }
-  return { ok: problems.length === 0, owners: project.owners.map((o) => o.name), migrations, database, problems, notes };
+
+  // Folders of extensions that are not enabled; those with a history table are problems already.
+  const warnings = disabledExtensionWarnings(project, null).filter((w) => !disabledTables.some((t) => t.extension === w.extension));
+  if (strict) for (const w of warnings) problems.push({ code: 'disabled-extension', owner: w.extension, message: w.message });
+  // With --core or --extension, only their problems (and those of the whole project) count.
+  if (opts.core || (opts.extension ?? []).length > 0) {
+    for (let i = problems.length - 1; i >= 0; i--) {
+      const owner = problems[i]!.owner;
+      if (owner !== undefined && !selected.has(owner) && project.owners.some((o) => o.name === owner)) problems.splice(i, 1);
+    }
+  }
+  return { ok: problems.length === 0, owners: project.owners.map((o) => o.name), migrations, database, problems, warnings: strict ? [] : warnings, notes };
 }
 

@@ -55,28 +55,41 @@ export interface Target {
 
 export type IdFactory = () => string;
 
+/** The part of a migration name after its timestamp. */
+const slugOf = (name: string) => name.slice(name.indexOf('_') + 1);
+
 /**
- * Finds the owner of `--target <name>` among `candidates`: exactly one must have a migration of
- * that name (on disk, or recorded as applied).
+ * Finds the migration `--target` names among `candidates`' migrations (on disk, or recorded as
+ * applied): its full name, or a prefix of its timestamp or of its slug that only one has.
+ *
+ * @example
+ *   resolveTarget(state, ['core', 'billing'], 'add_due'); // { owner: 'billing', migration: '20261123184736_add_due_date' }
  */
 export function resolveTarget(state: State, candidates: string[], migration: string, flag = '--target'): Target {
-  const owners = candidates.filter((name) => {
-    const s = state.byName.get(name)!;
-    return s.files.some((f) => f.name === migration) || s.applied.some((a) => a.name === migration);
+  const all = candidates.flatMap((owner) => {
+    const s = state.byName.get(owner)!;
+    const names = new Set([...s.files.map((f) => f.name), ...s.applied.map((a) => a.name)]);
+    return [...names].sort().map((name) => ({ owner, migration: name }));
   });
-  if (owners.length === 1) return { owner: owners[0]!, migration };
-  if (owners.length > 1) {
-    throw new UsageError(`${flag} ${migration} is ambiguous: ${owners.join(', ')} each have a migration of that name; add --core or --extension <name> to say which owner.`, { code: 'ambiguous-target' });
+  const exact = all.filter((t) => t.migration === migration);
+  const found = exact.length > 0 ? exact : all.filter((t) => t.migration.startsWith(migration) || slugOf(t.migration).startsWith(migration));
+  if (found.length === 1) return found[0]!;
+  if (found.length > 1) {
+    const owners = [...new Set(found.map((t) => t.owner))];
+    const fix = owners.length > 1 && exact.length > 0 ? 'add --core or --extension <name> to say which owner' : 'give more of the name';
+    throw new UsageError(`${flag} ${migration} is ambiguous: it matches ${found.slice(0, 6).map((t) => qualified(t.owner, t.migration)).join(', ')}${found.length > 6 ? ', ...' : ''}; ${fix}.`, {
+      code: 'ambiguous-target',
+    });
   }
   if (candidates.length === 1) {
     const s = state.byName.get(candidates[0]!)!;
     const names = s.files.map((f) => f.name);
     throw new UsageError(
-      `${flag} ${migration}: ${candidates[0]} has no migration of that name in ${s.owner.migrationsDir}; valid names: ${names.length > 0 ? names.join(', ') : 'none (no migrations yet)'}.`,
+      `${flag} ${migration}: ${candidates[0]} has no migration of that name or prefix in ${s.owner.migrationsDir}; valid names: ${names.length > 0 ? names.join(', ') : 'none (no migrations yet)'}.`,
       { code: 'unknown-target' },
     );
   }
-  throw new UsageError(`${flag} ${migration}: no migration of that name in ${candidates.join(', ')}; run \`orchestrate status\` to list them.`, { code: 'unknown-target' });
+  throw new UsageError(`${flag} ${migration}: no migration of that name or prefix in ${candidates.join(', ')}; run \`orchestrate status\` to list them.`, { code: 'unknown-target' });
 }
 
 /**

@@ -4,18 +4,24 @@ import type { State } from '../apply/state.js';
 import { openDatabase, type OpenOptions } from '../db/connect.js';
 import { describeHolder, type Driver, type LockHolder } from '../db/driver.js';
 import { InterruptedError, UsageError } from '../errors.js';
-import type { Owner, Project, Selection } from '../project/project.js';
+import { selectOwners, type Owner, type Project, type Selection } from '../project/project.js';
 import { databaseSource, type Context } from './context.js';
+import { disabledHistoryTables, type DisabledTable } from '../api/warnings.js';
 
 /**
  * The applied state of every enabled owner, read without taking the migration lock
  * (status, history, current). `database` says where it came from.
  */
-export async function readState(ctx: Context, project: Project): Promise<{ state: State; database: string }> {
+export async function readState(
+  ctx: Context,
+  project: Project,
+  options: { disabledTables?: boolean } = {},
+): Promise<{ state: State; database: string; disabledTables: DisabledTable[] }> {
   const db = await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, readOnly: true });
   try {
     const state = await loadState(db, project);
-    return { state, database: db?.location ?? 'the embedded database (not created yet)' };
+    const disabledTables = db && options.disabledTables ? await disabledHistoryTables(db, project) : [];
+    return { state, database: db?.location ?? 'the embedded database (not created yet)', disabledTables };
   } finally {
     await db?.close();
   }
@@ -100,6 +106,35 @@ export function ownerArgument(project: Project, name: string, command: string): 
     );
   }
   throw new UsageError(`${command}: unknown owner "${name}"; valid owners are ${valid}.`);
+}
+
+/**
+ * How long to wait for the database: `--wait`, else `ORCHESTRATE_WAIT` (the container
+ * entrypoint's setting), with the name messages should tell the user to raise.
+ */
+export function waitSetting(ctx: Context, flag: number | undefined): { waitSeconds?: number; waitSource?: string } {
+  if (flag !== undefined) return { waitSeconds: flag, waitSource: '--wait' };
+  const raw = ctx.env.ORCHESTRATE_WAIT;
+  if (raw === undefined || raw.trim() === '') return {};
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new UsageError(`ORCHESTRATE_WAIT=${JSON.stringify(raw)} is not a number of seconds; set it to e.g. 30, or unset it.`);
+  }
+  return { waitSeconds: n, waitSource: 'ORCHESTRATE_WAIT' };
+}
+
+/**
+ * The owners a reading command shows: the `[owner]` shorthand, or --core / --extension / --all,
+ * or (neither) every enabled owner.
+ */
+export function chosenOwners(project: Project, opts: Selection & { owner?: string }, command: string): Owner[] {
+  if (opts.owner !== undefined) {
+    if (hasSelection(opts)) {
+      throw new UsageError(`${command}: give the owner either as an argument (\`${command} ${opts.owner}\`) or with --core / --extension / --all, not both.`);
+    }
+    return [ownerArgument(project, opts.owner, command)];
+  }
+  return selectOwners(project, opts);
 }
 
 /** Milliseconds for humans: `12 ms`, `1.4 s`. */

@@ -1,8 +1,10 @@
 /** `orchestrate check`: words the report of the check use case (src/api/check.ts). */
-import { checkProject } from '../api/check.js';
+import { checkProject, type CheckOptions } from '../api/check.js';
+import type { Warning } from '../api/warnings.js';
 import type { Problem, ProblemCode } from '../errors.js';
 import type { CommandResult, Context } from './context.js';
 
+export type { CheckOptions };
 export type ProblemKind = ProblemCode;
 
 /** A problem as `check --json` prints it: `owner` is null for problems of the whole project. */
@@ -20,9 +22,9 @@ export interface CheckData {
     location: string | null;
   };
   problems: CheckProblem[];
+  /** Extension folders that are not enabled (their history tables, if any, are problems). */
+  warnings: Warning[];
 }
-
-export type CheckOptions = object;
 
 /**
  * Everything `revision --check` verifies, plus lint (naming, ownership, down.sql) and, when a
@@ -33,12 +35,13 @@ export type CheckOptions = object;
  *   const result = await check(ctx);
  *   result.data.problems.map((p) => p.code); // e.g. ['table-prefix', 'missing-down']
  */
-export async function check(ctx: Context, _opts: CheckOptions = {}): Promise<CommandResult<CheckData>> {
-  const report = await checkProject(ctx);
+export async function check(ctx: Context, opts: CheckOptions = {}): Promise<CommandResult<CheckData>> {
+  const report = await checkProject(ctx, opts);
+  for (const w of report.warnings) ctx.reporter.warn(w.message);
   const problems = report.problems.map((p): CheckProblem => ({ ...p, owner: p.owner ?? null }));
   const lines = problems.map((p) => `${p.code}${p.owner ? ` (${p.owner})` : ''}: ${p.message}`);
   lines.push(...report.notes);
-  const { ok, owners, migrations, database } = report;
+  const { ok, owners, migrations, database, warnings } = report;
   if (ok) {
     lines.push(
       `ok: ${owners.length} owner(s) (${owners.join(', ')}), ${migrations} migration(s), schemas match their migrations${database.checked ? `, database ${database.location} consistent` : ''}.`,
@@ -46,5 +49,5 @@ export async function check(ctx: Context, _opts: CheckOptions = {}): Promise<Com
   } else {
     lines.push(`${problems.length} problem(s) found.`);
   }
-  return { data: { ok, owners, migrations, database, problems }, text: lines.join('\n'), exitCode: ok ? 0 : 3 };
+  return { data: { ok, owners, migrations, database, problems, warnings }, text: lines.join('\n'), exitCode: ok ? 0 : 3 };
 }

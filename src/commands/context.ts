@@ -26,6 +26,8 @@ export interface Context {
   globals: GlobalOptions;
   env: NodeJS.ProcessEnv;
   reporter: Reporter;
+  /** Asks a yes/no question on a terminal; absent when nobody can answer (scripts, CI). */
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 /** What a command hands back to the CLI: data for `--json`, lines for humans, an exit code. */

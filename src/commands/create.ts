@@ -3,7 +3,7 @@ import path from 'node:path';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { OrchestrateError, RuntimeError, UsageError } from '../errors.js';
 import { readMigrations } from '../migrations/folder.js';
-import { discoverExtensions, isDirectory, loadProject, parseExtensionList, validateExtensionName } from '../project/project.js';
+import { assertInsideRoot, discoverExtensions, isDirectory, loadProject, parseExtensionList, validateExtensionName } from '../project/project.js';
 import type { ApplyFailure } from '../api/apply.js';
 import { createOrchestrator } from '../api/orchestrator.js';
 import { explicitDatabaseUrl } from '../db/url.js';
@@ -164,9 +164,10 @@ async function generateAndApply(ctx: Context, extension: string, others: string[
       applied: applied.filter((r) => r.owner === o.owner).map((r) => ({ migration: r.migration, durationMs: r.durationMs ?? 0 })),
       skipped: o.alreadyApplied,
       remaining: o.remaining,
+      failed: null,
     }));
     lines.push(`Applied ${plural(applied.length, 'migration')} (${extension}: ${applied.length}) in ${duration(result.durationMs)}.`);
-    return { revision: written, migrate: { database: plan.database, owners, applied: applied.length, durationMs: result.durationMs }, migration: entry.migration, lines };
+    return { revision: written, migrate: { database: plan.database, owners, applied: applied.length, durationMs: result.durationMs, warnings: [], schemaChanges: [] }, migration: entry.migration, lines };
   } finally {
     await orchestrator.close();
   }
@@ -228,6 +229,7 @@ export async function create(ctx: Context, extension: string, opts: CreateOption
     );
   }
 
+  assertInsideRoot(settings, folder, `The new extension folder`);
   const createdExtensionsDir = !existsSync(settings.extensionsDir);
   const undo = undoOnFailure(() => {
     rmSync(folder, { recursive: true, force: true });
@@ -301,6 +303,7 @@ export async function init(ctx: Context, extension: string, opts: CreateOptions)
     );
   }
   const migrationsDir = path.join(folder, 'migrations');
+  assertInsideRoot(settings, migrationsDir, `The migrations folder of ${extension}`);
   const existing = readMigrations(migrationsDir);
   if (existing.length > 0) {
     throw new UsageError(

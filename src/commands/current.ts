@@ -1,5 +1,6 @@
 /** `current [owner]`: the latest applied migration per owner. Reads only. */
-import { ownerArgument, readState, table, timestampText } from './apply-shared.js';
+import { chosenOwners, readState, table, timestampText } from './apply-shared.js';
+import type { Selection } from '../project/project.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 
 export interface CurrentData {
@@ -12,9 +13,9 @@ export interface CurrentData {
  *   const { data } = await current(ctx, {});
  *   data.owners[0]; // { owner: 'core', current: '20250101120000_init', ... }
  */
-export async function current(ctx: Context, opts: { owner?: string }): Promise<CommandResult<CurrentData>> {
+export async function current(ctx: Context, opts: Selection & { owner?: string }): Promise<CommandResult<CurrentData>> {
   const project = contextProject(ctx);
-  const owners = opts.owner === undefined ? project.owners : [ownerArgument(project, opts.owner, 'current')];
+  const owners = chosenOwners(project, opts, 'current');
   const { state, database } = await readState(ctx, project);
   const data: CurrentData = {
     database,

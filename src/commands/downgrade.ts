@@ -13,13 +13,15 @@ import { renderPlan } from '../apply/render.js';
 import { isApplied } from '../apply/state.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
 import { describeFailure, describeInterruption, runPlan } from '../db/runner.js';
-import { CheckError, InterruptedError, RuntimeError, UsageError } from '../errors.js';
+import { CheckError, InterruptedError, OrchestrateError, RuntimeError, UsageError } from '../errors.js';
+import { confirmDataLoss, dataLoss, type Drop } from './data-loss.js';
 import type { Driver } from '../db/driver.js';
 import { readHistory } from '../db/history.js';
 import { readMigrations } from '../migrations/folder.js';
 import type { Plan } from '../apply/plan.js';
+import type { State } from '../apply/state.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
-import { duration, hasSelection, interruptible, lockOptions, lockWaitLine, openInterruptible, plural } from './apply-shared.js';
+import { duration, hasSelection, interruptible, lockOptions, lockWaitLine, openInterruptible, plural, waitSetting } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 
 export interface DowngradeOptions extends Selection {
@@ -32,12 +34,18 @@ export interface DowngradeOptions extends Selection {
   lockTimeout?: number;
   /** Stops the run (see MigrateOptions.signal). */
   signal?: AbortSignal;
+  /** Go ahead when rows would be lost, without asking. */
+  yes?: boolean;
 }
 
 export interface DowngradeOwnerResult {
   owner: string;
   historyTable: string;
   rolledBack: { migration: string; durationMs: number }[];
+  /** Planned and not rolled back (the run stopped at a failure). */
+  remaining: string[];
+  /** The migration whose down.sql failed (and was undone), when the run stopped there. */
+  failed: string | null;
   historyTableDropped: boolean;
 }
 
@@ -48,10 +56,25 @@ export interface DowngradeData {
   cascaded: string[];
   rolledBack: number;
   durationMs: number;
+  /** Tables and columns the run drops, with the rows they held. */
+  drops: Drop[];
   sql?: string;
 }
 
 export const BASE = 'base';
+/** Alembic's and Django's name for the same. */
+export const ZERO = 'zero';
+
+/** `--target -N`: keep all but the owner's latest N applied migrations. */
+function stepsBack(state: State, owner: string, n: number): { owner: string; keep: string | null } {
+  const applied = state.byName.get(owner)!.applied;
+  if (n > applied.length) {
+    throw new UsageError(
+      `downgrade --target -${n}: ${owner} has only ${applied.length} applied migration${applied.length === 1 ? '' : 's'}; give at most -${applied.length}, or --target base to roll back all of them.`,
+    );
+  }
+  return { owner, keep: applied[applied.length - n - 1]?.name ?? null };
+}
 
 /**
  * @example
@@ -63,73 +86,122 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
   if (!opts.target || opts.target.trim() === '') {
     throw new UsageError('downgrade needs --target <migration> (the last one to keep) or --target base (roll back everything of the selected owners).');
   }
-  if (opts.target === BASE && !hasSelection(opts)) {
-    throw new UsageError('downgrade --target base rolls back every migration of the owners you name: add --core, --extension <name> or --all.');
+  const toBase = opts.target === BASE || opts.target === ZERO;
+  const steps = /^-\d+$/.test(opts.target) ? Number(opts.target.slice(1)) : null;
+  if (toBase && !hasSelection(opts)) {
+    throw new UsageError(`downgrade --target ${opts.target} rolls back every migration of the owners you name: add --core, --extension <name> or --all.`);
+  }
+  if (steps !== null && (steps === 0 || !hasSelection(opts) || opts.all || (opts.core ? 1 : 0) + (opts.extension ?? []).length !== 1)) {
+    throw new UsageError(
+      steps === 0
+        ? 'downgrade --target -0 rolls back nothing; give -1 for the latest applied migration, -2 for the latest two, and so on.'
+        : `downgrade --target ${opts.target} steps back one owner: name it with --core or --extension <name> (one only).`,
+    );
   }
   const candidates = hasSelection(opts) ? selectOwners(project, opts).map((o) => o.name) : project.owners.map((o) => o.name);
-  const db = await openInterruptible(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql }, opts.signal);
-  try {
-    const state =
-      db && !opts.sql
-        ? await interruptible(db, opts.signal, 'waiting for the migration lock', async () => {
-            await db.lock((holder) => ctx.reporter.info(lockWaitLine(holder)), lockOptions(opts.lockTimeout));
-            return loadState(db, project);
-          })
-        : await loadState(db, project);
-    const targets =
-      opts.target === BASE
-        ? candidates.map((owner) => ({ owner, keep: null }))
-        : (() => {
-            const t = resolveTarget(state, candidates, opts.target);
-            return [{ owner: t.owner, keep: t.migration }];
-          })();
-    const plan = planDowngrade(state, targets, { cascade: Boolean(opts.cascade) });
-    if (db) await refuseDisabledDependents(db, project, plan);
-    const database = db?.location ?? 'the embedded database';
-    const cascaded = plan.owners.map((o) => o.owner).filter((o) => !targets.some((t) => t.owner === o));
-    const results = (durations: Map<string, number>): DowngradeOwnerResult[] =>
-      plan.owners.map((o) => ({
+  const progress: { database: string; plan?: Plan; durations: Map<string, number>; failed?: string } = { database: 'the database', durations: new Map() };
+  const results = (): DowngradeOwnerResult[] =>
+    (progress.plan?.owners ?? []).map((o) => {
+      const done = (m: string) => progress.durations.has(`${o.owner}/${m}`);
+      const failed = o.migrations.find((m) => progress.failed === `${o.owner}/${m}`) ?? null;
+      return {
         owner: o.owner,
         historyTable: o.historyTable,
-        rolledBack: o.migrations.filter((m) => durations.has(`${o.owner}/${m}`)).map((m) => ({ migration: m, durationMs: durations.get(`${o.owner}/${m}`)! })),
-        historyTableDropped: durations.has(`${o.owner}/`),
-      }));
-
-    if (opts.sql) {
-      const count = plan.steps.filter((s) => s.kind === 'revert').length;
-      const sql = renderPlan(plan, db?.dialect ?? postgresDialect, `orchestrate downgrade --sql: ${plural(count, 'migration')} to roll back on ${database}; nothing has been run.`);
-      return { data: { database, owners: results(new Map()), cascaded, rolledBack: 0, durationMs: 0, sql }, text: sql };
-    }
-    if (!db) throw new RuntimeError('No database to roll back.');
-
-    const durations = new Map<string, number>();
-    const result = await runPlan(db, plan, {
-      signal: opts.signal,
-      onStep: ({ step, durationMs }) => {
-        if (step.kind === 'revert') {
-          durations.set(`${step.owner}/${step.migration}`, durationMs);
-          ctx.reporter.info(`Rolled back ${step.owner}/${step.migration} (${duration(durationMs)})`);
-        } else if (step.kind === 'drop-history') {
-          durations.set(`${step.owner}/`, durationMs);
-          ctx.reporter.info(`Dropped the empty history table ${step.table} of ${step.owner}`);
-        }
-      },
+        rolledBack: o.migrations.filter(done).map((m) => ({ migration: m, durationMs: progress.durations.get(`${o.owner}/${m}`)! })),
+        remaining: o.migrations.filter((m) => !done(m) && m !== failed),
+        failed,
+        historyTableDropped: progress.durations.has(`${o.owner}/`),
+      };
     });
-    if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
-    if (result.interrupted) throw new InterruptedError(describeInterruption(result.interrupted, result.done, 'downgrade'));
-    const owners = results(durations);
-    const rolledBack = owners.reduce((n, o) => n + o.rolledBack.length, 0);
-    const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
-    const text =
-      rolledBack === 0
-        ? `Nothing to roll back: ${targets.map((t) => `${t.owner} is at ${t.keep ?? 'base'}`).join(', ')} already.`
-        : `Rolled back ${plural(rolledBack, 'migration')} (${owners
-            .filter((o) => o.rolledBack.length > 0)
-            .map((o) => `${o.owner}: ${o.rolledBack.length}`)
-            .join(', ')}) in ${duration(durationMs)}${cascaded.length > 0 ? `; cascaded to ${cascaded.join(', ')}` : ''}.`;
-    return { data: { database, owners, cascaded, rolledBack, durationMs }, text };
-  } finally {
-    await db?.close();
+  const summary = (owners: DowngradeOwnerResult[]) =>
+    owners
+      .filter((o) => o.rolledBack.length > 0)
+      .map((o) => `${o.owner}: ${o.rolledBack.length}`)
+      .join(', ');
+  try {
+    const db = await openInterruptible(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql }, opts.signal);
+    try {
+      const state =
+        db && !opts.sql
+          ? await interruptible(db, opts.signal, 'waiting for the migration lock', async () => {
+              await db.lock((holder) => ctx.reporter.info(lockWaitLine(holder)), lockOptions(opts.lockTimeout));
+              return loadState(db, project);
+            })
+          : await loadState(db, project);
+      const targets = toBase
+        ? candidates.map((owner) => ({ owner, keep: null as string | null }))
+        : steps !== null
+          ? [stepsBack(state, candidates[0]!, steps)]
+          : (() => {
+              const t = resolveTarget(state, candidates, opts.target);
+              return [{ owner: t.owner, keep: t.migration as string | null }];
+            })();
+      const plan = planDowngrade(state, targets, { cascade: Boolean(opts.cascade) });
+      progress.plan = plan;
+      if (db) await refuseDisabledDependents(db, project, plan);
+      const database = db?.location ?? 'the embedded database';
+      progress.database = database;
+      const cascaded = plan.owners.map((o) => o.owner).filter((o) => !targets.some((t) => t.owner === o));
+
+      if (opts.sql) {
+        const count = plan.steps.filter((s) => s.kind === 'revert').length;
+        const sql = renderPlan(plan, db?.dialect ?? postgresDialect, `orchestrate downgrade --sql: ${plural(count, 'migration')} to roll back on ${database}; nothing has been run.`);
+        return { data: { database, owners: results(), cascaded, rolledBack: 0, durationMs: 0, drops: [], sql }, text: sql };
+      }
+      if (!db) throw new RuntimeError('No database to roll back.');
+
+      const drops = await dataLoss(db, plan);
+      await confirmDataLoss(ctx, drops, Boolean(opts.yes));
+
+      const result = await runPlan(db, plan, {
+        signal: opts.signal,
+        onStep: ({ step, durationMs }) => {
+          if (step.kind === 'revert') {
+            progress.durations.set(`${step.owner}/${step.migration}`, durationMs);
+            ctx.reporter.info(`Rolled back ${step.owner}/${step.migration} (${duration(durationMs)})`);
+          } else if (step.kind === 'drop-history') {
+            progress.durations.set(`${step.owner}/`, durationMs);
+            ctx.reporter.info(`Dropped the empty history table ${step.table} of ${step.owner}`);
+          }
+        },
+        onStart: (step) => {
+          if (step.kind === 'revert') ctx.reporter.info(`Rolling back ${step.owner}/${step.migration} …`);
+        },
+      });
+      if (result.failed) {
+        const { step } = result.failed;
+        if (step.kind === 'revert') progress.failed = `${step.owner}/${step.migration}`;
+        const owners = results();
+        const count = owners.reduce((n, o) => n + o.rolledBack.length, 0);
+        const before =
+          count === 0 ? ' Nothing was rolled back before it in this run.' : ` Rolled back before it in this run, and still rolled back: ${plural(count, 'migration')} (${summary(owners)}).`;
+        throw new RuntimeError(`${describeFailure(result.failed)}${before}`, { cause: result.failed.error });
+      }
+      if (result.interrupted) throw new InterruptedError(describeInterruption(result.interrupted, result.done, 'downgrade'));
+      const owners = results();
+      const rolledBack = owners.reduce((n, o) => n + o.rolledBack.length, 0);
+      const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
+      const text =
+        rolledBack === 0
+          ? `Nothing to roll back: ${targets.map((t) => `${t.owner} is at ${t.keep ?? 'base'}`).join(', ')} already.`
+          : `Rolled back ${plural(rolledBack, 'migration')} (${summary(owners)}) in ${duration(durationMs)}${cascaded.length > 0 ? `; cascaded to ${cascaded.join(', ')}` : ''}.`;
+      return { data: { database, owners, cascaded, rolledBack, durationMs, drops }, text };
+    } finally {
+      await db?.close();
+    }
+  } catch (error) {
+    if (error instanceof OrchestrateError) {
+      const owners = results();
+      error.result ??= {
+        database: progress.database,
+        owners,
+        cascaded: [],
+        rolledBack: owners.reduce((n, o) => n + o.rolledBack.length, 0),
+        durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6),
+        drops: [],
+      };
+    }
+    throw error;
   }
 }
 

@@ -8,8 +8,12 @@ import type { Project } from '../project/project.js';
 import { compose, validateComposed } from '../schema/compose.js';
 import { ownerSource, readSchemaText, relativePath } from '../schema/sources.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
+import { disabledExtensionWarnings, isStrict, reportWarnings, type Warning } from '../api/warnings.js';
 
-export type GenerateOptions = object;
+export interface GenerateOptions {
+  /** Refuse (exit 3) instead of warning about extension folders that are not enabled. */
+  strict?: boolean;
+}
 
 /** Where `generate` writes the merged schema, under the project root (ignored by git). */
 export const GENERATED_DIR = '.orchestrate/generated';
@@ -30,6 +34,8 @@ export interface GenerateData {
   generators: GeneratorInfo[];
   /** What `prisma generate` printed. */
   prismaOutput: string;
+  /** Extension folders that are not enabled, so not part of the client. */
+  warnings: Warning[];
 }
 
 /**
@@ -42,8 +48,11 @@ export interface GenerateData {
  *   const result = await generate(makeContext({ cwd: '/srv/app', extensions: 'billing' }), {});
  *   result.data.schema; // '.orchestrate/generated/schema.prisma'
  */
-export async function generate(ctx: Context, _opts: GenerateOptions = {}): Promise<CommandResult<GenerateData>> {
+export async function generate(ctx: Context, opts: GenerateOptions = {}): Promise<CommandResult<GenerateData>> {
   const project = contextProject(ctx);
+  // A client built without an extension's models fails at run time, far from the cause.
+  const warnings = disabledExtensionWarnings(project, null);
+  reportWarnings(ctx, warnings, isStrict(ctx, opts.strict));
   const planned = await planGeneratedSchema(project);
   const file = path.join(project.settings.root, GENERATED_DIR, 'schema.prisma');
   ensureStateDir(path.dirname(file));
@@ -68,7 +77,7 @@ export async function generate(ctx: Context, _opts: GenerateOptions = {}): Promi
     throw new RuntimeError(`\`prisma generate\` failed on ${schema} (exit code ${result.exitCode}): ${printed.trim() || 'no output'}`);
   }
   return {
-    data: { schema, owners: project.owners.map((o) => o.name), generators: planned.generators, prismaOutput: printed },
+    data: { schema, owners: project.owners.map((o) => o.name), generators: planned.generators, prismaOutput: printed, warnings },
     text: `Wrote ${schema} (${project.owners.map((o) => o.name).join(', ')}).\n${printed}`,
   };
 }

@@ -1,5 +1,6 @@
 /** `history [owner]`: every history row per owner, oldest first. Reads only. */
-import { duration, ownerArgument, readState, table, timestampText } from './apply-shared.js';
+import { chosenOwners, duration, readState, table, timestampText } from './apply-shared.js';
+import type { Selection } from '../project/project.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 
 export interface HistoryEntry {
@@ -24,9 +25,9 @@ export interface HistoryData {
  * @example
  *   const { data } = await history(ctx, { owner: 'billing' });
  */
-export async function history(ctx: Context, opts: { owner?: string }): Promise<CommandResult<HistoryData>> {
+export async function history(ctx: Context, opts: Selection & { owner?: string }): Promise<CommandResult<HistoryData>> {
   const project = contextProject(ctx);
-  const owners = opts.owner === undefined ? project.owners : [ownerArgument(project, opts.owner, 'history')];
+  const owners = chosenOwners(project, opts, 'history');
   const { state, database } = await readState(ctx, project);
   const data: HistoryData = {
     database,

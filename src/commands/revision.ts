@@ -15,7 +15,7 @@ import {
   type Requirement,
 } from '../migrations/folder.js';
 import { diffOwner, requirementsHeader } from '../plan/revision.js';
-import { selectOwners, transitiveDependencies, type Owner, type Project, type Selection } from '../project/project.js';
+import { assertInsideRoot, selectOwners, transitiveDependencies, type Owner, type Project, type Selection } from '../project/project.js';
 import { compose, validateComposed, type Composed } from '../schema/compose.js';
 import { ownerSource, readOwnerHistory, readSchemaText, relativePath, type OwnerHistory } from '../schema/sources.js';
 import { contextProject, databaseSource, explicitUrl, type CommandResult, type Context } from './context.js';
@@ -178,6 +178,7 @@ function write(project: Project, folders: FolderCache, selected: Owner[], planne
   const latest = new Map<string, string | undefined>(project.owners.map((o) => [o.name, folders.migrations(o).at(-1)?.name]));
   const entries = new Map<string, RevisionEntry>(selected.map((o) => [o.name, { owner: o.name, status: 'unchanged' }]));
   const lines: string[] = [];
+  for (const p of planned) assertInsideRoot(project.settings, p.owner.migrationsDir, `The migrations folder of ${p.owner.name}`);
   // Writes are synchronous and happen after every diff succeeded: an error or Ctrl-C before
   // this point leaves the project untouched, and nothing can interrupt the loop halfway.
   for (const p of planned) {

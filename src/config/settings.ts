@@ -24,6 +24,8 @@ export interface Settings {
   lockKey: number;
 }
 
+const KEY_DEFAULTS = { coreSchema: 'prisma/schema.prisma', coreMigrations: 'prisma/migrations', extensionsDir: 'extensions' };
+
 export const CONFIG_FILE = 'orchestrate.config.json';
 export const DEFAULT_LOCK_KEY = 72_707_369; // arbitrary, stable: "orch" in a 32-bit range
 
@@ -84,6 +86,18 @@ export function parseSettings(root: string, raw: unknown, configFile: string | n
   }
   if (problems.length > 0) throw new InputErrors(problems);
   const config = raw as RawConfig;
+  // Revision and create write into these folders: nothing may land outside the project.
+  for (const key of ['coreSchema', 'coreMigrations', 'extensionsDir'] as const) {
+    const value = config[key];
+    if (value === undefined) continue;
+    const relative = path.relative(root, path.resolve(root, value));
+    if (relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+      problems.push(
+        `${where}: "${key}": ${JSON.stringify(value)} leads ${relative === '' ? 'to the project root itself' : 'outside the project root'} ${root}; orchestrate only writes inside the project, so give a path inside it, e.g. "${KEY_DEFAULTS[key]}".`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new InputErrors(problems);
   const resolve = (p: string | undefined, fallback: string) => path.resolve(root, p ?? fallback);
   return {
     root,

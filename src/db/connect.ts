@@ -22,6 +22,8 @@ export interface OpenOptions {
   lockKey: number;
   /** Retry the first connection this many seconds (`--wait`); 0 or undefined: one attempt. */
   waitSeconds?: number;
+  /** Where `waitSeconds` came from, named in messages: `--wait` (default) or `ORCHESTRATE_WAIT`. */
+  waitSource?: string;
   /**
    * Reading only: an embedded database that does not exist yet is not created (returns null,
    * which callers treat as "nothing applied").
@@ -68,7 +70,7 @@ export function isCurableByWaiting(error: unknown): boolean {
 }
 
 /** The fix to suggest for a connection failure, by its kind. */
-function connectionFix(error: unknown, waiting: boolean): string {
+function connectionFix(error: unknown, waiting: boolean, waitSource = '--wait'): string {
   const { code, message } = databaseErrorFields(error);
   if (code === '28P01' || /password/i.test(message)) return 'check the user name and password (in the URL, PGPASSWORD or ~/.pgpass)';
   if (code === '28000') return "check the user name, and that the server's pg_hba.conf allows this connection (with or without TLS, see sslmode)";
@@ -78,7 +80,7 @@ function connectionFix(error: unknown, waiting: boolean): string {
     return 'check sslmode and sslrootcert (sslmode=require encrypts without verifying the certificate; verify-ca and verify-full need the CA in sslrootcert)';
   }
   if (isCurableByWaiting(error)) {
-    return waiting ? 'check that the server is running and reachable, or raise --wait' : 'check that the server is running and that the URL is right, or pass --wait <seconds> to wait for it';
+    return waiting ? `check that the server is running and reachable, or raise ${waitSource}` : 'check that the server is running and that the URL is right, or pass --wait <seconds> to wait for it';
   }
   return 'check the URL and the server';
 }
@@ -100,6 +102,7 @@ export async function openDatabase(source: DatabaseSource, options: OpenOptions)
     try {
       return await openPglite(target.dataDir, target.lockFile, relative, (holder) => source.info(`Waiting for ${holder}, which is using the embedded database...`));
     } catch (error) {
+      if (error instanceof RuntimeError) throw error;
       throw new RuntimeError(
         `Cannot open the embedded database in ${target.dataDir} (${databaseErrorFields(error).message}); if it is damaged, delete that folder to start with an empty one.`,
         { cause: error },
@@ -131,7 +134,7 @@ export async function openDatabase(source: DatabaseSource, options: OpenOptions)
         continue;
       }
       const waited = waitMs > 0 && curable ? ` after ${attempts} attempts in ${((Date.now() - started) / 1000).toFixed(1)} s` : '';
-      throw new RuntimeError(`Cannot connect to the database at ${redactUrl(target.url)} (from ${target.source})${waited}: ${reason}; ${connectionFix(error, waitMs > 0)}.`, {
+      throw new RuntimeError(`Cannot connect to the database at ${redactUrl(target.url)} (from ${target.source})${waited}: ${reason}; ${connectionFix(error, waitMs > 0, options.waitSource)}.`, {
         cause: error,
       });
     }

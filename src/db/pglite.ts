@@ -1,4 +1,7 @@
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
+import { RuntimeError, databaseErrorFields } from '../errors.js';
 import type { Dialect, Driver, Row } from './driver.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 import { postgresDialect } from './postgres-dialect.js';
@@ -18,12 +21,19 @@ const pgliteDialect: Dialect = { ...postgresDialect, resetSession: `${postgresDi
  * server would protect nothing here. `lock()` therefore has nothing left to do.
  */
 export async function openPglite(dataDir: string, lockFile: string, location: string, onWait: (holder: string) => void): Promise<Driver> {
-  ensureStateDir(dataDir);
+  ensureStateDir(path.dirname(dataDir));
   const fileLock: FileLock = await acquireFileLock(lockFile, onWait);
   let db: PGlite;
   try {
     const { PGlite } = await import('@electric-sql/pglite');
-    db = await PGlite.create({ dataDir });
+    removeScratchFolders(dataDir);
+    if (!existsSync(dataDir)) await createInScratch(PGlite, dataDir);
+    else if (!existsSync(path.join(dataDir, 'PG_VERSION'))) throw damaged(dataDir, 'it has no PG_VERSION file');
+    try {
+      db = await PGlite.create({ dataDir });
+    } catch (error) {
+      throw damaged(dataDir, firstSentence(databaseErrorFields(error).message), error);
+    }
   } catch (error) {
     fileLock.release();
     throw error;
@@ -77,4 +87,45 @@ export async function openPglite(dataDir: string, lockFile: string, location: st
       }
     },
   };
+}
+
+/** Scratch folders of a first run sit beside the data folder, so that renaming them is atomic. */
+const scratchPrefix = (dataDir: string) => `${path.basename(dataDir)}.creating-`;
+
+/**
+ * Creates the database in a scratch folder and renames it into place once PGlite has finished
+ * initialising it, so that a first run interrupted by Ctrl-C or SIGKILL leaves no data folder
+ * at all (the next run starts over) rather than one PGlite cannot open.
+ */
+async function createInScratch(PGliteClass: typeof PGlite, dataDir: string): Promise<void> {
+  const scratch = path.join(path.dirname(dataDir), `${scratchPrefix(dataDir)}${process.pid}`);
+  rmSync(scratch, { recursive: true, force: true });
+  try {
+    const created = await PGliteClass.create({ dataDir: scratch });
+    await created.close();
+    renameSync(scratch, dataDir);
+  } catch (error) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Scratch folders of interrupted first runs; only called under the lock, so none is in use. */
+function removeScratchFolders(dataDir: string): void {
+  const prefix = scratchPrefix(dataDir);
+  for (const name of readdirSync(path.dirname(dataDir))) {
+    if (name.startsWith(prefix)) rmSync(path.join(path.dirname(dataDir), name), { recursive: true, force: true });
+  }
+}
+
+function firstSentence(message: string): string {
+  // PGlite's abort message goes on about build flags after its first sentence.
+  return message.split(/(?<=[.)])\s/, 1)[0]!.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
+}
+
+function damaged(dataDir: string, reason: string, cause?: unknown): RuntimeError {
+  return new RuntimeError(
+    `The embedded database in ${dataDir} is damaged and cannot be opened (${reason}); delete that folder (\`rm -rf ${dataDir}\`) to start again with an empty database, or set DATABASE_URL to use a server.`,
+    { cause },
+  );
 }

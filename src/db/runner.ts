@@ -57,6 +57,8 @@ export interface RunResult {
 export interface RunOptions {
   /** Called after each completed step. */
   onStep?: (done: StepDone) => void;
+  /** Called before each step runs, so a long migration can be named while it runs. */
+  onStart?: (step: Step) => void;
   /**
    * Stops the run (Ctrl-C, SIGTERM): the statement running on the server is cancelled, the
    * step's transaction rolled back, and the result says where the run stopped.
@@ -69,7 +71,9 @@ type Outcome = { kind: 'done' } | { kind: 'failed'; failed: StepFailed } | { kin
 /**
  * Runs every step in order and stops at the first failure or interruption, which is rolled back
  * when the step is transactional; steps before it stay done. Each statement of a migration is
- * its own round trip, so the failing one is known without running anything twice.
+ * its own round trip, so the failing one is known without running anything twice. `onStart`
+ * hears of each step before it runs (a long migration is named while it runs), `onStep` after
+ * it is done.
  *
  * @example
  *   const controller = new AbortController();
@@ -79,7 +83,7 @@ type Outcome = { kind: 'done' } | { kind: 'failed'; failed: StepFailed } | { kin
  */
 export async function runPlan(db: Driver, plan: Plan, options: RunOptions = {}): Promise<RunResult> {
   assertTransactionSafe(plan);
-  const { signal, onStep = () => {} } = options;
+  const { signal, onStep = () => {}, onStart = () => {} } = options;
   let cancelling: Promise<void> | null = null;
   const cancel = () => {
     cancelling ??= db.cancel();
@@ -89,6 +93,7 @@ export async function runPlan(db: Driver, plan: Plan, options: RunOptions = {}):
   try {
     for (const step of plan.steps) {
       if (signal?.aborted) return { done, failed: null, interrupted: { step: null, next: step, statementsDone: 0, recordedFailed: false, sqlTable: '' } };
+      onStart(step);
       const started = process.hrtime.bigint();
       const outcome = await runStep(db, step, plan.schema, signal, () => cancelling);
       if (outcome.kind === 'failed') return { done, failed: outcome.failed, interrupted: null };

@@ -81,6 +81,8 @@ export function readMigrations(migrationsDir: string): MigrationFiles[] {
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort();
+  const misnamed = dirs.filter((name) => !MIGRATION_NAME.test(name));
+  if (misnamed.length > 0) throw misnamedError(migrationsDir, misnamed);
   // Joined by hand below: path.join on every file is a measurable part of a no-op `migrate`.
   const base = path.join(migrationsDir);
   return dirs.map((name) => readMigration(base, name));
@@ -164,6 +166,33 @@ class MigrationFolder implements MigrationFiles {
     }
     return this.#down;
   }
+}
+
+/**
+ * A migration directory's name: `<UTC YYYYMMDDHHMMSS>_<slug>`, as Prisma Migrate writes it. The
+ * timestamp orders migrations; a folder named otherwise would sort anywhere (`zzz` runs last).
+ */
+export const MIGRATION_NAME = /^\d{14}_[A-Za-z0-9_-]+$/;
+
+/** A migrations folder holds directories that are not named `<timestamp>_<slug>`. */
+export class MisnamedMigrationsError extends UsageError {
+  constructor(
+    message: string,
+    readonly migrationsDir: string,
+    readonly names: string[],
+  ) {
+    super(message, { code: 'migration-name' });
+  }
+}
+
+function misnamedError(migrationsDir: string, names: string[]): MisnamedMigrationsError {
+  const shown = names.slice(0, 5).map((n) => JSON.stringify(n)).join(', ') + (names.length > 5 ? `, and ${names.length - 5} more` : '');
+  const example = `${timestamp(new Date())}_${slugify(names[0]!) || 'migration'}`;
+  return new MisnamedMigrationsError(
+    `${migrationsDir} holds ${names.length === 1 ? 'a folder' : 'folders'} not named like a migration (<UTC YYYYMMDDHHMMSS>_<name>, letters, digits, _ and -): ${shown}; rename ${names.length === 1 ? 'it' : 'each'} (e.g. ${example}) or move ${names.length === 1 ? 'it' : 'them'} out of the migrations folder, so that nothing is applied in the wrong order.`,
+    migrationsDir,
+    names,
+  );
 }
 
 /** `YYYYMMDDHHMMSS` in UTC, as Prisma Migrate names its directories. */

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputErrors, UsageError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
@@ -258,4 +258,33 @@ export function isDirectory(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `target` with every symlink of its existing part resolved (the rest may not exist yet). */
+function realTarget(target: string): string {
+  const rest: string[] = [];
+  let existing = target;
+  while (!existsSync(existing) && path.dirname(existing) !== existing) {
+    rest.unshift(path.basename(existing));
+    existing = path.dirname(existing);
+  }
+  return path.join(realpathSync(existing), ...rest);
+}
+
+/**
+ * Refuses to write to `target` when it leads outside the project root, e.g. through a symlinked
+ * migrations folder: orchestrate writes only inside the project it was pointed at.
+ *
+ * @example
+ *   assertInsideRoot(project.settings, owner.migrationsDir, `the migrations folder of ${owner.name}`);
+ */
+export function assertInsideRoot(settings: Settings, target: string, what: string): void {
+  const root = realpathSync(settings.root);
+  const real = realTarget(target);
+  const relative = path.relative(root, real);
+  if (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative)) return;
+  const shown = path.relative(settings.root, target) || target;
+  throw new UsageError(
+    `${what} (${shown}) leads outside the project root ${settings.root}, to ${real}; orchestrate writes only inside the project, so replace the symlink with a folder inside it (copy the files over) and run the command again.`,
+  );
 }

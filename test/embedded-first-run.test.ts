@@ -1,0 +1,82 @@
+/**
+ * The embedded database's first run: created in a scratch folder and renamed into place, so an
+ * interrupted first run (Ctrl-C, SIGKILL) leaves either nothing or a working database; a damaged
+ * folder gets one sentence naming it and the fix.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SAMPLE_ENV, stackLines, writeSample } from './apply-fixtures.js';
+import { CLI, runCli, tempDir } from './helpers.js';
+
+let project: { dir: string; cleanup: () => void };
+beforeEach(() => {
+  project = tempDir('orch-first-run-');
+  writeSample(project.dir);
+});
+afterEach(() => project.cleanup());
+
+const stateDir = () => path.join(project.dir, '.orchestrate');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts `migrate` on the embedded database and sends `signal` while PGlite creates its folder. */
+async function interruptFirstRun(signal: NodeJS.Signals): Promise<void> {
+  const child = execa(process.execPath, [CLI, 'migrate', '--all'], {
+    cwd: project.dir,
+    reject: false,
+    stdin: 'ignore',
+    env: { ...SAMPLE_ENV, DATABASE_URL: '', NO_COLOR: '1' },
+  });
+  // PGlite writes its files into the scratch folder for a second or more: interrupt in the middle.
+  const deadline = Date.now() + 20_000;
+  let scratch: string | undefined;
+  while (!scratch && Date.now() < deadline) {
+    scratch = existsSync(stateDir()) ? readdirSync(stateDir()).find((n) => n.startsWith('pglite.creating-')) : undefined;
+    if (!scratch) await sleep(10);
+  }
+  expect(scratch).toBeDefined();
+  while (readdirSync(path.join(stateDir(), scratch!)).length === 0) await sleep(5);
+  child.kill(signal);
+  const r = await child;
+  expect(r.exitCode === null || r.exitCode !== 0).toBe(true);
+  // Nothing half-made where the database belongs.
+  expect(existsSync(path.join(stateDir(), 'pglite'))).toBe(false);
+}
+
+describe('an interrupted first run of the embedded database', () => {
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    it(`${signal} while PGlite creates it leaves no database folder, and the next run works`, async () => {
+      await interruptFirstRun(signal);
+      const r = await runCli(project.dir, ['migrate', '--all'], SAMPLE_ENV);
+      expect(r.stderr).not.toMatch(/error|Aborted/);
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toMatch(/^Applied 5 migrations/);
+      // The scratch folder of the interrupted run is gone, the lock file too.
+      expect(readdirSync(stateDir()).sort()).toEqual(['.gitignore', 'pglite']);
+    }, 60_000);
+  }
+});
+
+describe('a damaged embedded database folder', () => {
+  it('gets one sentence naming the folder and the fix, exit 1', async () => {
+    const dataDir = path.join(stateDir(), 'pglite');
+    // An interrupted first run of an older version: a folder without PG_VERSION.
+    mkdirSync(path.join(dataDir, 'base'), { recursive: true });
+    let r = await runCli(project.dir, ['migrate', '--all'], SAMPLE_ENV);
+    expect(r.exitCode).toBe(1);
+    const sentence = `The embedded database in ${dataDir} is damaged and cannot be opened (it has no PG_VERSION file); delete that folder (\`rm -rf ${dataDir}\`) to start again with an empty database, or set DATABASE_URL to use a server.`;
+    expect(r.stderr.split('\n').at(-1)).toBe(`error: ${sentence}`);
+
+    // A folder PGlite starts on and then aborts on.
+    rmSync(dataDir, { recursive: true });
+    mkdirSync(dataDir);
+    writeFileSync(path.join(dataDir, 'PG_VERSION'), '17\n');
+    r = await runCli(project.dir, ['migrate', '--all'], SAMPLE_ENV);
+    expect(r.exitCode).toBe(1);
+    const last = r.stderr.split('\n').at(-1)!;
+    expect(last).toMatch(new RegExp(`^error: The embedded database in ${dataDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is damaged and cannot be opened \\(.+\\); delete that folder`));
+    expect(last).not.toMatch(/ASSERTIONS/);
+    expect(stackLines(r.stderr)).toEqual([]);
+  }, 60_000);
+});
