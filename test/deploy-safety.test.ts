@@ -11,10 +11,14 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { BILLING_INIT, BILLING_PLAN, CORE_INIT, CORE_NAME, CRM_INIT, historyRows, stackLines, tables, useSampleOnPostgres, writeMigration } from './apply-fixtures.js';
 import { CLI, query, runCli, tempDir } from './helpers.js';
+import type { CheckData } from '../src/commands/check.js';
+import type { MigrateData } from '../src/commands/migrate.js';
 
 const sample = useSampleOnPostgres('orch-deploy-');
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(sample.dir, args, { ...sample.env, ...env });
-const json = (stdout: string) => JSON.parse(stdout) as Record<string, any>;
+/** A --json document; error documents carry the partial result beside `error`. */
+const json = <T = Record<string, unknown>>(stdout: string) => JSON.parse(stdout) as T;
+type Failed<T> = T & { error: { message: string; exitCode: number } };
 const oneLine = (stderr: string) => {
   expect(stackLines(stderr)).toEqual([]);
   return stderr.split('\n').filter((l) => l.startsWith('error: '));
@@ -44,7 +48,7 @@ describe('extensions that are not enabled', () => {
     for (const strict of [['--strict'], []]) {
       const r = await cli(['--json', 'migrate', '--all', ...strict], { ...coreOnly, ...(strict.length ? {} : { ORCHESTRATE_STRICT: '1' }) });
       expect(r.exitCode).toBe(3);
-      const doc = json(r.stdout);
+      const doc = json<Failed<MigrateData>>(r.stdout);
       expect(doc.error.message).toMatch(/^Refusing to continue in strict mode \(--strict or ORCHESTRATE_STRICT=1\), nothing was changed: Extension "billing" is not enabled/);
       expect(doc.owners).toEqual([{ owner: 'core', historyTable: '_prisma_migrations', applied: [], skipped: [CORE_INIT, CORE_NAME], remaining: ['20240301000000_tag'], failed: null }]);
     }
@@ -52,7 +56,7 @@ describe('extensions that are not enabled', () => {
     // generate warns too, and with --strict stops before running prisma generate.
     const generate = await cli(['--json', 'generate', '--strict'], coreOnly);
     expect(generate.exitCode).toBe(3);
-    expect(json(generate.stdout).error.message).toMatch(/^Refusing to continue in strict mode .*Extension "billing" is not enabled \(enabled: \(none\)\), but extensions\/billing holds 2 migrations; enable it/);
+    expect(json<Failed<object>>(generate.stdout).error.message).toMatch(/^Refusing to continue in strict mode .*Extension "billing" is not enabled \(enabled: \(none\)\), but extensions\/billing holds 2 migrations; enable it/);
     const badStrict = await cli(['migrate'], { ORCHESTRATE_STRICT: 'yes' });
     expect(badStrict.exitCode).toBe(2);
 
@@ -64,13 +68,13 @@ describe('extensions that are not enabled', () => {
     mkdirSync(path.join(sample.dir, 'extensions/loyalty'));
     writeFileSync(path.join(sample.dir, 'extensions/loyalty/schema.prisma'), '// loyalty\n');
     const check = await cli(['--json', 'check'], { APP_EXTENSIONS: 'billing' });
-    const data = json(check.stdout);
-    expect(data.problems.filter((p: any) => p.kind === 'orphan-history').map((p: any) => p.message)).toEqual([
+    const data = json<CheckData>(check.stdout);
+    expect(data.problems.filter((p) => p.code === 'orphan-history').map((p) => p.message)).toEqual([
       'History table "_prisma_migrations_crm" records 1 applied migration(s) of extension "crm", which is not enabled, so its tables are still in the database; enable it (APP_EXTENSIONS=billing,crm), or uninstall it with `orchestrate --extensions billing,crm downgrade --extension crm --target base`.',
     ]);
     expect(data.warnings).toEqual([expect.objectContaining({ extension: 'loyalty', migrations: 0, historyTable: null })]);
-    const strictCheck = json((await cli(['--json', 'check', '--strict'], { APP_EXTENSIONS: 'billing,crm' })).stdout);
-    expect(strictCheck.problems.map((p: any) => [p.kind, p.owner])).toContainEqual(['disabled-extension', 'loyalty']);
+    const strictCheck = json<CheckData>((await cli(['--json', 'check', '--strict'], { APP_EXTENSIONS: 'billing,crm' })).stdout);
+    expect(strictCheck.problems.map((p) => [p.code, p.owner])).toContainEqual(['disabled-extension', 'loyalty']);
 
     // The uninstall command check gives works: crm depends on billing, both enabled by it.
     const uninstall = await cli(['--extensions', 'billing,crm', 'downgrade', '--extension', 'crm', '--target', 'base', '--yes'], coreOnly);
@@ -112,10 +116,10 @@ describe('nothing is written outside the project, misnamed migration folders are
 
   it('check flags folders not named <timestamp>_<slug>; migrate refuses them, applying nothing', async () => {
     for (const name of ['zzz', 'add users', 'x\ny']) writeMigration(sample.dir, 'crm', name, { sql: 'CREATE TABLE "crm_bad" ("id" INTEGER);\n' });
-    const check = json((await cli(['--json', 'check'])).stdout);
-    expect(check.problems.filter((p: any) => p.kind === 'migration-name')).toEqual([
+    const check = json<CheckData>((await cli(['--json', 'check'])).stdout);
+    expect(check.problems.filter((p) => p.code === 'migration-name')).toEqual([
       {
-        kind: 'migration-name',
+        code: 'migration-name',
         owner: 'crm',
         message: expect.stringContaining(`extensions/crm/migrations holds folders not named like a migration (<UTC YYYYMMDDHHMMSS>_<name>, letters, digits, _ and -): "add users", "x\\ny", "zzz"; rename each`),
       },
@@ -136,10 +140,10 @@ describe('progress, partial results', () => {
     const lines = r.stderr.split('\n');
     expect(lines.slice(0, 4)).toEqual([`Applying core/${CORE_INIT} …`, expect.stringMatching(new RegExp(`^Applied core/${CORE_INIT} \\(\\d+ ms\\)$`)), `Applying core/${CORE_NAME} …`, expect.stringMatching(/^Applied core/)]);
     expect(lines.at(-2)).toBe('Applying crm/20240120000000_bad …');
-    const doc = json(r.stdout);
+    const doc = json<Failed<MigrateData>>(r.stdout);
     expect(doc.error.message).toMatch(/^crm\/20240120000000_bad failed and was rolled back, .* Applied before it in this run, and still applied: 5 migrations \(core: 2, billing: 2, crm: 1\)\.$/);
     expect(doc.applied).toBe(5);
-    expect(doc.owners.map((o: any) => [o.owner, o.applied.map((a: any) => a.migration), o.skipped, o.remaining, o.failed])).toEqual([
+    expect(doc.owners.map((o) => [o.owner, o.applied.map((a) => a.migration), o.skipped, o.remaining, o.failed])).toEqual([
       ['core', [CORE_INIT, CORE_NAME], [], [], null],
       ['billing', [BILLING_INIT, BILLING_PLAN], [], [], null],
       ['crm', [CRM_INIT], [], [], '20240120000000_bad'],
@@ -151,7 +155,7 @@ describe('progress, partial results', () => {
 describe('one owner selection, friendlier --target', () => {
   it('history and current take --core, --extension (repeatable) and --all, and the positional shorthand', async () => {
     expect((await cli(['migrate'])).exitCode).toBe(0);
-    const owners = async (args: string[]) => json((await cli(['--json', ...args])).stdout).owners.map((o: any) => o.owner);
+    const owners = async (args: string[]) => json<{ owners: { owner: string }[] }>((await cli(['--json', ...args])).stdout).owners.map((o) => o.owner);
     expect(await owners(['history', '--extension', 'billing'])).toEqual(['billing']);
     expect(await owners(['history', '--all'])).toEqual(['core', 'billing', 'crm']);
     expect(await owners(['history', 'crm'])).toEqual(['crm']);
@@ -160,8 +164,8 @@ describe('one owner selection, friendlier --target', () => {
     const both = await cli(['history', 'crm', '--core']);
     expect(both.exitCode).toBe(2);
     expect(oneLine(both.stderr)).toHaveLength(1);
-    const check = json((await cli(['--json', 'check', '--extension', 'crm'])).stdout);
-    expect(check.problems.every((p: any) => p.owner === 'crm' || p.owner === null)).toBe(true);
+    const check = json<CheckData>((await cli(['--json', 'check', '--extension', 'crm'])).stdout);
+    expect(check.problems.every((p) => p.owner === 'crm' || p.owner === null)).toBe(true);
   }, 60_000);
 
   it('--target takes a unique prefix of a timestamp or slug, -N and zero; ambiguous or backward targets get one sentence', async () => {

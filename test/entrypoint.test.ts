@@ -85,7 +85,7 @@ describe('the README Dockerfile of this repository', () => {
   });
 
   it('refuses to start without DATABASE_URL (exit 2, one line), unless ORCHESTRATE_ALLOW_EMBEDDED=1', async () => {
-    for (const url of [{}, { DATABASE_URL: '' }]) {
+    for (const url of [{}, { DATABASE_URL: '' }] as Record<string, string>[]) {
       const r = await run(repo.dir, dockerfile, url, ['sh', '-c', 'echo started']);
       expect(r.exitCode).toBe(2);
       expect(r.stdout).toBe('');
