@@ -182,9 +182,9 @@ describe('resolveTarget', () => {
   const cases: { name: string; candidates: string[]; migration: string; owner?: string; error?: [typeof UsageError, string, RegExp] }[] = [
     { name: 'the one owner that has it', candidates: ['core', 'billing', 'crm'], migration: R1.name, owner: 'crm' },
     { name: 'among the candidates only', candidates: ['core'], migration: C1.name, owner: 'core' },
-    { name: 'two owners have it', candidates: ['core', 'billing'], migration: C1.name, error: [UsageError, 'ambiguous-target', /is ambiguous: core, billing each have/] },
+    { name: 'two owners have it', candidates: ['core', 'billing'], migration: C1.name, error: [UsageError, 'ambiguous-target', /is ambiguous: it matches core\/\d+_\w+, billing\/\d+_\w+; add --core or --extension <name> to say which owner\.$/] },
     { name: 'one candidate without it lists its names', candidates: ['crm'], migration: C1.name, error: [UsageError, 'unknown-target', /crm has no migration of that name .*valid names: 20250104000000_init\.$/] },
-    { name: 'several candidates without it', candidates: ['core', 'crm'], migration: 'nope', error: [UsageError, 'unknown-target', /no migration of that name in core, crm/] },
+    { name: 'several candidates without it', candidates: ['core', 'crm'], migration: 'nope', error: [UsageError, 'unknown-target', /no migration of that name or prefix in core, crm/] },
   ];
   it.each(cases)('$name', ({ candidates, migration, owner: expected, error }) => {
     if (expected) {
