@@ -51,7 +51,7 @@ describe('the installed package', () => {
     expect(manifest.exports).toEqual({ '.': { types: './dist/index.d.ts', import: './dist/index.js' }, './package.json': './package.json' });
     expect(manifest.types).toBe('dist/index.d.ts');
     expect(readFileSync(path.join(app.dir, 'node_modules/orchestrate/dist/index.d.ts'), 'utf8')).toContain('createOrchestrator');
-    expect(Object.keys(manifest.bin as object).sort()).toEqual(['orchestrate', 'orchestrate-schema-engine']);
+    expect(Object.keys(manifest.bin as object).sort()).toEqual(['orchestrate', 'orchestrate-docker-entrypoint', 'orchestrate-schema-engine']);
   });
 
   it('plans and writes a revision, migrates at boot (the docs example), and reads status', async () => {
