@@ -126,7 +126,15 @@ function readAllMigrations(project: Project, problems: Problem[]): Map<string, M
   }
   for (const owner of project.owners) {
     for (const m of files.get(owner.name) ?? []) {
-      if (m.down !== null) continue;
+      let down: string | null;
+      try {
+        down = m.down;
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        problems.push(...problemsOf(error, owner.name));
+        continue;
+      }
+      if (down !== null) continue;
       problems.push({
         code: 'missing-down',
         owner: owner.name,
@@ -161,8 +169,8 @@ async function orphanTables(db: Driver, project: Project, problems: Problem[]): 
   const prefix = `${project.settings.historyTablePrefix}_`;
   // information_schema is standard SQL; LIKE's `_` is a wildcard, so the prefix is compared below.
   const rows = await db.query<{ name: string }>(
-    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE $1 ORDER BY table_name',
-    [`${prefix.replace(/[_%\\]/g, '\\$&')}%`],
+    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $2 AND table_name LIKE $1 ORDER BY table_name',
+    [`${prefix.replace(/[_%\\]/g, '\\$&')}%`, db.schema],
   );
   const enabled = new Set(project.extensions.map((e) => e.historyTable));
   for (const { name } of rows) {
