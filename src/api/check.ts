@@ -126,7 +126,16 @@ function readAllMigrations(project: Project, problems: Problem[]): Map<string, M
   }
   for (const owner of project.owners) {
     for (const m of files.get(owner.name) ?? []) {
-      if (m.down !== null) continue;
+      let down: string | null;
+      try {
+        down = m.down;
+      } catch (error) {
+        // A down.sql that is not UTF-8.
+        if (!(error instanceof UsageError)) throw error;
+        for (const p of problemsOf(error, owner.name)) addOnce(problems, p);
+        continue;
+      }
+      if (down !== null) continue;
       problems.push({
         code: 'missing-down',
         owner: owner.name,
