@@ -165,13 +165,16 @@ function readAllMigrations(project: Project, problems: Problem[]): Map<string, M
   return files.size === project.owners.length ? files : null;
 }
 
-/** History tables whose extension is not enabled: left over from an uninstall, or an extension switched off with its objects still there. */
+/**
+ * History tables whose extension is not enabled: left over from an uninstall, or an extension
+ * switched off with its objects still there. They are looked for in the history tables' schema.
+ */
 async function orphanTables(db: Driver, project: Project, problems: Problem[]): Promise<void> {
   const prefix = `${project.settings.historyTablePrefix}_`;
   // information_schema is standard SQL; LIKE's `_` is a wildcard, so the prefix is compared below.
   const rows = await db.query<{ name: string }>(
-    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE $1 ORDER BY table_name',
-    [`${prefix.replace(/[_%\\]/g, '\\$&')}%`],
+    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $2 AND table_name LIKE $1 ORDER BY table_name',
+    [`${prefix.replace(/[_%\\]/g, '\\$&')}%`, db.schema],
   );
   const enabled = new Set(project.extensions.map((e) => e.historyTable));
   for (const { name } of rows) {
