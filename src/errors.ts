@@ -26,6 +26,8 @@ export type ProblemCode =
   | 'enum-prefix'
   /** A migrations folder cannot be read (a directory without migration.sql, no snapshot). */
   | 'migrations'
+  /** A migration.sql or down.sql is not valid UTF-8 (refused before anything runs). */
+  | 'encoding'
   /** A migration has no down.sql, so `downgrade` cannot roll it back. */
   | 'missing-down'
   /** A history table of an extension that is not enabled. */

@@ -130,8 +130,9 @@ function readAllMigrations(project: Project, problems: Problem[]): Map<string, M
       try {
         down = m.down;
       } catch (error) {
+        // A down.sql that is not UTF-8.
         if (!(error instanceof UsageError)) throw error;
-        problems.push(...problemsOf(error, owner.name));
+        for (const p of problemsOf(error, owner.name)) addOnce(problems, p);
         continue;
       }
       if (down !== null) continue;
@@ -164,7 +165,10 @@ function readAllMigrations(project: Project, problems: Problem[]): Map<string, M
   return files.size === project.owners.length ? files : null;
 }
 
-/** History tables whose extension is not enabled: left over from an uninstall, or an extension switched off with its objects still there. */
+/**
+ * History tables whose extension is not enabled: left over from an uninstall, or an extension
+ * switched off with its objects still there. They are looked for in the history tables' schema.
+ */
 async function orphanTables(db: Driver, project: Project, problems: Problem[]): Promise<void> {
   const prefix = `${project.settings.historyTablePrefix}_`;
   // information_schema is standard SQL; LIKE's `_` is a wildcard, so the prefix is compared below.
