@@ -162,6 +162,11 @@ export function databaseErrorFields(error: unknown): DatabaseErrorFields {
   return { message: String(error) };
 }
 
+/** A code the database gave a failed statement (SQLSTATE, or SQLite's result codes), not a lost connection. */
+export function isDatabaseErrorCode(code: string | undefined): boolean {
+  return isSqlState(code) || (code !== undefined && /^SQLITE_[A-Z_]+$/.test(code));
+}
+
 /** SQLSTATE codes are five characters; anything else (ECONNRESET...) is a connection problem. */
 export function isSqlState(code: string | undefined): boolean {
   return code !== undefined && /^[0-9A-Z]{5}$/.test(code);

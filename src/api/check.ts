@@ -171,11 +171,8 @@ function readAllMigrations(project: Project, problems: Problem[]): Map<string, M
  */
 async function orphanTables(db: Driver, project: Project, problems: Problem[]): Promise<void> {
   const prefix = `${project.settings.historyTablePrefix}_`;
-  // information_schema is standard SQL; LIKE's `_` is a wildcard, so the prefix is compared below.
-  const rows = await db.query<{ name: string }>(
-    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $2 AND table_name LIKE $1 ORDER BY table_name',
-    [`${prefix.replace(/[_%\\]/g, '\\$&')}%`, db.schema],
-  );
+  // LIKE's `_` is a wildcard, so the prefix is compared below.
+  const rows = await db.query<{ name: string }>(db.dialect.tablesLikeQuery, [`${prefix.replace(/[_%\\]/g, '\\$&')}%`, db.schema]);
   const enabled = new Set(project.extensions.map((e) => e.historyTable));
   for (const { name } of rows) {
     if (!name.startsWith(prefix) || enabled.has(name)) continue;
@@ -238,15 +235,17 @@ export async function checkProject(ctx: RunContext): Promise<CheckReport> {
   const migrations = [...(files?.values() ?? [])].reduce((n, list) => n + list.length, 0);
 
   const { databaseTarget, openDatabase } = await import('../db/connect.js');
-  const target = await databaseTarget(databaseSourceOf(ctx));
+  const { projectProvider } = await import('../project/provider.js');
+  const provider = projectProvider(project);
+  const target = await databaseTarget(databaseSourceOf(ctx), provider);
   const database: CheckReport['database'] = { checked: false, location: null };
   const notes: string[] = [];
   let db: Driver | null = null;
   // No server configured and no embedded database yet: nothing was ever applied, nothing to open.
-  const none = target.kind === 'embedded' && !existsSync(path.join(target.dataDir, 'PG_VERSION'));
+  const none = (target.kind === 'embedded' && !existsSync(path.join(target.dataDir, 'PG_VERSION'))) || (target.kind === 'sqlite' && !existsSync(target.file));
   if (!none) {
     try {
-      db = await openDatabase(databaseSourceOf(ctx), { lockKey: project.settings.lockKey, readOnly: true });
+      db = await openDatabase(databaseSourceOf(ctx), { lockKey: project.settings.lockKey, readOnly: true, provider });
     } catch (error) {
       if (error instanceof OrchestrateError) throw error;
       throw new RuntimeError(`Cannot open the database to check it: ${messageOf(error)}.`, { cause: error });
@@ -254,7 +253,7 @@ export async function checkProject(ctx: RunContext): Promise<CheckReport> {
   }
   if (!db) {
     notes.push(
-      `No database configured (--url, DATABASE_URL or prisma.config.ts) and no embedded database in ${target.kind === 'embedded' ? relativePath(project, target.dataDir) : '.orchestrate/pglite'}: skipped the checks of applied migrations and orphan history tables.`,
+      `No database configured (--url, DATABASE_URL or prisma.config.ts) and no embedded database in ${target.kind === 'embedded' ? relativePath(project, target.dataDir) : target.kind === 'sqlite' ? relativePath(project, target.file) : '.orchestrate/pglite'}: skipped the checks of applied migrations and orphan history tables.`,
     );
   } else {
     try {

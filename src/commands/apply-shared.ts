@@ -4,6 +4,7 @@ import type { State } from '../apply/state.js';
 import { openDatabase, type OpenOptions } from '../db/connect.js';
 import { describeHolder, type Driver, type LockHolder } from '../db/driver.js';
 import { InterruptedError, UsageError } from '../errors.js';
+import { projectProvider } from '../project/provider.js';
 import type { Owner, Project, Selection } from '../project/project.js';
 import { databaseSource, type Context } from './context.js';
 
@@ -12,7 +13,7 @@ import { databaseSource, type Context } from './context.js';
  * (status, history, current). `database` says where it came from.
  */
 export async function readState(ctx: Context, project: Project): Promise<{ state: State; database: string }> {
-  const db = await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, readOnly: true });
+  const db = await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, readOnly: true, provider: await projectProvider(project) });
   try {
     const state = await loadState(db, project);
     return { state, database: db?.location ?? 'the embedded database (not created yet)' };

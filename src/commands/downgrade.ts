@@ -11,9 +11,10 @@ import { loadState } from '../apply/load.js';
 import { planDowngrade, resolveTarget } from '../apply/plan.js';
 import { renderPlan } from '../apply/render.js';
 import { isApplied } from '../apply/state.js';
-import { postgresDialect } from '../db/postgres-dialect.js';
+import { dialectFor } from '../db/dialects.js';
 import { describeFailure, describeInterruption, runPlan } from '../db/runner.js';
 import { CheckError, InterruptedError, RuntimeError, UsageError } from '../errors.js';
+import { projectProvider } from '../project/provider.js';
 import type { Driver } from '../db/driver.js';
 import { readHistory } from '../db/history.js';
 import { readMigrations } from '../migrations/folder.js';
@@ -67,7 +68,8 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
     throw new UsageError('downgrade --target base rolls back every migration of the owners you name: add --core, --extension <name> or --all.');
   }
   const candidates = hasSelection(opts) ? selectOwners(project, opts).map((o) => o.name) : project.owners.map((o) => o.name);
-  const db = await openInterruptible(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql }, opts.signal);
+  const provider = await projectProvider(project);
+  const db = await openInterruptible(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql, provider }, opts.signal);
   try {
     const state =
       db && !opts.sql
@@ -97,7 +99,7 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
 
     if (opts.sql) {
       const count = plan.steps.filter((s) => s.kind === 'revert').length;
-      const sql = renderPlan(plan, db?.dialect ?? postgresDialect, `orchestrate downgrade --sql: ${plural(count, 'migration')} to roll back on ${database}; nothing has been run.`);
+      const sql = renderPlan(plan, db?.dialect ?? dialectFor(provider), `orchestrate downgrade --sql: ${plural(count, 'migration')} to roll back on ${database}; nothing has been run.`);
       return { data: { database, owners: results(new Map()), cascaded, rolledBack: 0, durationMs: 0, sql }, text: sql };
     }
     if (!db) throw new RuntimeError('No database to roll back.');
