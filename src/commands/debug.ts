@@ -8,6 +8,7 @@ import { messageOf } from '../errors.js';
 import { readMigrations } from '../migrations/folder.js';
 import { discoverExtensions, loadProject, type Project } from '../project/project.js';
 import { projectProvider, type Provider } from '../project/provider.js';
+import { SQLITE_DEFAULT_FILE } from '../db/sqlite.js';
 import { redactUrl } from '../db/url.js';
 import { databaseSource, type CommandResult, type Context } from './context.js';
 
@@ -268,6 +269,8 @@ export async function debug(ctx: Context, _opts: object = {}): Promise<CommandRe
     });
     data.extensions.enabled = project?.extensions.map((e) => e.name) ?? [];
     data.extensions.order = project?.owners.map((o) => o.name) ?? [];
+    const provider = project ? await projectProvider(project).catch(() => null) : null;
+    if (provider === 'sqlite') data.paths.embeddedDatabase = path.join(ctx.root, SQLITE_DEFAULT_FILE);
   }
 
   const [database, versionMap] = await Promise.all([probeDatabase(ctx, settings?.lockKey ?? 0, project), versions(ctx.root)]);

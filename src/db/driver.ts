@@ -67,6 +67,8 @@ export interface Dialect {
   readonly cancelledCode: string;
   /** Query listing which of `$1` (an array of table names) exist in schema `$2`; returns rows `{ name }`. */
   readonly existingTablesQuery: string;
+  /** Tables of schema `$2` whose name is `LIKE $1` (backslash escapes), as rows `{ name }` sorted by name. */
+  readonly tablesLikeQuery: string;
   /** One query returning the rows of every given table with an `owner` column. */
   selectHistory(tables: { owner: string; table: TableName }[]): string;
 }

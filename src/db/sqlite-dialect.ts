@@ -62,11 +62,13 @@ export const sqliteDialect: Dialect = {
   // A connection's settings a migration may change (PRAGMAs) are the connection's own, and the
   // run closes it: nothing to reset between migrations.
   resetSession: '',
-  // "no such table"; the driver gives that error this code (SQLite itself says SQLITE_ERROR).
-  undefinedTableCode: 'SQLITE_ERROR_NO_TABLE',
+  // SQLite has no code of its own for "no such table"; a different SQLITE_ERROR fails again
+  // when the history is read from the tables that exist.
+  undefinedTableCode: 'SQLITE_ERROR',
   cancelledCode: 'SQLITE_INTERRUPT',
   // $1 before $2: SQLite numbers parameters in the order they first appear.
   existingTablesQuery: `SELECT name FROM pragma_table_list WHERE name IN (SELECT value FROM json_each($1)) AND schema = $2 AND type = 'table'`,
+  tablesLikeQuery: `SELECT name FROM pragma_table_list WHERE name LIKE $1 ESCAPE '\\' AND schema = $2 AND type = 'table' ORDER BY name`,
   selectHistory: (tables) =>
     tables
       .map(

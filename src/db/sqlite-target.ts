@@ -35,6 +35,7 @@ export async function openSqliteTarget(
   reporter: { info(line: string): void },
 ): Promise<Driver | null> {
   const location = path.relative(root, target.file) || target.file;
+  if (options.waitSeconds) reporter.info(`--wait does nothing on SQLite: a database file has no server to wait for, so ${location} is opened at once.`);
   if (options.readOnly && !existsSync(target.file)) {
     if (target.embedded) reporter.info(`No SQLite database in ${location} yet (set DATABASE_URL or --url to use another file).`);
     return null;

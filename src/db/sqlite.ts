@@ -91,7 +91,7 @@ export async function openSqlite(file: string, location: string, embedded: boole
       return await client.execute({ sql, args });
     } catch (error) {
       const { message, code } = sqliteMessage(error);
-      throw new SqliteStatementError(message, /^no such table\b/.test(message) ? 'SQLITE_ERROR' : code, 1, { cause: error });
+      throw new SqliteStatementError(message, code, 1, { cause: error });
     }
   };
 
