@@ -165,7 +165,9 @@ export function redefinitionProblems(
   const before = tableShape(previous.create);
   const after = tableShape(block.create);
   const problems: RedefinitionProblem[] = [];
-  const flag = (object: string, statement: string) => problems.push({ object, statement });
+  const flag = (object: string, statement: string) => {
+    if (!problems.some((p) => p.object === object)) problems.push({ object, statement });
+  };
   const ownsAny = (text: string) => ownColumnsOf(text).some(isOwn);
 
   for (const [name, def] of before.columns) {
