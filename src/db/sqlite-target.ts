@@ -4,7 +4,8 @@ import { RuntimeError, UsageError } from '../errors.js';
 import type { Provider } from '../project/provider.js';
 import type { DatabaseTarget, OpenOptions } from './connect.js';
 import type { Driver } from './driver.js';
-import { SQLITE_DEFAULT_FILE, openSqlite, sqliteFileOf } from './sqlite.js';
+import { CONFIG_FILE, DEFAULT_LOCK_KEY } from '../config/settings.js';
+import { SQLITE_DEFAULT_FILE, openSqlite, sqliteFileOf, sqliteLockFile } from './sqlite.js';
 import { redactUrl, type DatabaseUrl } from './url.js';
 
 /**
@@ -36,6 +37,9 @@ export async function openSqliteTarget(
 ): Promise<Driver | null> {
   const location = path.relative(root, target.file) || target.file;
   if (options.waitSeconds) reporter.info(`--wait does nothing on SQLite: a database file has no server to wait for, so ${location} is opened at once.`);
+  if (!options.readOnly && options.lockKey !== DEFAULT_LOCK_KEY) {
+    reporter.info(`lockKey in ${CONFIG_FILE} does nothing on SQLite, which has no advisory locks: runs on ${location} wait for each other through the lock file ${path.basename(sqliteLockFile(target.file))} beside it.`);
+  }
   if (options.readOnly && !existsSync(target.file)) {
     if (target.embedded) reporter.info(`No SQLite database in ${location} yet (set DATABASE_URL or --url to use another file).`);
     return null;
