@@ -13,7 +13,7 @@ import { databaseSource, type Context } from './context.js';
  * (status, history, current). `database` says where it came from.
  */
 export async function readState(ctx: Context, project: Project): Promise<{ state: State; database: string }> {
-  const db = await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, readOnly: true, provider: await projectProvider(project) });
+  const db = await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, readOnly: true, provider: projectProvider(project) });
   try {
     const state = await loadState(db, project);
     return { state, database: db?.location ?? 'the embedded database (not created yet)' };

@@ -137,7 +137,7 @@ async function probeDatabase(ctx: Context, lockKey: number, project: Project | n
   let target;
   let provider: Provider = 'postgresql';
   try {
-    if (project) provider = await projectProvider(project);
+    if (project) provider = projectProvider(project);
     target = await databaseTarget(databaseSource(ctx), provider);
   } catch (error) {
     result.error = messageOf(error);
@@ -269,7 +269,12 @@ export async function debug(ctx: Context, _opts: object = {}): Promise<CommandRe
     });
     data.extensions.enabled = project?.extensions.map((e) => e.name) ?? [];
     data.extensions.order = project?.owners.map((o) => o.name) ?? [];
-    const provider = project ? await projectProvider(project).catch(() => null) : null;
+    let provider: Provider | null = null;
+    try {
+      provider = project ? projectProvider(project) : null;
+    } catch {
+      // An unsupported provider is reported by the database probe below.
+    }
     if (provider === 'sqlite') data.paths.embeddedDatabase = path.join(ctx.root, SQLITE_DEFAULT_FILE);
   }
 

@@ -68,7 +68,7 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
     throw new UsageError('downgrade --target base rolls back every migration of the owners you name: add --core, --extension <name> or --all.');
   }
   const candidates = hasSelection(opts) ? selectOwners(project, opts).map((o) => o.name) : project.owners.map((o) => o.name);
-  const provider = await projectProvider(project);
+  const provider = projectProvider(project);
   const db = await openInterruptible(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql, provider }, opts.signal);
   try {
     const state =

@@ -91,7 +91,7 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   const project = contextProject(ctx);
   if (!opts.target) selectOwners(project, opts); // reject bad --extension before connecting
   // The connection starts first; the folders are read while the server answers.
-  const provider = await projectProvider(project);
+  const provider = projectProvider(project);
   const opening = openInterruptible(ctx, { lockKey: project.settings.lockKey, waitSeconds: opts.wait, readOnly: opts.sql, provider }, opts.signal);
   const files = readOwnerFiles(project.owners);
   files.catch(() => {}); // awaited in loadState; a connection failure may come first
@@ -111,7 +111,7 @@ async function printSql(ctx: Context, db: Driver | null, project: Project, files
   const database = db?.location ?? 'the embedded database';
   const count = plan.steps.filter((s) => s.kind === 'apply').length;
   const { renderPlan } = await import('../apply/render.js');
-  const sql = renderPlan(plan, db?.dialect ?? dialectFor(await projectProvider(project)), `orchestrate migrate --sql: ${plural(count, 'migration')} for ${database}; nothing has been run.`);
+  const sql = renderPlan(plan, db?.dialect ?? dialectFor(projectProvider(project)), `orchestrate migrate --sql: ${plural(count, 'migration')} for ${database}; nothing has been run.`);
   return {
     data: { database, owners: ownerResults(plan, new Map()), applied: 0, durationMs: 0, sql },
     text: sql,

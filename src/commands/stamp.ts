@@ -32,7 +32,7 @@ export async function stamp(
   const project = contextProject(ctx);
   const owner = ownerArgument(project, opts.owner, 'stamp');
   assertMigrationExists(owner, readMigrations(owner.migrationsDir), opts.migration, 'stamp');
-  const db = (await openInterruptible(ctx, { lockKey: project.settings.lockKey, provider: await projectProvider(project) }, opts.signal))!;
+  const db = (await openInterruptible(ctx, { lockKey: project.settings.lockKey, provider: projectProvider(project) }, opts.signal))!;
   try {
     const state = await interruptible(db, opts.signal, 'waiting for the migration lock', async () => {
       await db.lock((holder) => ctx.reporter.info(lockWaitLine(holder)), lockOptions(opts.lockTimeout));

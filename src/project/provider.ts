@@ -30,14 +30,47 @@ export async function schemaProvider(text: string, file: string): Promise<Provid
     const assignment = node.assignments.find((a) => a.type === 'assignment' && a.key === 'provider');
     const raw = assignment && assignment.type === 'assignment' ? assignment.value : undefined;
     const value = typeof raw === 'string' && /^".*"$/.test(raw) ? (JSON.parse(raw) as string) : null;
-    if (value === null) return null;
-    if (value === 'postgres') return 'postgresql';
-    if ((PROVIDERS as readonly string[]).includes(value)) return value as Provider;
-    throw new UsageError(
-      `${file}: datasource provider "${value}" is not supported; orchestrate runs migrations on ${PROVIDERS.map((p) => `"${p}"`).join(' and ')} (MySQL and SQL Server need Prisma's native schema engine, which cannot run in-process).`,
-    );
+    return value === null ? null : supported(value, file);
   }
   return null;
+}
+
+/** Maps a datasource provider name to a supported provider; anything else is refused in one sentence. */
+function supported(value: string, file: string): Provider {
+  if (value === 'postgres') return 'postgresql';
+  if ((PROVIDERS as readonly string[]).includes(value)) return value as Provider;
+  throw new UsageError(
+    `${file}: datasource provider "${value}" is not supported; orchestrate runs migrations on ${PROVIDERS.map((p) => `"${p}"`).join(' and ')} (MySQL and SQL Server need Prisma's native schema engine, which cannot run in-process).`,
+  );
+}
+
+/**
+ * The datasource provider read without the schema parser, for commands that apply migrations
+ * (loading the parser costs more than a no-op `migrate`). A datasource block holds only
+ * `key = value` lines, so skipping `//` comments and strings is all the reading it needs;
+ * `revision` reads the same value with the parser.
+ */
+export function scanProvider(text: string, file: string): Provider | null {
+  let code = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '/' && text[i + 1] === '/') {
+      const eol = text.indexOf('\n', i);
+      i = eol === -1 ? text.length : eol - 1;
+      continue;
+    }
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"' && text[j] !== '\n') j += text[j] === '\\' ? 2 : 1;
+      code += text.slice(i, j + 1);
+      i = j;
+      continue;
+    }
+    code += c;
+  }
+  const block = /\bdatasource\s+\w+\s*\{([^}]*)\}/.exec(code);
+  const value = block && /(?:^|\n)\s*provider\s*=\s*"([^"]*)"/.exec(block[1]!);
+  return value ? supported(value[1]!, file) : null;
 }
 
 /** The provider recorded in a migrations folder's `migration_lock.toml`, or null without one. */
@@ -70,15 +103,25 @@ const cache = new WeakMap<Project, Provider>();
  * The provider a project's migrations run on: what core's `migration_lock.toml` records (cheap
  * to read, and what the SQL was written for), else the core datasource. Defaults to PostgreSQL.
  */
-export async function projectProvider(project: Project): Promise<Provider> {
+export function projectProvider(project: Project): Provider {
   const known = cache.get(project);
   if (known) return known;
   const locked = lockedProvider(project.core.migrationsDir);
   let provider: Provider;
   if (locked === 'sqlite' || locked === 'postgresql' || locked === 'postgres') provider = locked === 'sqlite' ? 'sqlite' : 'postgresql';
-  else provider = (await coreSchemaProvider(project)) ?? 'postgresql';
+  else provider = scannedCoreProvider(project) ?? 'postgresql';
   cache.set(project, provider);
   return provider;
+}
+
+function scannedCoreProvider(project: Project): Provider | null {
+  let text: string;
+  try {
+    text = readFileSync(project.core.schemaPath, 'utf8');
+  } catch {
+    return null;
+  }
+  return scanProvider(text, path.relative(project.settings.root, project.core.schemaPath) || project.core.schemaPath);
 }
 
 /** The core datasource's provider, read from the core schema file (or folder of files). */
