@@ -51,6 +51,7 @@ async function startEngine(ctx: Context, choice: RevisionOptions['engine'], prov
   // A diff of SQLite schemas needs no database: the URL (a file) is not given to the engine.
   const url = provider === 'sqlite' ? undefined : explicitUrl(ctx);
   if (choice === 'prisma-cli') {
+    if (provider === 'sqlite') throw new UsageError('--engine prisma-cli is only wired for PostgreSQL projects; leave it out on SQLite, where the in-process engine diffs with no database at all.');
     const { startPrismaCliEngine } = await import('../engine/prisma-cli.js');
     return startPrismaCliEngine({ url, cwd: ctx.root });
   }
