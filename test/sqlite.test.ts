@@ -1,6 +1,7 @@
 /** What is particular to SQLite projects: foreign keys around rebuilds, triggers, providers, files. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createClient } from '@libsql/client';
 import { describe, expect, it } from 'vitest';
 import { sha256, writeMigration } from './apply-fixtures.js';
@@ -38,7 +39,7 @@ function project(onCleanup: (fn: () => unknown) => void, core = 'model Parent {\
 }
 
 async function rows(dir: string, sql: string, file = DB): Promise<Record<string, unknown>[]> {
-  const client = createClient({ url: `file:${path.join(dir, file)}` });
+  const client = createClient({ url: pathToFileURL(path.join(dir, file)).href });
   try {
     const r = await client.execute(sql);
     return r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]])));
@@ -178,6 +179,16 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
     expect(await rows(dir, 'SELECT count(*) AS n FROM "_prisma_migrations"', 'app.db')).toEqual([{ n: 1 }]);
     expect(existsSync(path.join(dir, 'prisma/app.db'))).toBe(false);
     expect(existsSync(path.join(dir, 'app.db.orchestrate-lock'))).toBe(false);
+
+    rmSync(path.join(dir, 'orchestrate.config.json'));
+    // Spaces, `%` and `#` are part of the file name.
+    mkdirSync(path.join(dir, 'my data'));
+    const odd = await runCli(dir, ['migrate'], { DATABASE_URL: 'file:./my data/app%20#1.db' });
+    expect(odd.exitCode).toBe(0);
+    expect(await rows(dir, 'SELECT count(*) AS n FROM "_prisma_migrations"', 'my data/app%20#1.db')).toEqual([{ n: 1 }]);
+    const missing = await runCli(dir, ['migrate'], { DATABASE_URL: 'file:./nowhere/app.db' });
+    expect(missing.exitCode).toBe(2);
+    expect(oneErrorLine(missing.stderr)).toBe(`The folder of the SQLite database ${path.join(dir, 'nowhere/app.db')} does not exist; create it, or point the file: URL at an existing folder.`);
   });
 
   it('refuses a URL of the other provider, and a migrations folder written for another provider', async () => {

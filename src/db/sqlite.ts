@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Client, InValue } from '@libsql/client';
 import { UsageError } from '../errors.js';
 import type { Driver, LockHolder, Row } from './driver.js';
@@ -23,7 +24,7 @@ export const SQLITE_DEFAULT_FILE = '.orchestrate/sqlite/dev.db';
  */
 export function sqliteFileOf(url: string, root: string): string {
   let rest = url.replace(/^file:/i, '');
-  const query = rest.search(/[?#]/);
+  const query = rest.indexOf('?');
   if (query !== -1) rest = rest.slice(0, query);
   // file:///abs/path and file://localhost/abs/path
   if (rest.startsWith('//')) rest = rest.replace(/^\/\/[^/]*/, '');
@@ -75,7 +76,8 @@ export async function openSqlite(file: string, location: string, embedded: boole
     throw new UsageError(`The folder of the SQLite database ${file} does not exist; create it, or point the file: URL at an existing folder.`);
   }
   const { createClient } = await import('@libsql/client');
-  const client: Client = createClient({ url: `file:${file}` });
+  // A file URL, percent-encoded: libsql decodes `%xx` and rejects `#` in a bare `file:` path.
+  const client: Client = createClient({ url: pathToFileURL(file).href });
   let fileLock: FileLock | null = null;
   let alive = true;
   try {
