@@ -242,4 +242,20 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
     expect(merged).toContain('provider = "sqlite"');
     expect(merged).toContain('@@map("shop_items")');
   });
+
+  it('migrate refuses an enabled extension whose migrations were written for another provider', async () => {
+    const dir = project(onCleanup);
+    writeMigration(dir, 'core', INIT, { sql: 'CREATE TABLE "A" ("id" INTEGER);\n' });
+    writeFileSync(path.join(dir, 'prisma/migrations/migration_lock.toml'), 'provider = "sqlite"\n');
+    writeProject(dir, { extensions: { shop: { schema: '// shop\n' } } });
+    writeFileSync(path.join(dir, 'prisma/schema.prisma'), `${SQLITE}\nmodel Parent {\n  id Int @id\n}\n`);
+    writeMigration(dir, 'shop', '20240105000000_init', { sql: 'CREATE TABLE "shop_a" ("id" SERIAL);\n' });
+    writeFileSync(path.join(dir, 'extensions/shop/migrations/migration_lock.toml'), 'provider = "postgresql"\n');
+    const result = await runCli(dir, ['migrate', '--all'], { APP_EXTENSIONS: 'shop' });
+    expect(result.exitCode).toBe(2);
+    expect(oneErrorLine(result.stderr)).toBe(
+      'The datasource provider "sqlite" does not match "postgresql" in extensions/shop/migrations/migration_lock.toml: shop\'s migrations were written for postgresql; move them away (or delete them) and run `orchestrate revision --all` to start a new history for sqlite.',
+    );
+    expect(existsSync(path.join(dir, DB))).toBe(false);
+  });
 });

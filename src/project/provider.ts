@@ -102,6 +102,7 @@ const cache = new WeakMap<Project, Provider>();
 /**
  * The provider a project's migrations run on: what core's `migration_lock.toml` records (cheap
  * to read, and what the SQL was written for), else the core datasource. Defaults to PostgreSQL.
+ * An enabled extension whose `migration_lock.toml` names another provider is refused.
  */
 export function projectProvider(project: Project): Provider {
   const known = cache.get(project);
@@ -110,6 +111,8 @@ export function projectProvider(project: Project): Provider {
   let provider: Provider;
   if (locked === 'sqlite' || locked === 'postgresql' || locked === 'postgres') provider = locked === 'sqlite' ? 'sqlite' : 'postgresql';
   else provider = scannedCoreProvider(project) ?? 'postgresql';
+  // Every enabled owner's migrations must be written for it (one small file each).
+  for (const owner of project.extensions) assertSameProvider(owner, (file) => path.relative(project.settings.root, file) || file, provider);
   cache.set(project, provider);
   return provider;
 }
