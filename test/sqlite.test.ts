@@ -1,5 +1,6 @@
 /** What is particular to SQLite projects: foreign keys around rebuilds, triggers, providers, files. */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createClient } from '@libsql/client';
@@ -257,5 +258,21 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
       'The datasource provider "sqlite" does not match "postgresql" in extensions/shop/migrations/migration_lock.toml: shop\'s migrations were written for postgresql; move them away (or delete them) and run `orchestrate revision --all` to start a new history for sqlite.',
     );
     expect(existsSync(path.join(dir, DB))).toBe(false);
+  });
+
+  it('waits for the lock file of a live process, names it, and gives up after --lock-timeout', async () => {
+    const dir = project(onCleanup);
+    writeMigration(dir, 'core', INIT, { sql: 'CREATE TABLE "A" ("id" INTEGER);\n' });
+    const lockFile = path.join(dir, `${DB}.orchestrate-lock`);
+    mkdirSync(path.dirname(lockFile), { recursive: true });
+    // This test's own process, alive for the whole run.
+    writeFileSync(lockFile, JSON.stringify({ pid: process.pid, host: os.hostname(), start: null, token: 'test' }));
+    const result = await runCli(dir, ['migrate', '--lock-timeout', '1']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(`Waiting for another orchestrate run to finish: the migration lock is held by pid ${process.pid} (application_name "orchestrate", from ${os.hostname()})...`);
+    expect(result.stderr).toContain(`error: Gave up waiting for the migration lock after 1.`);
+    expect(result.stderr).toContain(`s: ${lockFile} is held by process ${process.pid} on ${os.hostname()}; let that run finish, or allow a longer wait`);
+    expect(existsSync(lockFile)).toBe(true);
+    expect(await rows(dir, `SELECT name FROM sqlite_master WHERE name = 'A'`)).toEqual([]);
   });
 });

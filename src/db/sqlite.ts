@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Client, InValue } from '@libsql/client';
-import { UsageError } from '../errors.js';
-import type { Driver, LockHolder, Row } from './driver.js';
-import { acquireFileLock, type FileLock } from './file-lock.js';
+import { RuntimeError, UsageError } from '../errors.js';
+import type { Driver, LockHolder, LockOptions, Row } from './driver.js';
+import { acquireFileLock, FileLockTimeout, type FileLock, type LockHolder as FileLockHolder } from './file-lock.js';
 import { splitSqliteStatements } from './split-sqlite.js';
 import { codeOf } from './split.js';
 import { sqliteDialect } from './sqlite-dialect.js';
@@ -144,8 +144,21 @@ export async function openSqlite(file: string, location: string, embedded: boole
         throw error;
       }
     },
-    async lock(onWait: (holder: LockHolder | null) => void) {
-      fileLock ??= await acquireFileLock(sqliteLockFile(file), () => onWait(null));
+    async lock(onWait: (holder: LockHolder | null) => void, options: LockOptions = {}) {
+      // The lock file names the holding process; shown as a session would be.
+      const holder = (raw: FileLockHolder | null): LockHolder | null => (raw ? { pid: raw.pid, applicationName: 'orchestrate', clientAddr: raw.host, since: null } : null);
+      try {
+        fileLock ??= await acquireFileLock(sqliteLockFile(file), (_text, raw) => onWait(holder(raw)), options);
+      } catch (error) {
+        if (error instanceof FileLockTimeout) {
+          const who = error.holder ? `process ${error.holder.pid} on ${error.holder.host}` : 'another process';
+          throw new RuntimeError(
+            `Gave up waiting for the migration lock after ${(error.waitedMs / 1000).toFixed(1)} s: ${sqliteLockFile(file)} is held by ${who}; let that run finish, or allow a longer wait (the lock file of a process that is gone is taken over without help).`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
     },
     async unlock() {
       fileLock?.release();
