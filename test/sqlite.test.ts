@@ -4,10 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createClient } from '@libsql/client';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { sha256, writeMigration } from './apply-fixtures.js';
 import { oneErrorLine, useCleanups } from './fixtures.js';
-import { runCli, tempDir, writeProject } from './helpers.js';
+import { CLI, runCli, tempDir, writeProject } from './helpers.js';
 
 const SQLITE = 'datasource db {\n  provider = "sqlite"\n}\n';
 const INIT = '20240101000000_init';
@@ -274,5 +275,31 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
     expect(result.stderr).toContain(`s: ${lockFile} is held by process ${process.pid} on ${os.hostname()}; let that run finish, or allow a longer wait`);
     expect(existsSync(lockFile)).toBe(true);
     expect(await rows(dir, `SELECT name FROM sqlite_master WHERE name = 'A'`)).toEqual([]);
+  });
+
+  it('Ctrl-C during a migration rolls it back after the running statement, releases the lock file and exits 130', async () => {
+    const dir = project(onCleanup);
+    const slow = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1500000) SELECT count(*) FROM c;\n';
+    writeMigration(dir, 'core', INIT, { sql: 'CREATE TABLE "first_t" ("id" INTEGER);\n' });
+    writeMigration(dir, 'core', '20240102000000_slow', { sql: `CREATE TABLE "slow_t" ("id" INTEGER);\n${slow}${slow}${slow}${slow}CREATE TABLE "late_t" ("id" INTEGER);\n` });
+    const child = execa(process.execPath, [CLI, 'migrate'], { cwd: dir, env: { APP_EXTENSIONS: '', NO_COLOR: '1' }, reject: false, stdin: 'ignore' });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the run never reached the slow migration')), 30_000);
+      child.stderr!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes(`Applied core/${INIT}`)) {
+          clearTimeout(timer);
+          setTimeout(resolve, 300);
+        }
+      });
+    });
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    expect(result.stderr).toContain('interrupted: Interrupted while applying core/20240102000000_slow: its transaction was rolled back, so nothing of it remains; the 1 migration(s) applied before it stay applied; run migrate again to continue.');
+    expect(await rows(dir, `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%\\_t' ESCAPE '\\' ORDER BY name`)).toEqual([{ name: 'first_t' }]);
+    expect(existsSync(path.join(dir, `${DB}.orchestrate-lock`))).toBe(false);
+    const again = await runCli(dir, ['migrate']);
+    expect(again.stderr).not.toMatch(/Waiting/);
+    expect(again.stdout).toMatch(/^Applied 1 migration \(core: 1\)/);
   });
 });

@@ -70,8 +70,8 @@ const FOREIGN_KEY_CHECK = /^PRAGMA\s+(?:"?main"?\.)?foreign_key_check\b/i;
  * `BEGIN IMMEDIATE`, so an application writing meanwhile waits (busy timeout) instead of
  * interleaving. Advisory locks do not exist in SQLite.
  */
-export async function openSqlite(file: string, location: string, embedded: boolean): Promise<Driver> {
-  if (embedded) ensureStateDir(path.dirname(file));
+export async function openSqlite(file: string, location: string, defaultFile: boolean): Promise<Driver> {
+  if (defaultFile) ensureStateDir(path.dirname(file));
   else if (!existsSync(path.dirname(file))) {
     throw new UsageError(`The folder of the SQLite database ${file} does not exist; create it, or point the file: URL at an existing folder.`);
   }
@@ -100,7 +100,9 @@ export async function openSqlite(file: string, location: string, embedded: boole
   const driver: Driver = {
     dialect: sqliteDialect,
     location,
-    embedded,
+    // In-process: statements run on this thread, so the runner yields between them to notice
+    // Ctrl-C (a statement that is running finishes first; libsql cannot be interrupted).
+    embedded: true,
     // SQLite's one schema of a database file.
     schema: 'main',
     get alive() {
