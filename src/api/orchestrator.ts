@@ -32,8 +32,9 @@ export interface OrchestratorOptions {
   /** The project root: the folder holding prisma/ and extensions/ (and orchestrate.config.json). */
   root: string;
   /**
-   * A PostgreSQL URL. Omitted: DATABASE_URL, else the datasource URL of prisma.config.ts, else
-   * the embedded database in `<root>/.orchestrate/pglite`.
+   * A PostgreSQL URL, or a `file:` URL for a project whose core datasource is SQLite (relative
+   * to `root`). Omitted: DATABASE_URL, else the datasource URL of prisma.config.ts, else the
+   * embedded database in `<root>/.orchestrate/pglite` (SQLite: `<root>/.orchestrate/sqlite/dev.db`).
    */
   database?: string;
   /** Enabled extensions. Omitted: APP_EXTENSIONS. */
