@@ -26,6 +26,8 @@ export type ProblemCode =
   | 'enum-prefix'
   /** A migrations folder cannot be read (a directory without migration.sql, no snapshot). */
   | 'migrations'
+  /** A migration.sql or down.sql is not valid UTF-8 (refused before anything runs). */
+  | 'encoding'
   /** A migration has no down.sql, so `downgrade` cannot roll it back. */
   | 'missing-down'
   /** A history table of an extension that is not enabled. */
@@ -170,6 +172,11 @@ export function databaseErrorFields(error: unknown): DatabaseErrorFields {
     };
   }
   return { message: String(error) };
+}
+
+/** A code the database gave a failed statement (SQLSTATE, or SQLite's result codes), not a lost connection. */
+export function isDatabaseErrorCode(code: string | undefined): boolean {
+  return isSqlState(code) || (code !== undefined && /^SQLITE_[A-Z_]+$/.test(code));
 }
 
 /** SQLSTATE codes are five characters; anything else (ECONNRESET...) is a connection problem. */

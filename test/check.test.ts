@@ -1,6 +1,6 @@
 import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, query, runCli, tempDir, writeProject } from './helpers.js';
 import { BILLING, CORE, makeProject, useCleanups } from './fixtures.js';
 
@@ -35,17 +35,20 @@ async function checkJson(dir: string, env: Record<string, string>): Promise<{ ex
 let template: { dir: string; cleanup: () => void } | undefined;
 afterAll(() => template?.cleanup());
 
-/** Core + billing + crm with their initial migrations (generated once, without a database, then copied). */
+// Core + billing + crm with their initial migrations, generated once without a database (in a
+// hook of its own: a revision of three owners is most of a test's time), then copied.
+beforeAll(async () => {
+  template = tempDir();
+  writeProject(template.dir, { core: CORE, extensions: { billing: { schema: BILLING }, crm: { schema: CRM } } });
+  const r = await runCli(template.dir, ['revision', '--all', '-m', 'init'], { APP_EXTENSIONS: 'billing,crm' });
+  expect(r.exitCode, r.stderr).toBe(0);
+});
+
+/** A copy of the template project. */
 async function migratedProject(): Promise<string> {
-  if (!template) {
-    template = tempDir();
-    writeProject(template.dir, { core: CORE, extensions: { billing: { schema: BILLING }, crm: { schema: CRM } } });
-    const r = await runCli(template.dir, ['revision', '--all', '-m', 'init'], { APP_EXTENSIONS: 'billing,crm' });
-    expect(r.exitCode, r.stderr as string).toBe(0);
-  }
   const t = tempDir();
   onCleanup(t.cleanup);
-  cpSync(template.dir, t.dir, { recursive: true });
+  cpSync(template!.dir, t.dir, { recursive: true });
   return t.dir;
 }
 

@@ -4,7 +4,8 @@
  *
  *   errors     src/errors.ts
  *   input      config/, project/, migrations/, schema/   reading and composing the project
- *   sql        db/driver.ts (the driver port), db/split.ts, db/postgres-dialect.ts, db/history.ts
+ *   sql        db/driver.ts (the driver port), db/split.ts, db/split-sqlite.ts, db/splitter.ts,
+ *              db/postgres-dialect.ts, db/sqlite-dialect.ts, db/dialects.ts, db/history.ts
  *              (pure SQL text and the history rows read through the port)
  *   core       plan/, apply/                              plans as data, rendering
  *   adapters   db/, engine/, bridge/                       connections, runner, schema engines
@@ -20,7 +21,7 @@ import { REPO } from './helpers.js';
 const LAYERS: { name: string; match: (file: string) => boolean }[] = [
   { name: 'errors', match: (f) => f === 'src/errors.ts' },
   { name: 'input', match: (f) => /^src\/(config|project|migrations|schema)\//.test(f) },
-  { name: 'sql', match: (f) => /^src\/db\/(driver|split|postgres-dialect|history)\.ts$/.test(f) },
+  { name: 'sql', match: (f) => /^src\/db\/(driver|split|split-sqlite|splitter|postgres-dialect|sqlite-dialect|dialects|history)\.ts$/.test(f) },
   { name: 'core', match: (f) => /^src\/(plan|apply)\//.test(f) },
   { name: 'adapters', match: (f) => /^src\/(db|engine|bridge)\//.test(f) },
   { name: 'api', match: (f) => /^src\/api\//.test(f) || f === 'src/index.ts' },

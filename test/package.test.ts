@@ -25,17 +25,22 @@ function docsExample(name: string): string {
 let app: { dir: string; cleanup: () => void };
 let db: Awaited<ReturnType<typeof createDatabase>>;
 
-beforeAll(async () => {
+// Three hooks, one step each: packing and installing are two processes of their own.
+beforeAll(() => {
   app = tempDir('orch-package-');
   // The build is fresh (global setup); pack it as npm would publish it.
   execFileSync('pnpm', ['pack', '--pack-destination', app.dir], { cwd: REPO, stdio: 'pipe' });
+});
+beforeAll(() => {
   const tarball = readdirSync(app.dir).find((f) => f.endsWith('.tgz'))!;
   writeFileSync(path.join(app.dir, 'package.json'), JSON.stringify({ name: 'boot-app', private: true, type: 'module' }));
   // Offline: every dependency is in the local store already (the repository's own install).
   execFileSync('pnpm', ['add', '--offline', `./${tarball}`], { cwd: app.dir, stdio: 'pipe' });
+});
+beforeAll(async () => {
   writeProject(app.dir, { core: CORE, extensions: { billing: { schema: BILLING } } });
   db = await createDatabase('orch_package');
-}, 60_000);
+});
 
 afterAll(async () => {
   await db?.drop();

@@ -55,7 +55,7 @@ export interface ApplyResult {
   /** One entry per migration of the plan, in run order. */
   results: MigrationResult[];
   error: ApplyFailure | null;
-  /** The signal stopped the run between two migrations; the rest are NotExecuted. */
+  /** The signal stopped the run (a statement in flight is cancelled and rolled back); the rest are NotExecuted. */
   aborted: boolean;
   /** Migrations of the plan another run applied between planning and applying (`owner/migration`). */
   alreadyDone: string[];
@@ -186,8 +186,14 @@ export async function executePlan(db: Driver, plan: Plan, options: { onEvent?: E
     }
     if (migration && dir) emit({ type: 'migration:start', owner: step.owner, migration, direction: dir });
     const at = performance.now();
-    const run = await runPlan(db, { ...plan, steps: [step] });
+    // The signal reaches the runner, which cancels the statement in flight and rolls it back.
+    const run = await runPlan(db, { ...plan, steps: [step] }, { signal: options.signal });
     const durationMs = Math.round(performance.now() - at);
+    if (run.interrupted) {
+      aborted = true;
+      if (migration && dir) results.push({ owner: step.owner, migration, direction: dir, status: 'NotExecuted' });
+      continue;
+    }
     if (run.failed) {
       const statement = run.failed.statement;
       const file = step.kind === 'apply' || step.kind === 'revert' ? step.file : undefined;
@@ -222,7 +228,23 @@ export async function executePlan(db: Driver, plan: Plan, options: { onEvent?: E
  */
 export async function lockedApply(db: Driver, project: Project, given: OrchestratePlan, options: { onEvent?: EventHandler; signal?: AbortSignal } = {}): Promise<ApplyResult> {
   const emit = options.onEvent ?? (() => {});
-  await db.lock(() => emit({ type: 'lock:wait' }));
+  // A signal during the wait cancels the lock request on the server.
+  const cancelWait = () => void db.cancel();
+  options.signal?.addEventListener('abort', cancelWait, { once: true });
+  try {
+    await db.lock(() => emit({ type: 'lock:wait' }));
+  } catch (error) {
+    if (options.signal?.aborted) {
+      const results = given.steps.flatMap((step): MigrationResult[] => {
+        const dir = direction(step);
+        return dir && (step.kind === 'apply' || step.kind === 'revert') ? [{ owner: step.owner, migration: step.migration, direction: dir, status: 'NotExecuted' }] : [];
+      });
+      return { ok: false, command: given.command, results, error: null, aborted: true, alreadyDone: [], durationMs: 0 };
+    }
+    throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', cancelWait);
+  }
   try {
     emit({ type: 'lock:acquired' });
     const state = await loadState(db, project);

@@ -137,7 +137,16 @@ function readAllMigrations(project: Project, problems: Problem[]): Map<string, M
   }
   for (const owner of project.owners) {
     for (const m of files.get(owner.name) ?? []) {
-      if (m.down !== null) continue;
+      let down: string | null;
+      try {
+        down = m.down;
+      } catch (error) {
+        // A down.sql that is not UTF-8.
+        if (!(error instanceof UsageError)) throw error;
+        for (const p of problemsOf(error, owner.name)) addOnce(problems, p);
+        continue;
+      }
+      if (down !== null) continue;
       problems.push({
         code: 'missing-down',
         owner: owner.name,
@@ -167,7 +176,10 @@ function readAllMigrations(project: Project, problems: Problem[]): Map<string, M
   return files.size === project.owners.length ? files : null;
 }
 
-/** History tables whose extension is not enabled: left over from an uninstall, or an extension switched off with its objects still there. */
+/**
+ * History tables whose extension is not enabled: left over from an uninstall, or an extension
+ * switched off with its objects still there. They are looked for in the history tables' schema.
+ */
 async function orphanTables(db: Driver, project: Project, problems: Problem[]): Promise<DisabledTable[]> {
   const tables = await disabledHistoryTables(db, project);
   for (const { extension, table, applied } of tables) {
@@ -233,15 +245,17 @@ export async function checkProject(ctx: RunContext, opts: CheckOptions = {}): Pr
   const migrations = [...(files?.values() ?? [])].reduce((n, list) => n + list.length, 0);
 
   const { databaseTarget, openDatabase } = await import('../db/connect.js');
-  const target = await databaseTarget(databaseSourceOf(ctx));
+  const { projectProvider } = await import('../project/provider.js');
+  const provider = projectProvider(project);
+  const target = await databaseTarget(databaseSourceOf(ctx), provider);
   const database: CheckReport['database'] = { checked: false, location: null };
   const notes: string[] = [];
   let db: Driver | null = null;
   // No server configured and no embedded database yet: nothing was ever applied, nothing to open.
-  const none = target.kind === 'embedded' && !existsSync(path.join(target.dataDir, 'PG_VERSION'));
+  const none = (target.kind === 'embedded' && !existsSync(path.join(target.dataDir, 'PG_VERSION'))) || (target.kind === 'sqlite' && !existsSync(target.file));
   if (!none) {
     try {
-      db = await openDatabase(databaseSourceOf(ctx), { lockKey: project.settings.lockKey, readOnly: true });
+      db = await openDatabase(databaseSourceOf(ctx), { lockKey: project.settings.lockKey, readOnly: true, provider });
     } catch (error) {
       if (error instanceof OrchestrateError) throw error;
       throw new RuntimeError(`Cannot open the database to check it: ${messageOf(error)}.`, { cause: error });
@@ -249,7 +263,7 @@ export async function checkProject(ctx: RunContext, opts: CheckOptions = {}): Pr
   }
   if (!db) {
     notes.push(
-      `No database configured (--url, DATABASE_URL or prisma.config.ts) and no embedded database in ${target.kind === 'embedded' ? relativePath(project, target.dataDir) : '.orchestrate/pglite'}: skipped the checks of applied migrations and orphan history tables.`,
+      `No database configured (--url, DATABASE_URL or prisma.config.ts) and no embedded database in ${target.kind === 'embedded' ? relativePath(project, target.dataDir) : target.kind === 'sqlite' ? relativePath(project, target.file) : '.orchestrate/pglite'}: skipped the checks of applied migrations and orphan history tables.`,
     );
   } else {
     try {

@@ -8,9 +8,10 @@ import type { State } from '../apply/state.js';
 import { loadSettings } from '../config/settings.js';
 import { assertNotCitusWorker } from '../db/citus.js';
 import type { Driver } from '../db/driver.js';
-import { postgresDialect } from '../db/postgres-dialect.js';
+import { dialectFor } from '../db/dialects.js';
 import { UsageError } from '../errors.js';
 import { loadProject, selectOwners, type Project } from '../project/project.js';
+import { projectProvider } from '../project/provider.js';
 import {
   downgradeRequest,
   lockedApply,
@@ -31,8 +32,9 @@ export interface OrchestratorOptions {
   /** The project root: the folder holding prisma/ and extensions/ (and orchestrate.config.json). */
   root: string;
   /**
-   * A PostgreSQL URL. Omitted: DATABASE_URL, else the datasource URL of prisma.config.ts, else
-   * the embedded database in `<root>/.orchestrate/pglite`.
+   * A PostgreSQL URL, or a `file:` URL for a project whose core datasource is SQLite (relative
+   * to `root`). Omitted: DATABASE_URL, else the datasource URL of prisma.config.ts, else the
+   * embedded database in `<root>/.orchestrate/pglite` (SQLite: `<root>/.orchestrate/sqlite/dev.db`).
    */
   database?: string;
   /** Enabled extensions. Omitted: APP_EXTENSIONS. */
@@ -119,7 +121,7 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
     if (db && db.alive) return db;
     if (db) await db.close().catch(() => {});
     const { openDatabase } = await import('../db/connect.js');
-    const opened = await openDatabase(databaseSourceOf(ctx), { lockKey: p.settings.lockKey, readOnly });
+    const opened = await openDatabase(databaseSourceOf(ctx), { lockKey: p.settings.lockKey, readOnly, provider: projectProvider(p) });
     // A Citus worker node has no history tables: everything would look pending there.
     if (opened) await assertNotCitusWorker(opened).catch(async (error) => {
       await opened.close().catch(() => {});
@@ -163,7 +165,7 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
         const request = downgradeRequest(p, state, opts);
         return { ...planRequest(state, request), database, request };
       }),
-    sql: (plan) => renderPlan(plan, db?.dialect ?? postgresDialect, `orchestrate ${plan.command} plan for ${plan.database}`),
+    sql: (plan) => renderPlan(plan, db?.dialect ?? dialectFor(projectProvider(project())), `orchestrate ${plan.command} plan for ${plan.database}`),
     apply: (plan, opts = {}) =>
       exclusive(async () => {
         const p = project();

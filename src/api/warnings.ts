@@ -6,7 +6,9 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { isApplied } from '../apply/state.js';
 import type { Driver } from '../db/driver.js';
+import { readHistory } from '../db/history.js';
 import { CheckError, UsageError } from '../errors.js';
 import { MIGRATION_NAME } from '../migrations/folder.js';
 import type { Owner, Project } from '../project/project.js';
@@ -52,24 +54,21 @@ function migrationCount(dir: string): number {
 }
 
 /**
- * History tables of extensions that are not enabled, with their applied migrations: two
- * queries, the second only when there is such a table.
+ * History tables of extensions that are not enabled, with their applied migrations, looked for in
+ * the history tables' schema: one query, and the history read only when there is such a table.
  */
 export async function disabledHistoryTables(db: Driver, project: Project): Promise<DisabledTable[]> {
   const prefix = `${project.settings.historyTablePrefix}_`;
-  // information_schema is standard SQL; LIKE's `_` is a wildcard, so the prefix is compared below.
-  const rows = await db.query<{ name: string }>(
-    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE $1 ORDER BY table_name',
-    [`${prefix.replace(/[_%\\]/g, '\\$&')}%`],
-  );
+  // LIKE's `_` is a wildcard, so the prefix is compared below.
+  const rows = await db.query<{ name: string }>(db.dialect.tablesLikeQuery, [`${prefix.replace(/[_%\\]/g, '\\$&')}%`, db.schema]);
   const enabled = new Set(project.extensions.map((e) => e.historyTable));
-  const tables = rows.map((r) => r.name).filter((name) => name.startsWith(prefix) && !enabled.has(name) && /^[a-z][a-z0-9_]{0,39}$/.test(name.slice(prefix.length)));
+  const tables = rows
+    .map((r) => r.name)
+    .filter((name) => name.startsWith(prefix) && !enabled.has(name) && /^[a-z][a-z0-9_]{0,39}$/.test(name.slice(prefix.length)))
+    .map((table) => ({ owner: table.slice(prefix.length), table }));
   if (tables.length === 0) return [];
-  const counts = await db.query<{ name: string; n: number | string }>(
-    tables.map((t, i) => `SELECT $${i + 1}::text AS name, count(*) AS n FROM ${db.dialect.tableName({ schema: db.schema, name: t })} WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`).join(' UNION ALL '),
-    tables,
-  );
-  return counts.map((c) => ({ extension: c.name.slice(prefix.length), table: c.name, applied: Number(c.n) }));
+  const history = await readHistory(db, tables);
+  return tables.map(({ owner, table }) => ({ extension: owner, table, applied: history.rows.filter((r) => r.owner === owner && isApplied(r)).length }));
 }
 
 /** The extension and everything it depends on, among the discovered extensions. */

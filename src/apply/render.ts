@@ -3,7 +3,8 @@
  * `--sql` prints them as one script, so what a reviewer reads is what a run executes.
  */
 import type { Dialect } from '../db/driver.js';
-import { needsTerminator, splitStatements, transactionEndingStatements, withoutTransactionControl, type Statement } from '../db/split.js';
+import { needsTerminator, transactionEndingStatements, withoutTransactionControl, type Splitter, type Statement } from '../db/split.js';
+import { splitterFor } from '../db/splitter.js';
 import { throwProblems, UsageError, type Problem } from '../errors.js';
 import type { Plan, Step } from './plan.js';
 
@@ -23,9 +24,9 @@ export interface RoundTrip {
 }
 
 /** A script followed by other SQL must end its last statement and its last comment. */
-function closed(script: string): string {
+function closed(script: string, split: Splitter): string {
   let body = script.endsWith('\n') ? script : `${script}\n`;
-  if (needsTerminator(script)) body += ';\n';
+  if (needsTerminator(script, split)) body += ';\n';
   return body;
 }
 
@@ -34,10 +35,13 @@ function closed(script: string): string {
  * top-level BEGIN/COMMIT are left out (see `withoutTransactionControl`, which blanks the same
  * statements in what `--sql` prints).
  */
-function scriptStatements(script: string, transactional: boolean): RoundTrip[] {
-  const kept = transactional ? withoutTransactionControl(script) : script;
-  return splitStatements(kept).map((statement) => ({ sql: statement.text, statement }));
+function scriptStatements(script: string, transactional: boolean, split: Splitter): RoundTrip[] {
+  const kept = transactional ? withoutTransactionControl(script, split) : script;
+  return split(kept).map((statement) => ({ sql: statement.text, statement }));
 }
+
+/** SQL texts joined into one round trip, leaving out the ones a dialect does not need. */
+const join = (...parts: (string | undefined)[]) => parts.filter((p) => p !== undefined && p !== '').join('\n');
 
 /**
  * How a step is sent to the server, round trip by round trip. A transactional migration is
@@ -51,6 +55,9 @@ function scriptStatements(script: string, transactional: boolean): RoundTrip[] {
  */
 export function roundTrips(step: Step, dialect: Dialect, schema: string): RoundTrip[] {
   const table = { schema, name: step.table };
+  const split = splitterFor(dialect);
+  // SQLite: foreign keys off before BEGIN (a transaction ignores the pragma), checked before COMMIT.
+  const begin: RoundTrip[] = [...(dialect.beforeBegin ? [{ sql: dialect.beforeBegin }] : []), { sql: dialect.begin }];
   switch (step.kind) {
     case 'create-history':
       return [{ sql: dialect.createHistoryTable(table) }];
@@ -60,29 +67,30 @@ export function roundTrips(step: Step, dialect: Dialect, schema: string): RoundT
       const row = { id: step.id, checksum: step.checksum, migrationName: step.migration, appliedStepsCount: step.transactional ? 1 : 0, startedAt: null };
       if (step.transactional) {
         return [
-          { sql: dialect.begin },
+          ...begin,
           ...(step.createHistory ? [{ sql: dialect.createHistoryTable(table), historyTable: true }] : []),
-          ...scriptStatements(step.sql, true),
-          { sql: `${dialect.resetSession}\n${dialect.insertHistoryRow(table, row)}\n${dialect.commit}`, finish: true },
+          ...scriptStatements(step.sql, true, split),
+          { sql: join(dialect.resetSession, dialect.insertHistoryRow(table, row), dialect.beforeCommit, dialect.commit), finish: true },
         ];
       }
       return [
         { sql: dialect.insertHistoryRow(table, row, false) },
-        ...scriptStatements(step.sql, false),
-        { sql: `${dialect.resetSession}\n${dialect.finishHistoryRow(table, step.id)}`, finish: true },
+        ...scriptStatements(step.sql, false, split),
+        { sql: join(dialect.resetSession, dialect.finishHistoryRow(table, step.id)), finish: true },
       ];
     }
     case 'revert': {
       const remove = dialect.deleteHistoryRow(table, step.rowId);
       if (step.transactional) {
-        return [{ sql: dialect.begin }, ...scriptStatements(step.sql, true), { sql: `${dialect.resetSession}\n${remove}\n${dialect.commit}`, finish: true }];
+        return [...begin, ...scriptStatements(step.sql, true, split), { sql: join(dialect.resetSession, remove, dialect.beforeCommit, dialect.commit), finish: true }];
       }
-      return [...scriptStatements(step.sql, false), { sql: `${dialect.resetSession}\n${remove}`, finish: true }];
+      return [...scriptStatements(step.sql, false, split), { sql: join(dialect.resetSession, remove), finish: true }];
     }
     case 'stamp': {
-      const lines = [dialect.begin];
+      const lines = [...begin.map((t) => t.sql)];
       if (step.rollBack.length > 0) lines.push(dialect.markRolledBack(table, step.rollBack));
       lines.push(dialect.insertHistoryRow(table, { id: step.id, checksum: step.checksum, migrationName: step.migration, appliedStepsCount: 0, startedAt: null }));
+      if (dialect.beforeCommit) lines.push(dialect.beforeCommit);
       lines.push(dialect.commit);
       return [{ sql: lines.join('\n'), finish: true }];
     }
@@ -113,7 +121,8 @@ export function stepSql(step: Step, dialect: Dialect, schema: string): string {
   const trips = roundTrips(step, dialect, schema);
   if (step.kind !== 'apply' && step.kind !== 'revert') return trips.map((t) => t.sql).join('\n');
   const before = trips.filter((t) => !t.statement && !t.finish);
-  const script = closed(step.transactional ? withoutTransactionControl(step.sql) : step.sql);
+  const split = splitterFor(dialect);
+  const script = closed(step.transactional ? withoutTransactionControl(step.sql, split) : step.sql, split);
   return [...before.map((t) => `${t.sql}\n`), script, trips.at(-1)!.sql].join('');
 }
 
@@ -122,7 +131,7 @@ export function stepSql(step: Step, dialect: Dialect, schema: string): string {
  * per step.
  */
 export function renderPlan(plan: Plan, dialect: Dialect, header: string): string {
-  assertTransactionSafe(plan);
+  assertTransactionSafe(plan, dialect);
   const parts = [`-- ${header}`];
   if (plan.steps.length === 0) parts.push('-- Nothing to do.');
   for (const step of plan.steps) parts.push(`\n${stepTitle(step)}\n${stepSql(step, dialect, plan.schema)}`);
@@ -135,11 +144,12 @@ export function renderPlan(plan: Plan, dialect: Dialect, header: string): string
  * of the script and its history row would then commit without it, or without each other.
  * (`BEGIN`/`COMMIT` pairs are harmless and blanked out, see `withoutTransactionControl`.)
  */
-export function assertTransactionSafe(plan: Plan): void {
+export function assertTransactionSafe(plan: Plan, dialect?: Pick<Dialect, 'provider'>): void {
+  const split = splitterFor(dialect ?? { provider: 'postgresql' });
   const problems: Problem[] = [];
   for (const step of plan.steps) {
     if ((step.kind !== 'apply' && step.kind !== 'revert') || !step.transactional) continue;
-    for (const s of transactionEndingStatements(step.sql)) {
+    for (const s of transactionEndingStatements(step.sql, split)) {
       const statement = s.text.replace(/\s+/g, ' ');
       problems.push({
         code: 'transaction-control',

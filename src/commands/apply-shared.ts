@@ -4,6 +4,7 @@ import type { State } from '../apply/state.js';
 import { openDatabase, type OpenOptions } from '../db/connect.js';
 import { describeHolder, type Driver, type LockHolder } from '../db/driver.js';
 import { InterruptedError, UsageError } from '../errors.js';
+import { projectProvider } from '../project/provider.js';
 import { selectOwners, type Owner, type Project, type Selection } from '../project/project.js';
 import { databaseSource, type Context } from './context.js';
 import { disabledHistoryTables, type DisabledTable } from '../api/warnings.js';
@@ -17,7 +18,7 @@ export async function readState(
   project: Project,
   options: { disabledTables?: boolean } = {},
 ): Promise<{ state: State; database: string; disabledTables: DisabledTable[] }> {
-  const db = await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, readOnly: true });
+  const db = await openDatabase(databaseSource(ctx), { lockKey: project.settings.lockKey, readOnly: true, provider: projectProvider(project) });
   try {
     const state = await loadState(db, project);
     const disabledTables = db && options.disabledTables ? await disabledHistoryTables(db, project) : [];

@@ -7,6 +7,8 @@ import { findPrismaConfigFile } from '../config/prisma-config.js';
 import { messageOf } from '../errors.js';
 import { readMigrations } from '../migrations/folder.js';
 import { discoverExtensions, loadProject, type Project } from '../project/project.js';
+import { projectProvider, type Provider } from '../project/provider.js';
+import { SQLITE_DEFAULT_FILE } from '../db/sqlite.js';
 import { redactUrl } from '../db/url.js';
 import { databaseSource, type CommandResult, type Context } from './context.js';
 
@@ -20,8 +22,8 @@ export interface DebugExtension {
 }
 
 export interface DebugDatabase {
-  /** `url` (a server) or `embedded` (PGlite in the project); null when it could not be decided. */
-  kind: 'url' | 'embedded' | null;
+  /** `url` (a server), `embedded` (PGlite in the project) or `sqlite` (a database file); null when it could not be decided. */
+  kind: 'url' | 'embedded' | 'sqlite' | null;
   /** Where the URL came from: `--url`, `DATABASE_URL`, the Prisma config file, or `embedded`. */
   source: string | null;
   /** The URL without its password, or the embedded database's folder. */
@@ -129,12 +131,14 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** Connects once with a short timeout; an unreachable database is reported, not thrown. */
-async function probeDatabase(ctx: Context, lockKey: number): Promise<DebugDatabase> {
+async function probeDatabase(ctx: Context, lockKey: number, project: Project | null): Promise<DebugDatabase> {
   const result: DebugDatabase = { kind: null, source: null, location: null, exists: false, reachable: false, serverVersion: null, error: null };
   const { databaseTarget, openDatabase } = await import('../db/connect.js');
   let target;
+  let provider: Provider = 'postgresql';
   try {
-    target = await databaseTarget(databaseSource(ctx));
+    if (project) provider = projectProvider(project);
+    target = await databaseTarget(databaseSource(ctx), provider);
   } catch (error) {
     result.error = messageOf(error);
     return result;
@@ -152,6 +156,26 @@ async function probeDatabase(ctx: Context, lockKey: number): Promise<DebugDataba
       }
     } catch (error) {
       result.error = messageOf(error).replace(/\s+/g, ' ').trim();
+    }
+    return result;
+  }
+  if (target.kind === 'sqlite') {
+    const location = path.relative(ctx.root, target.file) || target.file;
+    Object.assign(result, { kind: 'sqlite', source: target.source, location, exists: existsSync(target.file) });
+    if (!result.exists) {
+      result.error = `not created yet; the first \`orchestrate migrate\` creates it`;
+      return result;
+    }
+    try {
+      const db = await openDatabase(databaseSource(ctx), { lockKey, readOnly: true, provider });
+      try {
+        result.serverVersion = (await db?.serverVersion()) ?? null;
+        result.reachable = db !== null;
+      } finally {
+        await db?.close();
+      }
+    } catch (error) {
+      result.error = messageOf(error);
     }
     return result;
   }
@@ -219,8 +243,8 @@ export async function debug(ctx: Context, _opts: object = {}): Promise<CommandRe
     data.config.error = messageOf(error);
   }
 
+  let project: Project | null = null;
   if (settings) {
-    let project: Project | null = null;
     try {
       project = loadProject(settings, { extensions: ctx.globals.extensions, env });
     } catch (error) {
@@ -245,9 +269,16 @@ export async function debug(ctx: Context, _opts: object = {}): Promise<CommandRe
     });
     data.extensions.enabled = project?.extensions.map((e) => e.name) ?? [];
     data.extensions.order = project?.owners.map((o) => o.name) ?? [];
+    let provider: Provider | null = null;
+    try {
+      provider = project ? projectProvider(project) : null;
+    } catch {
+      // An unsupported provider is reported by the database probe below.
+    }
+    if (provider === 'sqlite') data.paths.embeddedDatabase = path.join(ctx.root, SQLITE_DEFAULT_FILE);
   }
 
-  const [database, versionMap] = await Promise.all([probeDatabase(ctx, settings?.lockKey ?? 0), versions(ctx.root)]);
+  const [database, versionMap] = await Promise.all([probeDatabase(ctx, settings?.lockKey ?? 0, project), versions(ctx.root)]);
   data.database = database;
   data.versions = versionMap;
   return { data, text: render(data) };
@@ -293,7 +324,7 @@ function render(d: DebugData): string {
   ]);
   const db = d.database;
   section('Database', [
-    ['target', db.location ? `${db.location} (${db.kind === 'embedded' ? 'embedded PGlite' : `from ${db.source}`})` : '-'],
+    ['target', db.location ? `${db.location} (${db.kind === 'embedded' ? 'embedded PGlite' : db.kind === 'sqlite' && db.source === 'default' ? 'SQLite, the default file' : db.kind === 'sqlite' ? `SQLite, from ${db.source}` : `from ${db.source}`})` : '-'],
     ['reachable', db.reachable ? `yes, ${db.serverVersion ?? 'unknown version'}` : `no${db.error ? `: ${db.error}` : ''}`],
   ]);
   section(

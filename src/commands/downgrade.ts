@@ -11,9 +11,10 @@ import { loadState } from '../apply/load.js';
 import { planDowngrade, resolveTarget } from '../apply/plan.js';
 import { renderPlan } from '../apply/render.js';
 import { isApplied } from '../apply/state.js';
-import { postgresDialect } from '../db/postgres-dialect.js';
+import { dialectFor } from '../db/dialects.js';
 import { describeFailure, describeInterruption, runPlan } from '../db/runner.js';
 import { CheckError, InterruptedError, OrchestrateError, RuntimeError, UsageError } from '../errors.js';
+import { projectProvider } from '../project/provider.js';
 import { confirmDataLoss, dataLoss, type Drop } from './data-loss.js';
 import type { Driver } from '../db/driver.js';
 import { readHistory } from '../db/history.js';
@@ -99,6 +100,7 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
     );
   }
   const candidates = hasSelection(opts) ? selectOwners(project, opts).map((o) => o.name) : project.owners.map((o) => o.name);
+  const provider = projectProvider(project);
   const progress: { database: string; plan?: Plan; durations: Map<string, number>; failed?: string } = { database: 'the database', durations: new Map() };
   const results = (): DowngradeOwnerResult[] =>
     (progress.plan?.owners ?? []).map((o) => {
@@ -119,7 +121,7 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
       .map((o) => `${o.owner}: ${o.rolledBack.length}`)
       .join(', ');
   try {
-    const db = await openInterruptible(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql }, opts.signal);
+    const db = await openInterruptible(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql, provider }, opts.signal);
     try {
       const state =
         db && !opts.sql
@@ -145,7 +147,7 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
 
       if (opts.sql) {
         const count = plan.steps.filter((s) => s.kind === 'revert').length;
-        const sql = renderPlan(plan, db?.dialect ?? postgresDialect, `orchestrate downgrade --sql: ${plural(count, 'migration')} to roll back on ${database}; nothing has been run.`);
+        const sql = renderPlan(plan, db?.dialect ?? dialectFor(provider), `orchestrate downgrade --sql: ${plural(count, 'migration')} to roll back on ${database}; nothing has been run.`);
         return { data: { database, owners: results(), cascaded, rolledBack: 0, durationMs: 0, drops: [], sql }, text: sql };
       }
       if (!db) throw new RuntimeError('No database to roll back.');

@@ -11,9 +11,10 @@ import { planUpgrade, resolveTarget, type Plan, type Target } from '../apply/pla
 import type { State } from '../apply/state.js';
 import { assertNotCitusWorker } from '../db/citus.js';
 import type { Driver } from '../db/driver.js';
-import { postgresDialect } from '../db/postgres-dialect.js';
+import { dialectFor } from '../db/dialects.js';
 import { InterruptedError, OrchestrateError, RuntimeError, UsageError } from '../errors.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
+import { projectProvider } from '../project/provider.js';
 import { unmigratedChanges, type SchemaChange } from '../schema/unmigrated.js';
 import { duration, hasSelection, interruptible, lockOptions, lockWaitLine, openInterruptible, plural, waitSetting } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
@@ -151,7 +152,8 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   }
   if (!opts.target) selectOwners(project, opts); // reject bad --extension before connecting
   // The connection starts first; the folders are read while the server answers.
-  const opening = openInterruptible(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql }, opts.signal);
+  const provider = projectProvider(project);
+  const opening = openInterruptible(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql, provider }, opts.signal);
   const files = readOwnerFiles(project.owners);
   files.catch(() => {}); // awaited in loadState; a connection failure may come first
   const progress: Progress = { database: 'the database', durations: new Map(), warnings: [], schemaChanges: [] };
@@ -192,7 +194,7 @@ async function printSql(
   const database = db?.location ?? 'the embedded database';
   const count = plan.steps.filter((s) => s.kind === 'apply').length;
   const { renderPlan } = await import('../apply/render.js');
-  const sql = renderPlan(plan, db?.dialect ?? postgresDialect, `orchestrate migrate --sql: ${plural(count, 'migration')} for ${database}; nothing has been run.`);
+  const sql = renderPlan(plan, db?.dialect ?? dialectFor(projectProvider(project)), `orchestrate migrate --sql: ${plural(count, 'migration')} for ${database}; nothing has been run.`);
   return {
     data: { ...resultData(progress, process.hrtime.bigint()), durationMs: 0, sql },
     text: sql,

@@ -16,6 +16,7 @@ import {
 } from '../migrations/folder.js';
 import { diffOwner, requirementsHeader } from '../plan/revision.js';
 import { assertInsideRoot, selectOwners, transitiveDependencies, type Owner, type Project, type Selection } from '../project/project.js';
+import { assertSameProvider, coreSchemaProvider, type Provider } from '../project/provider.js';
 import { compose, validateComposed, type Composed } from '../schema/compose.js';
 import { ownerSource, readOwnerHistory, readSchemaText, relativePath, type OwnerHistory } from '../schema/sources.js';
 import { contextProject, databaseSource, explicitUrl, type CommandResult, type Context } from './context.js';
@@ -46,14 +47,16 @@ export interface RevisionData {
 const EMPTY_MIGRATION = '-- This is an empty migration.\n';
 
 /** Loads the engine the user chose, once for the whole command. */
-async function startEngine(ctx: Context, choice: RevisionOptions['engine']): Promise<DiffEngine> {
-  const url = explicitUrl(ctx);
+async function startEngine(ctx: Context, choice: RevisionOptions['engine'], provider: Provider): Promise<DiffEngine> {
+  // A diff of SQLite schemas needs no database: the URL (a file) is not given to the engine.
+  const url = provider === 'sqlite' ? undefined : explicitUrl(ctx);
   if (choice === 'prisma-cli') {
+    if (provider === 'sqlite') throw new UsageError('--engine prisma-cli is only wired for PostgreSQL projects; leave it out on SQLite, where the in-process engine diffs with no database at all.');
     const { startPrismaCliEngine } = await import('../engine/prisma-cli.js');
     return startPrismaCliEngine({ url, cwd: ctx.root });
   }
   const { startWasmEngine } = await import('../engine/engine.js');
-  return startWasmEngine({ url });
+  return startWasmEngine({ url, provider });
 }
 
 function validateFlags(opts: RevisionOptions): void {
@@ -79,6 +82,8 @@ export interface RevisionPlan {
   planned: Planned[];
   folders: FolderCache;
   options: RevisionOptions;
+  /** The core datasource's provider, written into each new folder's migration_lock.toml. */
+  provider: Provider;
 }
 
 /**
@@ -93,7 +98,7 @@ export async function revision(ctx: Context, opts: RevisionOptions): Promise<Com
 
 /** Writes the migrations of a plan; nothing else runs between the diffs and the writes. */
 export function writeRevision(plan: RevisionPlan): CommandResult<RevisionData> {
-  return write(plan.project, plan.folders, plan.selected, plan.planned, plan.options);
+  return write(plan.project, plan.folders, plan.selected, plan.planned, plan.options, plan.provider);
 }
 
 /** Everything `revision` does short of writing: flags, reading, composing, diffing, the guard. */
@@ -104,6 +109,10 @@ export async function planRevision(ctx: Context, opts: RevisionOptions): Promise
   const current = new Map(project.owners.map((o) => [o.name, readSchemaText(project, o)]));
   const folders = folderCache(project);
   const histories = new Map(selected.map((o) => [o.name, folders.history(o)]));
+  // New migrations are written for the core datasource's provider; folders written for another
+  // one are refused, as Prisma Migrate refuses them.
+  const provider = (await coreSchemaProvider(project)) ?? 'postgresql';
+  for (const owner of selected) assertSameProvider(owner, (file) => relativePath(project, file), provider);
 
   const changed = selected.filter((o) => opts.regenerate || opts.empty || histories.get(o.name)!.snapshot !== current.get(o.name));
   // The engine (and its database connection) start while the whole schema is validated.
@@ -116,7 +125,7 @@ export async function planRevision(ctx: Context, opts: RevisionOptions): Promise
   const everyone = all.ownership;
   if (opts.regenerate) refuseOrphanedRequirements(project, folders, selected, histories);
   if (opts.regenerate && !opts.force) await refuseAppliedRegeneration(ctx, project, selected, histories);
-  const engine: DiffEngine | null = !opts.empty && changed.length > 0 ? await startEngine(ctx, opts.engine) : null;
+  const engine: DiffEngine | null = !opts.empty && changed.length > 0 ? await startEngine(ctx, opts.engine, provider) : null;
   const planned: Planned[] = [];
   try {
     for (const owner of changed) {
@@ -132,7 +141,7 @@ export async function planRevision(ctx: Context, opts: RevisionOptions): Promise
   } finally {
     await engine?.close();
   }
-  return { project, selected, planned, folders, options: opts };
+  return { project, selected, planned, folders, options: opts, provider };
 }
 
 function checkResult(project: Project, selected: Owner[], planned: Planned[]): CommandResult<RevisionData> {
@@ -174,7 +183,7 @@ async function refuseUnmigratedWorld(engine: DiffEngine, project: Project, folde
   }
 }
 
-function write(project: Project, folders: FolderCache, selected: Owner[], planned: Planned[], opts: RevisionOptions): CommandResult<RevisionData> {
+function write(project: Project, folders: FolderCache, selected: Owner[], planned: Planned[], opts: RevisionOptions, provider: Provider): CommandResult<RevisionData> {
   const latest = new Map<string, string | undefined>(project.owners.map((o) => [o.name, folders.migrations(o).at(-1)?.name]));
   const entries = new Map<string, RevisionEntry>(selected.map((o) => [o.name, { owner: o.name, status: 'unchanged' }]));
   const lines: string[] = [];
@@ -199,7 +208,7 @@ function write(project: Project, folders: FolderCache, selected: Owner[], planne
     for (const old of p.history.migrations.filter((m) => replaced.includes(m.name))) rmSync(old.dir, { recursive: true, force: true });
     const dir = path.join(p.owner.migrationsDir, name);
     const lock = path.join(p.owner.migrationsDir, LOCK_FILE);
-    if (!existsSync(lock)) writeFileSync(lock, lockFileContent('postgresql'));
+    if (!existsSync(lock)) writeFileSync(lock, lockFileContent(provider));
     writeFileSync(path.join(dir, MIGRATION_SQL), requirementsHeader(requires) + p.up);
     writeFileSync(path.join(dir, DOWN_SQL), p.down);
     writeFileSync(path.join(dir, SNAPSHOT), p.snapshot);

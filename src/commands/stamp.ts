@@ -8,6 +8,7 @@ import { loadState } from '../apply/load.js';
 import { assertMigrationExists, planStamp } from '../apply/plan.js';
 import { describeFailure, describeInterruption, runPlan } from '../db/runner.js';
 import { InterruptedError, RuntimeError } from '../errors.js';
+import { projectProvider } from '../project/provider.js';
 import { readMigrations } from '../migrations/folder.js';
 import { interruptible, lockOptions, lockWaitLine, openInterruptible, ownerArgument, plural } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
@@ -31,7 +32,7 @@ export async function stamp(
   const project = contextProject(ctx);
   const owner = ownerArgument(project, opts.owner, 'stamp');
   assertMigrationExists(owner, readMigrations(owner.migrationsDir), opts.migration, 'stamp');
-  const db = (await openInterruptible(ctx, { lockKey: project.settings.lockKey }, opts.signal))!;
+  const db = (await openInterruptible(ctx, { lockKey: project.settings.lockKey, provider: projectProvider(project) }, opts.signal))!;
   try {
     const state = await interruptible(db, opts.signal, 'waiting for the migration lock', async () => {
       await db.lock((holder) => ctx.reporter.info(lockWaitLine(holder)), lockOptions(opts.lockTimeout));

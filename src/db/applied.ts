@@ -1,5 +1,6 @@
 import { isApplied } from '../apply/state.js';
 import type { Owner, Project } from '../project/project.js';
+import { projectProvider } from '../project/provider.js';
 import { withDatabase, type DatabaseSource } from './connect.js';
 import { readHistory } from './history.js';
 
@@ -13,7 +14,7 @@ import { readHistory } from './history.js';
  *   applied.has('20250101120000_init'); // true once `orchestrate migrate` ran it
  */
 export async function appliedMigrationNames(source: DatabaseSource, project: Project, owner: Owner): Promise<Set<string>> {
-  return withDatabase(source, { lockKey: project.settings.lockKey, readOnly: true }, async (db) => {
+  return withDatabase(source, { lockKey: project.settings.lockKey, readOnly: true, provider: projectProvider(project) }, async (db) => {
     if (!db) return new Set<string>();
     const { rows } = await readHistory(db, [{ owner: owner.name, table: owner.historyTable }]);
     return new Set(rows.filter(isApplied).map((r) => r.migrationName));

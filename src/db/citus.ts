@@ -8,6 +8,7 @@ import type { Driver } from './driver.js';
 
 /** Throws before anything runs when `db` is a Citus worker node. */
 export async function assertNotCitusWorker(db: Driver): Promise<void> {
+  if (db.dialect.provider !== 'postgresql') return;
   if (db.embedded) return;
   const [found] = await db.query<{ present: boolean }>(`SELECT to_regprocedure('citus_is_coordinator()') IS NOT NULL AS present`);
   if (!found?.present) return;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { RuntimeError, UsageError, databaseErrorFields } from '../errors.js';
 import type { Driver } from './driver.js';
 import { connectPostgres } from './postgres.js';
+import type { Provider } from '../project/provider.js';
 import { redactUrl, resolveDatabaseUrl, type UrlSources } from './url.js';
 
 export const EMBEDDED_DIR = '.orchestrate/pglite';
@@ -29,19 +30,26 @@ export interface OpenOptions {
    * which callers treat as "nothing applied").
    */
   readOnly?: boolean;
+  /** The project's provider (`projectProvider`): which URLs fit, and which embedded database. */
+  provider?: Provider;
 }
 
 /** What the run talks to, decided before connecting. */
 export type DatabaseTarget =
   | { kind: 'url'; url: string; source: string; provider: 'postgresql' }
-  | { kind: 'embedded'; dataDir: string; lockFile: string };
+  | { kind: 'embedded'; dataDir: string; lockFile: string }
+  | { kind: 'sqlite'; file: string; source: string; embedded: boolean };
 
-export async function databaseTarget(source: UrlSources): Promise<DatabaseTarget> {
+export async function databaseTarget(source: UrlSources, provider: Provider = 'postgresql'): Promise<DatabaseTarget> {
   const resolved = await resolveDatabaseUrl(source);
+  const scheme = resolved && /^([a-z][a-z0-9+.-]*):/i.exec(resolved.url)?.[1]?.toLowerCase();
+  if (provider === 'sqlite' || scheme === 'file') {
+    const { sqliteTarget } = await import('./sqlite-target.js');
+    return sqliteTarget(source.root, resolved, provider);
+  }
   if (!resolved) {
     return { kind: 'embedded', dataDir: path.join(source.root, EMBEDDED_DIR), lockFile: path.join(source.root, EMBEDDED_LOCK) };
   }
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(resolved.url)?.[1]?.toLowerCase();
   if (scheme !== 'postgres' && scheme !== 'postgresql') {
     throw new UsageError(
       scheme
@@ -90,7 +98,11 @@ function connectionFix(error: unknown, waiting: boolean, waitSource = '--wait'):
  * line). With `waitSeconds`, failures that waiting can cure are retried until the deadline.
  */
 export async function openDatabase(source: DatabaseSource, options: OpenOptions): Promise<Driver | null> {
-  const target = await databaseTarget(source);
+  const target = await databaseTarget(source, options.provider);
+  if (target.kind === 'sqlite') {
+    const { openSqliteTarget } = await import('./sqlite-target.js');
+    return openSqliteTarget(source.root, target, options, source);
+  }
   if (target.kind === 'embedded') {
     const relative = path.relative(source.root, target.dataDir) || target.dataDir;
     if (options.readOnly && !existsSync(path.join(target.dataDir, 'PG_VERSION'))) {

@@ -1,9 +1,9 @@
 /**
  * The database seen by the apply half of the tool: one connection, a script runner and the
  * migration lock. Everything that differs between database products (history table DDL, the
- * lock, transaction rules, literal quoting) sits behind `Driver` and `Dialect`, so MySQL or
- * SQLite can follow with their own pair. Statement splitting (split.ts) follows PostgreSQL's
- * lexical rules and is imported where it is needed (runner, --sql), not carried by the dialect:
+ * lock, transaction rules, literal quoting) sits behind `Driver` and `Dialect`: PostgreSQL
+ * (server and PGlite) and SQLite (libsql). Statement splitting (split.ts, split-sqlite.ts, chosen
+ * by `splitterFor`) is imported where it is needed (runner, --sql), not carried by the dialect:
  * a no-op `migrate` never loads it.
  */
 
@@ -19,10 +19,20 @@ export interface TableName {
 
 /** SQL text that differs between providers. Pure functions: used by `--sql` and by the runner alike. */
 export interface Dialect {
-  readonly provider: 'postgresql';
+  readonly provider: 'postgresql' | 'sqlite';
   /** Whether DDL can be rolled back with its transaction (false on MySQL, for instance). */
   readonly transactionalDdl: boolean;
+  /**
+   * Run before BEGIN, outside the transaction: settings a transaction cannot change (SQLite
+   * ignores `PRAGMA foreign_keys` inside one).
+   */
+  readonly beforeBegin?: string;
   readonly begin: string;
+  /**
+   * Run just before COMMIT, inside the transaction; a statement here that finds a problem makes
+   * the driver fail it, which rolls the migration back (SQLite: `PRAGMA foreign_key_check`).
+   */
+  readonly beforeCommit?: string;
   readonly commit: string;
   readonly rollback: string;
   quoteIdentifier(name: string): string;
@@ -57,6 +67,8 @@ export interface Dialect {
   readonly cancelledCode: string;
   /** Query listing which of `$1` (an array of table names) exist in schema `$2`; returns rows `{ name }`. */
   readonly existingTablesQuery: string;
+  /** Tables of schema `$2` whose name is `LIKE $1` (backslash escapes), as rows `{ name }` sorted by name. */
+  readonly tablesLikeQuery: string;
   /** One query returning the rows of every given table with an `owner` column. */
   selectHistory(tables: { owner: string; table: TableName }[]): string;
 }

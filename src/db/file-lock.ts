@@ -90,15 +90,29 @@ function ageMs(file: string): number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The lock file was still held by another process after `timeoutMs`. */
+export class FileLockTimeout extends Error {
+  constructor(
+    readonly waitedMs: number,
+    readonly holder: LockHolder | null,
+  ) {
+    super(`the lock file was still held after ${waitedMs} ms`);
+  }
+}
+
 /**
  * Waits until `file` can be created, taking over files left by dead processes.
- * `onWait` is called once, with a description of the holder, if the lock is busy.
+ * `onWait` is called once, with a description of the holder (and the holder as read from the
+ * file, when it could be read), if the lock is busy. With `timeoutMs`, gives up with
+ * `FileLockTimeout` after that long.
  *
  * @example
  *   const lock = await acquireFileLock('/srv/app/.orchestrate/pglite.lock', (who) => log(`waiting for ${who}`));
  *   try { ... } finally { lock.release(); }
  */
-export async function acquireFileLock(file: string, onWait: (holder: string) => void): Promise<FileLock> {
+export async function acquireFileLock(file: string, onWait: (holder: string, raw: LockHolder | null) => void, options: { timeoutMs?: number } = {}): Promise<FileLock> {
+  const started = Date.now();
+  let last: LockHolder | null = null;
   const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
   const me: LockHolder = { pid: process.pid, host: os.hostname(), start: processStart(process.pid), token };
   const content = JSON.stringify(me);
@@ -116,6 +130,8 @@ export async function acquireFileLock(file: string, onWait: (holder: string) => 
       takeOver(file, current.raw);
       continue;
     }
+    last = current?.holder ?? last;
+    if (options.timeoutMs !== undefined && Date.now() - started >= options.timeoutMs) throw new FileLockTimeout(Date.now() - started, last);
     if (!announced) {
       announced = true;
       const h = current?.holder;
@@ -123,6 +139,7 @@ export async function acquireFileLock(file: string, onWait: (holder: string) => 
         h
           ? `process ${h.pid} on ${h.host}${holderState(h) === 'unknown' ? ` (another host; delete ${file} if no process there uses the database)` : ''}`
           : 'another process',
+        h ?? null,
       );
     }
     await sleep(delay);

@@ -29,17 +29,18 @@ interface RawRow {
   owner: string;
   id: string;
   checksum: string;
-  finished_at: Date | string | null;
+  finished_at: Date | string | number | null;
   migration_name: string;
   logs: string | null;
-  rolled_back_at: Date | string | null;
-  started_at: Date | string;
+  rolled_back_at: Date | string | number | null;
+  started_at: Date | string | number;
   applied_steps_count: number | string;
 }
 
-/** Drivers return timestamps as Date objects, or as PostgreSQL's text (COPY). */
-function toDate(v: Date | string | null): Date | null {
+/** Drivers return timestamps as Date objects, as PostgreSQL's text (COPY), or as SQLite's milliseconds. */
+function toDate(v: Date | string | number | bigint | null): Date | null {
   if (v === null || v instanceof Date) return v;
+  if (typeof v === 'number' || typeof v === 'bigint') return new Date(Number(v));
   const parsed = timestampFromText(v);
   return parsed instanceof Date ? parsed : new Date(v);
 }

@@ -50,6 +50,8 @@ export const postgresDialect: Dialect = {
   undefinedTableCode: '42P01',
   cancelledCode: '57014',
   existingTablesQuery: `SELECT t AS name FROM unnest($1::text[]) AS t WHERE to_regclass(quote_ident($2) || '.' || quote_ident(t)) IS NOT NULL`,
+  // information_schema is standard SQL; LIKE's default escape is the backslash.
+  tablesLikeQuery: 'SELECT table_name AS name FROM information_schema.tables WHERE table_name LIKE $1 AND table_schema = $2 ORDER BY table_name',
   selectHistory: (tables) =>
     tables
       .map(

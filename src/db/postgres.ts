@@ -46,7 +46,7 @@ export interface PostgresOptions {
 export class ConnectTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
   constructor(ms: number) {
-    super(`no answer within ${ms / 1000} s (connect_timeout; the server did not complete the connection)`);
+    super(`no answer within ${Math.round(ms / 100) / 10} s (connect_timeout; the server did not complete the connection)`);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { assertTransactionSafe, roundTrips, type RoundTrip } from '../apply/render.js';
 import type { Plan, Step } from '../apply/plan.js';
-import { databaseErrorFields, isSqlState } from '../errors.js';
+import { databaseErrorFields, isDatabaseErrorCode, isSqlState } from '../errors.js';
 import type { Driver } from './driver.js';
 import { codeOf } from './split.js';
 
@@ -82,7 +82,7 @@ type Outcome = { kind: 'done' } | { kind: 'failed'; failed: StepFailed } | { kin
  *   if (result.failed) throw new RuntimeError(describeFailure(result.failed));
  */
 export async function runPlan(db: Driver, plan: Plan, options: RunOptions = {}): Promise<RunResult> {
-  assertTransactionSafe(plan);
+  assertTransactionSafe(plan, db.dialect);
   const { signal, onStep = () => {}, onStart = () => {} } = options;
   let cancelling: Promise<void> | null = null;
   const cancel = () => {
@@ -156,7 +156,7 @@ async function runStep(db: Driver, step: Step, schema: string, signal: AbortSign
       await db.exec(trip.sql);
     } catch (error) {
       if (signal?.aborted) return stop();
-      const connectionLost = !db.alive || !isSqlState(databaseErrorFields(error).code);
+      const connectionLost = !db.alive || !isDatabaseErrorCode(databaseErrorFields(error).code);
       // (A stamp's single round trip opens its transaction itself: roll back whatever is open.)
       if ((inTransaction || transactional(step)) && !connectionLost) await db.exec(db.dialect.rollback).catch(() => {});
       const failure: StepFailed = { step, error, statement: null, atCommit: false, atHistoryTable: false, connectionLost, recordedFailed: false, sqlTable };
@@ -191,7 +191,7 @@ function serverMessage(error: unknown): string {
   const { message, code, detail } = databaseErrorFields(error);
   const base = message.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
   const extra = detail && detail.length <= 200 ? ` (${detail.replace(/\s+/g, ' ').replace(/\.$/, '')})` : '';
-  return `${base}${extra}${isSqlState(code) ? ` [SQLSTATE ${code}]` : ''}`;
+  return `${base}${extra}${isSqlState(code) ? ` [SQLSTATE ${code}]` : isDatabaseErrorCode(code) ? ` [${code}]` : ''}`;
 }
 
 /**

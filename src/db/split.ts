@@ -23,6 +23,9 @@ export interface Statement {
   terminated: boolean;
 }
 
+/** A dialect's statement splitter (PostgreSQL: `splitStatements`; SQLite: `splitSqliteStatements`). */
+export type Splitter = (script: string) => Statement[];
+
 const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
 const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
 
@@ -168,8 +171,8 @@ export function statementAt(statements: Statement[], offset: number): Statement 
 }
 
 /** Whether appending SQL after `script` would continue its last statement (no final `;`). */
-export function needsTerminator(script: string): boolean {
-  const statements = splitStatements(script);
+export function needsTerminator(script: string, split: Splitter = splitStatements): boolean {
+  const statements = split(script);
   const last = statements.at(-1);
   return last !== undefined && !last.terminated;
 }
@@ -199,7 +202,8 @@ export function codeOf(statement: Statement): { text: string; line: number } {
   return { text: t.slice(i), line };
 }
 
-const TRANSACTION_CONTROL = /^(?:BEGIN|START\s+TRANSACTION|COMMIT|END)(?:\s+(?:TRANSACTION|WORK))?\s*;?$/i;
+// SQLite's BEGIN takes DEFERRED / IMMEDIATE / EXCLUSIVE.
+const TRANSACTION_CONTROL = /^(?:BEGIN(?:\s+(?:DEFERRED|IMMEDIATE|EXCLUSIVE))?|START\s+TRANSACTION|COMMIT|END)(?:\s+(?:TRANSACTION|WORK))?\s*;?$/i;
 
 /**
  * Statements that end the transaction a migration runs in and that cannot simply be blanked
@@ -210,8 +214,8 @@ const TRANSACTION_ENDING =
   /^(?:(?:ROLLBACK|ABORT)(?:\s+(?:TRANSACTION|WORK))?(?:\s+AND\s+(?:NO\s+)?CHAIN)?|(?:COMMIT|END)(?:\s+(?:TRANSACTION|WORK))?\s+AND\s+CHAIN|PREPARE\s+TRANSACTION\b.*)\s*;?$/is;
 
 /** Top-level statements of a script that would end the transaction it runs in (see above). */
-export function transactionEndingStatements(script: string): { line: number; text: string }[] {
-  return splitStatements(script)
+export function transactionEndingStatements(script: string, split: Splitter = splitStatements): { line: number; text: string }[] {
+  return split(script)
     .map(codeOf)
     .filter((s) => TRANSACTION_ENDING.test(s.text));
 }
@@ -222,9 +226,9 @@ export function transactionEndingStatements(script: string): { line: number; tex
  * its COMMIT would end our transaction early and the rest of the migration, and its history row,
  * would no longer be atomic with it. Our transaction already groups the whole script.
  */
-export function withoutTransactionControl(script: string): string {
+export function withoutTransactionControl(script: string, split: Splitter = splitStatements): string {
   let out: string | null = null;
-  for (const s of splitStatements(script)) {
+  for (const s of split(script)) {
     if (!TRANSACTION_CONTROL.test(codeOf(s).text)) continue;
     out ??= script;
     out = out.slice(0, s.start) + s.text.replace(/[^\n]/g, ' ') + out.slice(s.end);

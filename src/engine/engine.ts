@@ -9,6 +9,8 @@ export type { SchemaFile } from '../schema/compose.js';
 export interface EngineOptions {
   /** A PostgreSQL URL for server-version detection; without one an in-memory PGlite answers. */
   url?: string;
+  /** The datasource provider of the schemas diffed; SQLite needs no database at all. */
+  provider?: 'postgresql' | 'sqlite';
 }
 
 const EMPTY_MARKER = '-- This is an empty migration.';
@@ -42,7 +44,11 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
   const runtimePromise = loadSchemaEngineRuntime();
   let factory;
   let closeStore = async () => {};
-  if (options.url) {
+  const sqlite = options.provider === 'sqlite';
+  if (sqlite) {
+    const { offlineSqliteFactory } = await import('./offline-sqlite.js');
+    factory = offlineSqliteFactory((what) => `orchestrate refused a database request from the schema engine (${what}); a diff of SQLite schemas needs no database.`);
+  } else if (options.url) {
     const [{ PrismaPg }, { clientConfigFor }] = await Promise.all([import('@prisma/adapter-pg'), import('../db/postgres.js')]);
     // Connection settings as libpq reads the URL (sslmode, PG* variables, ~/.pgpass), decided by one connection.
     const { config, error } = await clientConfigFor(options.url);
@@ -70,16 +76,17 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
   let engine;
   try {
     engine = await runtime.SchemaEngine.new(
-      { datamodels: [['schema.prisma', 'datasource db {\n  provider = "postgresql"\n}\n']] },
+      { datamodels: [['schema.prisma', `datasource db {\n  provider = "${sqlite ? 'sqlite' : 'postgresql'}"\n}\n`]] },
       // The engine's log lines (start-up, timings) are not shown; errors arrive as exceptions.
       () => {},
       bound,
     );
     // The engine connects lazily; make it connect now so an unreachable server fails here.
-    await engine.version();
+    // (SQLite: nothing to reach, and version() would ask the database for sqlite_version().)
+    if (!sqlite) await engine.version();
   } catch (error) {
     await closeDb();
-    const where = options.url ? `the database at ${redactUrl(options.url)}` : 'the in-memory database';
+    const where = sqlite ? 'no database (SQLite)' : options.url ? `the database at ${redactUrl(options.url)}` : 'the in-memory database';
     throw new RuntimeError(
       `Cannot start Prisma's schema engine against ${where} (${engineMessage(error, registry)}); check --url / DATABASE_URL, or unset both to diff without a database.`,
       { cause: error },

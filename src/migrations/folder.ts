@@ -129,9 +129,8 @@ export function assertUtf8(file: string, text: string): string {
   }
   let line = 1;
   for (let i = 0; i < offset; i++) if (bytes[i] === 10) line++;
-  throw new UsageError(
-    `${file} is not valid UTF-8: the byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} at byte offset ${offset} (line ${line}) is not part of a UTF-8 character; save the file as UTF-8 (e.g. \`iconv -f latin1 -t utf-8\`) before running anything, as psql would refuse it too.`,
-  );
+  const message = `${file} is not valid UTF-8: the byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} at byte offset ${offset} (line ${line}) is not part of a UTF-8 character; save the file as UTF-8 (e.g. \`iconv -f latin1 -t utf-8\`) before running anything, as psql would refuse it too.`;
+  throw new UsageError(message, { problems: [{ code: 'encoding', migration: path.basename(path.dirname(file)), file, line, message }] });
 }
 
 /** One migration directory as read from disk; down.sql is read on first use. */

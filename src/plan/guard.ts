@@ -1,5 +1,6 @@
 import { codeOf, splitStatements } from '../db/split.js';
 import type { Ownership } from '../schema/compose.js';
+import { findRedefinitions, previousDefinition, redefinitionProblems } from './redefine.js';
 
 /** One object a generated statement touches that its owner does not own. */
 export interface Violation {
@@ -57,6 +58,8 @@ const quoted = (s: string) => [...s.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
  */
 const implicit = (table: string) => (table.startsWith('_') ? undefined : '(undeclared)');
 const baseEnum = (name: string) => name.replace(/_(new|old)$/, '');
+const codes = (sql: string) => splitStatements(sql).map((s) => codeOf(s).text.replace(/;$/, ''));
+const oneLineOf = (s: string) => s.replace(/\s+/g, ' ');
 
 /**
  * Checks that every object a generated migration creates, alters or drops belongs to `owner`:
@@ -65,7 +68,7 @@ const baseEnum = (name: string) => name.replace(/_(new|old)$/, '');
  * is only known on the `before` side); `everyone` is the ownership of the whole enabled schema,
  * so that no owner drops a table carrying others' columns or recreates an enum others use.
  */
-export function findViolations(sql: string, owner: string, before: Ownership, after: Ownership, everyone?: Ownership): Violation[] {
+export function findViolations(sql: string, owner: string, before: Ownership, after: Ownership, everyone?: Ownership, previous?: string): Violation[] {
   const extendedBy = everyone?.extenders ?? new Map<string, string[]>();
   const ownerOf = (kind: keyof Ownership, key: string): string | undefined =>
     (after[kind] as Map<string, unknown>).get(key) as string | undefined ?? (before[kind] as Map<string, unknown>).get(key) as string | undefined;
@@ -78,7 +81,30 @@ export function findViolations(sql: string, owner: string, before: Ownership, af
 
   // The same psql-like splitter the runner uses; the regexes below read each statement's code
   // without its leading `-- CreateTable` style comment.
-  for (const statement of splitStatements(sql).map((s) => codeOf(s).text.replace(/;$/, ''))) {
+  const statements = codes(sql);
+  // SQLite table rebuilds: checked as a whole (see redefine.ts), their statements skipped below.
+  const skip = new Set<number>();
+  const redefinitions = findRedefinitions(statements);
+  const previousStatements = previous === undefined || redefinitions.length === 0 ? [] : codes(previous);
+  for (const block of redefinitions) {
+    for (const i of block.statements) skip.add(i);
+    const t = block.table;
+    const tableOwner = ownerOf('tables', t) ?? implicit(t) ?? owner;
+    const isOwn = (column: string) => (ownerOf('columns', `${t}.${column}`) ?? tableOwner) === owner;
+    const seen = previous === undefined ? null : previousDefinition(previousStatements, t);
+    for (const p of redefinitionProblems(block, seen, isOwn)) {
+      const column = /^column "[^"]*"\."([^"]*)"$/.exec(p.object)?.[1];
+      violations.push({ statement: p.statement, object: p.object, owner: (column && ownerOf('columns', `${t}.${column}`)) || (tableOwner === owner ? '(another owner)' : tableOwner) });
+    }
+    // Columns added by owners this diff cannot see (not core, not a dependency) are not in the
+    // rebuilt table: the rebuild would drop them.
+    const visible = (o: string) => [...after.columns, ...before.columns].some(([key, who]) => who === o && key.startsWith(`${t}.`));
+    for (const other of everyone?.columnExtenders?.get(t) ?? []) {
+      if (other !== owner && !visible(other)) violations.push({ statement: oneLineOf(block.create), object: `table "${t}"`, owner: other, dropsExtensionOf: other });
+    }
+  }
+  for (const [index, statement] of statements.entries()) {
+    if (skip.has(index)) continue;
     const oneLine = statement.replace(/\s+/g, ' ');
     let m: RegExpExecArray | null;
     if ((m = CREATE_TABLE.exec(statement)) || (m = DROP_TABLE.exec(statement))) {

@@ -59,7 +59,12 @@ export async function diffOwner(
   const ob = before?.ownership ?? emptyOwnership();
   const oa = after?.ownership ?? emptyOwnership();
   // Whole tables first: they say most about what went wrong.
-  const violations = [...findViolations(up, owner.name, ob, oa, everyone), ...findViolations(down, owner.name, oa, ob)].sort(
+  // An SQLite table rebuild is checked against the table as it was: the whole schema of the
+  // side the script starts from, written out by the engine (only when there is a rebuild).
+  const rebuilds = (sql: string) => /\bCREATE\s+TABLE\s+"new_/i.test(sql);
+  const upFrom = rebuilds(up) ? await engine.diff('empty', sideOf(before)) : undefined;
+  const downFrom = rebuilds(down) ? await engine.diff('empty', sideOf(after)) : undefined;
+  const violations = [...findViolations(up, owner.name, ob, oa, everyone, upFrom), ...findViolations(down, owner.name, oa, ob, undefined, downFrom)].sort(
     (a, b) => Number(!a.object.startsWith('table')) - Number(!b.object.startsWith('table')),
   );
   if (violations.length > 0) {

@@ -1,5 +1,5 @@
 import { InputErrors, UsageError, type Problem } from '../errors.js';
-import { parseSchemaFile, type ParsedBlock, type ParsedFile, type SourceFile } from './parse.js';
+import { parseSchemaFile, type ParsedBlock, type ParsedField, type ParsedFile, type SourceFile } from './parse.js';
 
 /** One owner's schema file as it takes part in a composition. */
 export interface OwnerSource {
@@ -48,6 +48,11 @@ export interface Ownership {
   extenders: Map<string, string[]>;
   /** Enum type name (after `@@map`) → the other owners with fields of that type. */
   enumUsers: Map<string, string[]>;
+  /**
+   * Table → the other owners that add stored columns to it (`extend model` fields that are not
+   * relation fields). A rebuild of the table (SQLite) by an owner that cannot see them would lose them.
+   */
+  columnExtenders?: Map<string, string[]>;
 }
 
 export interface Composed {
@@ -187,7 +192,7 @@ function assemble(
   declared: Map<string, { owner: string; block: ParsedBlock; path: string }>,
   inserts: Map<string, { source: OwnerSource; block: ParsedBlock }[]>,
 ): Composed {
-  const ownership: Ownership = { blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map(), modelOfTable: new Map(), extenders: new Map(), enumUsers: new Map() };
+  const ownership: Ownership = { blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map(), modelOfTable: new Map(), extenders: new Map(), enumUsers: new Map(), columnExtenders: new Map() };
   for (const [name, d] of declared) {
     ownership.blocks.set(name, d.owner);
     if (d.block.kind === 'enum') ownership.enumTypes.set(d.block.dbName, d.owner);
@@ -201,6 +206,11 @@ function assemble(
     const table = declared.get(model)!.block.dbName;
     for (const { source, block } of list) {
       for (const f of block.fields) ownership.columns.set(`${table}.${f.column}`, source.owner);
+      const kind = (f: ParsedField) => declared.get(f.type)?.block.kind;
+      if (block.fields.some((f) => kind(f) !== 'model' && kind(f) !== 'view')) {
+        const stored = ownership.columnExtenders!.get(table) ?? [];
+        if (!stored.includes(source.owner)) ownership.columnExtenders!.set(table, [...stored, source.owner]);
+      }
       const set = ownership.extended.get(source.owner) ?? new Set<string>();
       set.add(table);
       ownership.extended.set(source.owner, set);
