@@ -47,9 +47,12 @@ export function makeProject(onCleanup: (fn: () => unknown) => void, spec: Projec
   return t.dir;
 }
 
-/** stderr holds exactly one line, an error sentence. */
+/** stderr holds exactly one line, an error sentence, besides the lines naming each migration as it starts. */
 export function oneErrorLine(stderr: string): string {
-  const lines = stderr.trim().split('\n');
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter((l) => !/^(Applying|Rolling back) \S+\/\S+ …$/.test(l));
   if (lines.length !== 1 || !lines[0]!.startsWith('error: ')) throw new Error(`expected one error line, got:\n${stderr}`);
   return lines[0]!.slice('error: '.length);
 }

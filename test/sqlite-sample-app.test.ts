@@ -83,7 +83,8 @@ describe('the sample app on SQLite', () => {
     // Without --cascade, analytics (which requires billing) blocks the uninstall.
     const blocked = await runCli(dir, ['downgrade', '--extension', 'billing', '--target', 'base'], ENV);
     expect(blocked.exitCode).toBe(3);
-    const down = await runCli(dir, ['downgrade', '--extension', 'billing', '--target', 'base', '--cascade'], ENV);
+    // Billing's tables hold rows: not on a terminal, dropping them needs --yes.
+    const down = await runCli(dir, ['downgrade', '--extension', 'billing', '--target', 'base', '--cascade', '--yes'], ENV);
     expect(down.stderr).not.toContain('error');
     expect(down.exitCode).toBe(0);
     expect(await counts(dir, [...CORE_TABLES, ...OTHER_TABLES])).toEqual(before);

@@ -78,7 +78,7 @@ describe('SQLite projects', () => {
     const result = await runCli(dir, ['migrate']);
     expect(result.exitCode).toBe(1);
     expect(oneErrorLine(result.stderr.split('\n').filter((l) => !l.startsWith('Using') && !l.startsWith('Applied')).join('\n'))).toBe(
-      'core/20240102000000_orphan failed and was rolled back, so nothing of it remains: at COMMIT (deferred constraints or the history row in _prisma_migrations): FOREIGN KEY constraint failed: row 13 of "Child" refers to a row of "Parent" that does not exist [SQLITE_CONSTRAINT_FOREIGNKEY]; migrations applied before it stay applied; fix the migration and run migrate again.',
+      'core/20240102000000_orphan failed and was rolled back, so nothing of it remains: at COMMIT (deferred constraints or the history row in _prisma_migrations): FOREIGN KEY constraint failed: row 13 of "Child" refers to a row of "Parent" that does not exist [SQLITE_CONSTRAINT_FOREIGNKEY]; migrations applied before it stay applied; fix the migration and run migrate again. Applied before it in this run, and still applied: 1 migration (core: 1).',
     );
     expect(await rows(dir, `SELECT name FROM sqlite_master WHERE name = 'Extra'`)).toEqual([]);
     expect(await rows(dir, 'SELECT count(*) AS n FROM "Child"')).toEqual([{ n: 3 }]);
@@ -103,7 +103,7 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
       { itemId: 1, what: 'insert;' },
       { itemId: 1, what: 'no name' },
     ]);
-    const down = await runCli(dir, ['downgrade', '--core', '--target', 'base']);
+    const down = await runCli(dir, ['downgrade', '--core', '--target', 'base', '--yes']); // Item and Audit hold rows
     expect(down.exitCode).toBe(0);
     expect(await rows(dir, `SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name`)).toEqual([]);
   });
