@@ -127,7 +127,7 @@ describe.each(providers)('on $name', (provider) => {
     await target.query(`INSERT INTO "billing_invoice" ("id", "user_id", "amount") VALUES (1, 1, 100), (2, 2, 250)`);
     await target.query(`UPDATE "User" SET "billing_plan" = 'pro' WHERE "id" = 1`);
 
-    const down = await runCli(dir, ['downgrade', '--extension', 'billing', '--target', 'base'], env);
+    const down = await runCli(dir, ['downgrade', '--extension', 'billing', '--target', 'base', '--yes'], env);
     expect(down.exitCode).toBe(0);
     expect(await target.tables()).toEqual(['User', '_prisma_migrations']);
     expect(await target.query(`SELECT "id", "email" FROM "User" ORDER BY "id"`)).toEqual([
