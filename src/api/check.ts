@@ -128,7 +128,7 @@ function readAllMigrations(project: Project, problems: Problem[]): Map<string, M
   const files = new Map<string, MigrationFiles[]>();
   for (const owner of project.owners) {
     try {
-      files.set(owner.name, readMigrations(owner.migrationsDir));
+      files.set(owner.name, readMigrations(owner.migrationsDir, { strictNames: true }));
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       // Revision planning may have tripped over the same folder already: report it once, with its owner.

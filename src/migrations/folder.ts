@@ -69,7 +69,7 @@ export function parseDirectives(sql: string): { noTransaction: boolean; requires
  * Lists an owner's migrations in apply order (directory name order, as Prisma Migrate does).
  * A missing folder means no migrations. A directory without migration.sql is an input error.
  */
-export function readMigrations(migrationsDir: string): MigrationFiles[] {
+export function readMigrations(migrationsDir: string, options: { strictNames?: boolean } = {}): MigrationFiles[] {
   let entries: Dirent[];
   try {
     entries = readdirSync(migrationsDir, { withFileTypes: true });
@@ -81,7 +81,10 @@ export function readMigrations(migrationsDir: string): MigrationFiles[] {
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort();
-  const misnamed = dirs.filter((name) => !MIGRATION_NAME.test(name));
+  // Prisma Migrate applies any folder name in sorted order, and real histories use names like
+  // `01_init`: those are applied as Prisma would, and only `check` (strictNames) flags them. A name
+  // with spaces or control characters is refused everywhere.
+  const misnamed = dirs.filter((name) => !(options.strictNames ? MIGRATION_NAME : PRISMA_MIGRATION_NAME).test(name));
   if (misnamed.length > 0) throw misnamedError(migrationsDir, misnamed);
   // Joined by hand below: path.join on every file is a measurable part of a no-op `migrate`.
   const base = path.join(migrationsDir);
@@ -172,6 +175,9 @@ class MigrationFolder implements MigrationFiles {
  * timestamp orders migrations; a folder named otherwise would sort anywhere (`zzz` runs last).
  */
 export const MIGRATION_NAME = /^\d{14}_[A-Za-z0-9_-]+$/;
+
+/** A name Prisma Migrate's own histories use and that is safe in messages and SQL literals. */
+const PRISMA_MIGRATION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** A migrations folder holds directories that are not named `<timestamp>_<slug>`. */
 export class MisnamedMigrationsError extends UsageError {
