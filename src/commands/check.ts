@@ -1,6 +1,5 @@
 /** `orchestrate check`: words the report of the check use case (src/api/check.ts). */
-import { checkProject, type CheckOptions } from '../api/check.js';
-import type { Warning } from '../api/warnings.js';
+import { checkProject, type CheckOptions, type CheckReport } from '../api/check.js';
 import type { Problem, ProblemCode } from '../errors.js';
 import type { CommandResult, Context } from './context.js';
 
@@ -10,21 +9,8 @@ export type ProblemKind = ProblemCode;
 /** A problem as `check --json` prints it: `owner` is null for problems of the whole project. */
 export type CheckProblem = Omit<Problem, 'owner'> & { owner: string | null };
 
-export interface CheckData {
-  ok: boolean;
-  /** Enabled owners, in project order. */
-  owners: string[];
-  /** Migration folders of those owners. */
-  migrations: number;
-  database: {
-    checked: boolean;
-    /** URL without password, or the embedded database's folder; null when none is configured. */
-    location: string | null;
-  };
-  problems: CheckProblem[];
-  /** Extension folders that are not enabled (their history tables, if any, are problems). */
-  warnings: Warning[];
-}
+/** check's report as `--json` prints it: every problem has an `owner` (null for the whole project). */
+export type CheckData = Omit<CheckReport, 'problems' | 'notes'> & { problems: CheckProblem[] };
 
 /**
  * Everything `revision --check` verifies, plus lint (naming, ownership, down.sql) and, when a
