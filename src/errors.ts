@@ -51,6 +51,8 @@ export type ProblemCode =
   | 'transaction-control'
   /** A migration failed while it ran (a result of `apply`, not a throw). */
   | 'migration-failed'
+  /** A run stopped by a signal (SIGINT, SIGTERM, an aborted `AbortSignal`); a result, not a throw. */
+  | 'interrupted'
   /** A migrations folder whose name does not start with a 14-digit timestamp (it would never run). */
   | 'migration-name'
   /** An extension folder that is not listed in the enabled extensions. */

@@ -118,6 +118,8 @@ describe('createOrchestrator', () => {
     });
     expect(result).toMatchObject({ ok: false, aborted: true, error: null });
     expect(result.results.map((r) => r.status)).toEqual(['Success', 'NotExecuted', 'NotExecuted', 'NotExecuted']);
+    expect(result.interruption).toMatchObject({ code: 'interrupted' });
+    expect(result.interruption!.message).toMatch(/^Interrupted before applying core\/\S+, which did not start; the 1 migration\(s\) applied before it stay applied; run migrate again to continue\.$/);
   });
 
   it('plans and applies a downgrade, and refuses one the database has moved past', async () => {

@@ -7,10 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { loadState } from '../apply/load.js';
 import { planDowngrade, planUpgrade, resolveTarget, type Plan, type Step, type Target } from '../apply/plan.js';
-import { assertTransactionSafe } from '../apply/render.js';
 import type { State } from '../apply/state.js';
 import type { Driver } from '../db/driver.js';
-import { describeFailure, runPlan } from '../db/runner.js';
+import { describeFailure, describeInterruption, runPlan } from '../db/runner.js';
 import { CheckError, UsageError, databaseErrorFields, type Problem } from '../errors.js';
 import { selectOwners, type Project } from '../project/project.js';
 
@@ -57,6 +56,8 @@ export interface ApplyResult {
   error: ApplyFailure | null;
   /** The signal stopped the run (a statement in flight is cancelled and rolled back); the rest are NotExecuted. */
   aborted: boolean;
+  /** With `aborted`: where the run stopped and what stays applied, in one sentence (code `interrupted`). */
+  interruption: Problem | null;
   /** Migrations of the plan another run applied between planning and applying (`owner/migration`). */
   alreadyDone: string[];
   durationMs: number;
@@ -159,11 +160,13 @@ export function replan(state: State, given: OrchestratePlan): { plan: Plan; alre
 }
 
 const direction = (step: Step): Direction | null => (step.kind === 'apply' ? 'Up' : step.kind === 'revert' ? 'Down' : null);
+const migrationOf = (step: Step): string | null => (step.kind === 'apply' || step.kind === 'revert' || step.kind === 'stamp' ? step.migration : null);
 
 /**
- * Runs a plan's steps one by one on a connection that already holds the migration lock,
- * reporting each as events. Stops at the first failure (rolled back when transactional) or
- * when `signal` is aborted between two steps.
+ * Runs a plan's steps in order on a connection that already holds the migration lock,
+ * reporting each as events (`migration:start` before it runs, `migration:end` after). Stops at
+ * the first failure (rolled back when transactional) or when `signal` is aborted: the statement
+ * in flight is cancelled and its migration rolled back, and `interruption` says where it stopped.
  *
  * @example
  *   const result = await executePlan(db, plan, { onEvent: (e) => console.log(e.type) });
@@ -172,54 +175,58 @@ const direction = (step: Step): Direction | null => (step.kind === 'apply' ? 'Up
 export async function executePlan(db: Driver, plan: Plan, options: { onEvent?: EventHandler; signal?: AbortSignal } = {}): Promise<Omit<ApplyResult, 'alreadyDone'>> {
   const started = performance.now();
   const emit = options.onEvent ?? (() => {});
-  assertTransactionSafe(plan);
   const results: MigrationResult[] = [];
-  let error: ApplyFailure | null = null;
-  let aborted = false;
-  for (const step of plan.steps) {
-    const dir = direction(step);
-    const migration = step.kind === 'apply' || step.kind === 'revert' || step.kind === 'stamp' ? step.migration : null;
-    if (error || aborted || options.signal?.aborted) {
-      aborted ||= !error;
-      if (migration && dir) results.push({ owner: step.owner, migration, direction: dir, status: 'NotExecuted' });
-      continue;
-    }
-    if (migration && dir) emit({ type: 'migration:start', owner: step.owner, migration, direction: dir });
-    const at = performance.now();
-    // The signal reaches the runner, which cancels the statement in flight and rolls it back.
-    const run = await runPlan(db, { ...plan, steps: [step] }, { signal: options.signal });
-    const durationMs = Math.round(performance.now() - at);
-    if (run.interrupted) {
-      aborted = true;
-      if (migration && dir) results.push({ owner: step.owner, migration, direction: dir, status: 'NotExecuted' });
-      continue;
-    }
-    if (run.failed) {
-      const statement = run.failed.statement;
-      const file = step.kind === 'apply' || step.kind === 'revert' ? step.file : undefined;
-      const problem: Problem = {
-        code: 'migration-failed',
-        owner: step.owner,
-        ...(migration ? { migration } : {}),
-        ...(file ? { file } : {}),
-        ...(statement ? { line: statement.line } : {}),
-        message: describeFailure(run.failed),
-      };
-      error = { problem, reason: databaseErrorFields(run.failed.error).message, statement, cause: run.failed.error };
+  let stepStarted = started;
+  const run = await runPlan(db, plan, {
+    signal: options.signal,
+    onStart: (step) => {
+      stepStarted = performance.now();
+      const migration = migrationOf(step);
+      const dir = direction(step);
+      if (migration && dir) emit({ type: 'migration:start', owner: step.owner, migration, direction: dir });
+    },
+    onStep: ({ step, durationMs }) => {
+      const migration = migrationOf(step);
+      const dir = direction(step);
       if (migration && dir) {
-        results.push({ owner: step.owner, migration, direction: dir, status: 'Error', durationMs });
-        emit({ type: 'migration:error', owner: step.owner, migration, direction: dir, problem });
+        results.push({ owner: step.owner, migration, direction: dir, status: 'Success', durationMs });
+        emit({ type: 'migration:end', owner: step.owner, migration, direction: dir, durationMs });
+      } else if (step.kind === 'create-history' || step.kind === 'drop-history') {
+        emit({ type: step.kind === 'create-history' ? 'history:create' : 'history:drop', owner: step.owner, table: step.table });
       }
-      continue;
-    }
+    },
+  });
+  let error: ApplyFailure | null = null;
+  if (run.failed) {
+    const { step, statement } = run.failed;
+    const migration = migrationOf(step);
+    const dir = direction(step);
+    const file = step.kind === 'apply' || step.kind === 'revert' ? step.file : undefined;
+    const problem: Problem = {
+      code: 'migration-failed',
+      owner: step.owner,
+      ...(migration ? { migration } : {}),
+      ...(file ? { file } : {}),
+      ...(statement ? { line: statement.line } : {}),
+      message: describeFailure(run.failed),
+    };
+    error = { problem, reason: databaseErrorFields(run.failed.error).message, statement, cause: run.failed.error };
     if (migration && dir) {
-      results.push({ owner: step.owner, migration, direction: dir, status: 'Success', durationMs });
-      emit({ type: 'migration:end', owner: step.owner, migration, direction: dir, durationMs });
-    } else if (step.kind === 'create-history' || step.kind === 'drop-history') {
-      emit({ type: step.kind === 'create-history' ? 'history:create' : 'history:drop', owner: step.owner, table: step.table });
+      results.push({ owner: step.owner, migration, direction: dir, status: 'Error', durationMs: Math.round(performance.now() - stepStarted) });
+      emit({ type: 'migration:error', owner: step.owner, migration, direction: dir, problem });
     }
   }
-  return { ok: !error && !aborted, command: plan.command, results, error, aborted, durationMs: Math.round(performance.now() - started) };
+  const interruption: Problem | null = run.interrupted
+    ? { code: 'interrupted', owner: (run.interrupted.step ?? run.interrupted.next)?.owner, message: describeInterruption(run.interrupted, run.done, plan.command) }
+    : null;
+  // What did not run, in plan order: after a failure or an interruption.
+  const reached = new Set(results.map((r) => key(r.owner, r.migration)));
+  for (const step of plan.steps) {
+    const migration = migrationOf(step);
+    const dir = direction(step);
+    if (migration && dir && !reached.has(key(step.owner, migration))) results.push({ owner: step.owner, migration, direction: dir, status: 'NotExecuted' });
+  }
+  return { ok: !error && !interruption, command: plan.command, results, error, aborted: interruption !== null, interruption, durationMs: Math.round(performance.now() - started) };
 }
 
 /**
@@ -239,7 +246,7 @@ export async function lockedApply(db: Driver, project: Project, given: Orchestra
         const dir = direction(step);
         return dir && (step.kind === 'apply' || step.kind === 'revert') ? [{ owner: step.owner, migration: step.migration, direction: dir, status: 'NotExecuted' }] : [];
       });
-      return { ok: false, command: given.command, results, error: null, aborted: true, alreadyDone: [], durationMs: 0 };
+      return { ok: false, command: given.command, results, error: null, aborted: true, interruption: { code: 'interrupted', message: `Interrupted while waiting for the migration lock; nothing was ${given.command === 'downgrade' ? 'rolled back' : 'applied'}.` }, alreadyDone: [], durationMs: 0 };
     }
     throw error;
   } finally {

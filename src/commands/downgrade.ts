@@ -12,7 +12,6 @@ import { planDowngrade, resolveTarget } from '../apply/plan.js';
 import { renderPlan } from '../apply/render.js';
 import { isApplied } from '../apply/state.js';
 import { dialectFor } from '../db/dialects.js';
-import { describeFailure, describeInterruption, runPlan } from '../db/runner.js';
 import { CheckError, InterruptedError, OrchestrateError, RuntimeError, UsageError } from '../errors.js';
 import { projectProvider } from '../project/provider.js';
 import { confirmDataLoss, dataLoss, type Drop } from './data-loss.js';
@@ -101,7 +100,11 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
   }
   const candidates = hasSelection(opts) ? selectOwners(project, opts).map((o) => o.name) : project.owners.map((o) => o.name);
   const provider = projectProvider(project);
-  const progress: { database: string; plan?: Plan; durations: Map<string, number>; failed?: string } = { database: 'the database', durations: new Map() };
+  const progress: { database: string; plan?: Plan; durations: Map<string, number>; droppedHistory: Set<string>; failed?: string } = {
+    database: 'the database',
+    durations: new Map(),
+    droppedHistory: new Set(),
+  };
   const results = (): DowngradeOwnerResult[] =>
     (progress.plan?.owners ?? []).map((o) => {
       const done = (m: string) => progress.durations.has(`${o.owner}/${m}`);
@@ -112,7 +115,7 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
         rolledBack: o.migrations.filter(done).map((m) => ({ migration: m, durationMs: progress.durations.get(`${o.owner}/${m}`)! })),
         remaining: o.migrations.filter((m) => !done(m) && m !== failed),
         failed,
-        historyTableDropped: progress.durations.has(`${o.owner}/`),
+        historyTableDropped: progress.droppedHistory.has(o.owner),
       };
     });
   const summary = (owners: DowngradeOwnerResult[]) =>
@@ -155,31 +158,31 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
       const drops = await dataLoss(db, plan);
       await confirmDataLoss(ctx, drops, Boolean(opts.yes));
 
-      const result = await runPlan(db, plan, {
+      const { executePlan } = await import('../api/apply.js');
+      const result = await executePlan(db, plan, {
         signal: opts.signal,
-        onStep: ({ step, durationMs }) => {
-          if (step.kind === 'revert') {
-            progress.durations.set(`${step.owner}/${step.migration}`, durationMs);
-            ctx.reporter.info(`Rolled back ${step.owner}/${step.migration} (${duration(durationMs)})`);
-          } else if (step.kind === 'drop-history') {
-            progress.durations.set(`${step.owner}/`, durationMs);
-            ctx.reporter.info(`Dropped the empty history table ${step.table} of ${step.owner}`);
+        onEvent: (event) => {
+          if (event.type === 'migration:start') ctx.reporter.info(`Rolling back ${event.owner}/${event.migration} …`);
+          if (event.type === 'migration:end') {
+            progress.durations.set(`${event.owner}/${event.migration}`, event.durationMs);
+            ctx.reporter.info(`Rolled back ${event.owner}/${event.migration} (${duration(event.durationMs)})`);
+          }
+          if (event.type === 'history:drop') {
+            progress.droppedHistory.add(event.owner);
+            ctx.reporter.info(`Dropped the empty history table ${event.table} of ${event.owner}`);
           }
         },
-        onStart: (step) => {
-          if (step.kind === 'revert') ctx.reporter.info(`Rolling back ${step.owner}/${step.migration} …`);
-        },
       });
-      if (result.failed) {
-        const { step } = result.failed;
-        if (step.kind === 'revert') progress.failed = `${step.owner}/${step.migration}`;
+      if (result.error) {
+        const { problem, cause } = result.error;
+        if (problem.migration) progress.failed = `${problem.owner}/${problem.migration}`;
         const owners = results();
         const count = owners.reduce((n, o) => n + o.rolledBack.length, 0);
         const before =
           count === 0 ? ' Nothing was rolled back before it in this run.' : ` Rolled back before it in this run, and still rolled back: ${plural(count, 'migration')} (${summary(owners)}).`;
-        throw new RuntimeError(`${describeFailure(result.failed)}${before}`, { cause: result.failed.error });
+        throw new RuntimeError(`${problem.message}${before}`, { cause });
       }
-      if (result.interrupted) throw new InterruptedError(describeInterruption(result.interrupted, result.done, 'downgrade'));
+      if (result.interruption) throw new InterruptedError(result.interruption.message);
       const owners = results();
       const rolledBack = owners.reduce((n, o) => n + o.rolledBack.length, 0);
       const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);

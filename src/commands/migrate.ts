@@ -236,30 +236,29 @@ async function apply(
   const { durations } = progress;
   if (plan.steps.length > 0) {
     // Loaded only when there is something to run: the common no-op start skips it.
-    const { describeFailure, describeInterruption, runPlan } = await import('../db/runner.js');
-    const result = await runPlan(db, plan, {
+    const { executePlan } = await import('../api/apply.js');
+    const result = await executePlan(db, plan, {
       signal: opts.signal,
-      onStep: ({ step, durationMs }) => {
-        if (step.kind !== 'apply') return;
-        durations.set(`${step.owner}/${step.migration}`, durationMs);
-        ctx.reporter.info(`Applied ${step.owner}/${step.migration} (${duration(durationMs)})`);
-      },
-      // Named before it runs: a long migration is the one on screen while it runs.
-      onStart: (step) => {
-        if (step.kind === 'apply') ctx.reporter.info(`Applying ${step.owner}/${step.migration} …`);
+      onEvent: (event) => {
+        // Named before it runs: a long migration is the one on screen while it runs.
+        if (event.type === 'migration:start') ctx.reporter.info(`Applying ${event.owner}/${event.migration} …`);
+        if (event.type === 'migration:end') {
+          durations.set(`${event.owner}/${event.migration}`, event.durationMs);
+          ctx.reporter.info(`Applied ${event.owner}/${event.migration} (${duration(event.durationMs)})`);
+        }
       },
     });
-    if (result.failed) {
-      const { step } = result.failed;
-      if (step.kind === 'apply') progress.failed = { owner: step.owner, migration: step.migration };
+    if (result.error) {
+      const { problem, cause } = result.error;
+      if (problem.migration) progress.failed = { owner: problem.owner!, migration: problem.migration };
       const data = resultData(progress, started);
       const before =
         data.applied === 0
           ? ' Nothing was applied before it in this run.'
           : ` Applied before it in this run, and still applied: ${plural(data.applied, 'migration')} (${appliedSummary(data.owners)}).`;
-      throw new RuntimeError(`${describeFailure(result.failed)}${before}`, { cause: result.failed.error, result: data });
+      throw new RuntimeError(`${problem.message}${before}`, { cause, result: data });
     }
-    if (result.interrupted) throw new InterruptedError(describeInterruption(result.interrupted, result.done, 'migrate'));
+    if (result.interruption) throw new InterruptedError(result.interruption.message);
   }
   // Applied migrations that do not cover the schema: the app would expect tables that are not there.
   progress.schemaChanges = await unmigratedChanges(

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadState } from '../apply/load.js';
 import { assertMigrationExists, planStamp } from '../apply/plan.js';
-import { describeFailure, describeInterruption, runPlan } from '../db/runner.js';
+import { executePlan } from '../api/apply.js';
 import { InterruptedError, RuntimeError } from '../errors.js';
 import { projectProvider } from '../project/provider.js';
 import { readMigrations } from '../migrations/folder.js';
@@ -39,9 +39,9 @@ export async function stamp(
       return loadState(db, project);
     });
     const plan = planStamp(state, owner.name, opts.migration, randomUUID);
-    const result = await runPlan(db, plan, { signal: opts.signal });
-    if (result.failed) throw new RuntimeError(describeFailure(result.failed), { cause: result.failed.error });
-    if (result.interrupted) throw new InterruptedError(describeInterruption(result.interrupted, result.done, 'stamp'));
+    const result = await executePlan(db, plan, { signal: opts.signal });
+    if (result.error) throw new RuntimeError(result.error.problem.message, { cause: result.error.cause });
+    if (result.interruption) throw new InterruptedError(result.interruption.message);
     const stamped = plan.owners[0]!.migrations;
     const text =
       stamped.length === 0
