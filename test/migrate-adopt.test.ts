@@ -95,7 +95,7 @@ describe('adopting a database migrated by Prisma Migrate', () => {
     const r = await runCli(project.dir, ['migrate', '--all'], env);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toBe(
-      `error: core/${CORE_NAME} failed in an earlier run and may be partly applied (its row in _prisma_migrations has no finished_at), so nothing can be applied to core: finish or undo its changes by hand, then record it as applied with \`orchestrate stamp core ${CORE_NAME}\` if its changes are now complete, or as rolled back with \`UPDATE "public"."_prisma_migrations" SET rolled_back_at = now() WHERE id = '${id}';\` if they are undone, and run the command again.`,
+      `error: core/${CORE_NAME} failed in an earlier run and may be partly applied (its row in _prisma_migrations has no finished_at), so nothing can be applied to core: finish or undo its changes by hand, then record it as applied with \`orchestrate stamp core ${CORE_NAME}\` if its changes are now complete, or as rolled back with \`UPDATE "public"."_prisma_migrations" SET "rolled_back_at" = now() WHERE "id" IN ('${id}');\` if they are undone, and run the command again.`,
     );
     expect(await tables(db.url)).toEqual(['User', '_prisma_migrations']);
 

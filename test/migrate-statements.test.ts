@@ -223,7 +223,7 @@ describe('bookkeeping a migration cannot move', () => {
     );
     expect(row).toMatchObject({ finished_at: null, rolled_back_at: null, applied_steps_count: 0 });
     expect(row!.logs).toMatch(/^relation "missing" does not exist \[SQLSTATE 42P01\] \(at line 3 of .*migration\.sql, after 1 statement\(s\) that were applied\)$/);
-    const update = `UPDATE "public"."_prisma_migrations" SET rolled_back_at = now() WHERE id = '${row!.id}';`;
+    const update = `UPDATE "public"."_prisma_migrations" SET "rolled_back_at" = now() WHERE "id" IN ('${row!.id}');`;
     expect(r.stderr).toContain(
       `error: core/${name} failed at line 3 of ${path.join(s.dir, 'prisma/migrations', name, 'migration.sql')}, \`INSERT INTO "missing" VALUES (1);\`: relation "missing" does not exist [SQLSTATE 42P01]; it runs without a transaction, so the statements before that one stay applied, and _prisma_migrations records it as failed, which stops migrate for core until it is resolved: finish or undo its changes by hand, then record it as applied with \`orchestrate stamp core ${name}\` if they are complete, or as rolled back with \`${update}\` if they are undone, and run migrate again.`,
     );

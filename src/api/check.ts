@@ -203,7 +203,7 @@ async function checkDatabase(db: Driver, project: Project, files: Map<string, Mi
   const history = await readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable })));
   const state = buildState(project.owners, files, history);
   for (const s of state.owners) {
-    problems.push(...stateProblems(s, state.schema));
+    problems.push(...stateProblems(s, state.schema, state.dialect));
     for (const a of s.applied) {
       for (const r of a.files?.requires ?? []) {
         const target = state.byName.get(r.owner);

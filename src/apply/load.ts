@@ -1,4 +1,6 @@
 import type { Driver } from '../db/driver.js';
+import { dialectFor } from '../db/dialects.js';
+import { projectProvider } from '../project/provider.js';
 import { EMPTY_HISTORY, readHistory, type HistorySnapshot } from '../db/history.js';
 import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
 import type { Owner, Project } from '../project/project.js';
@@ -52,5 +54,5 @@ export async function loadState(db: Driver | null, project: Project, files?: Pro
   history.catch(() => {});
   pending.catch(() => {});
   const read = await pending;
-  return buildState(project.owners, read, await history);
+  return buildState(project.owners, read, await history, db?.dialect ?? dialectFor(projectProvider(project)));
 }

@@ -102,7 +102,7 @@ export function resolveTarget(state: State, candidates: string[], migration: str
  *   plan.steps.filter((s) => s.kind === 'apply').length; // migrations to run
  */
 export function planUpgrade(state: State, selected: string[], options: { target?: Target; newId: IdFactory }): Plan {
-  throwProblems(selected.flatMap((name) => stateProblems(state.byName.get(name)!, state.schema)), CheckError);
+  throwProblems(selected.flatMap((name) => stateProblems(state.byName.get(name)!, state.schema, state.dialect)), CheckError);
 
   // What is applied (or will be, earlier in this run): every enabled owner counts, selected or not.
   const done = new Set<string>();
@@ -230,7 +230,7 @@ export function planDowngrade(state: State, targets: { owner: string; keep: stri
   const owners: OwnerPlan[] = [];
   for (const s of ordered) {
     const names = revert.get(s.owner.name)!;
-    checks.push(...stateProblems(s, state.schema).filter((p) => p.code === 'failed-migration'));
+    checks.push(...stateProblems(s, state.schema, state.dialect).filter((p) => p.code === 'failed-migration'));
     const migrations = s.applied.filter((a) => names.has(a.name)).reverse();
     for (const a of migrations) {
       if (!a.files) {

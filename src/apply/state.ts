@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import type { HistoryRow, HistorySnapshot } from '../db/history.js';
+import type { Dialect } from '../db/driver.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
 import type { Problem } from '../errors.js';
 import { checksumOf, type MigrationFiles } from '../migrations/folder.js';
@@ -41,6 +42,8 @@ export interface OwnerState {
 export interface State {
   /** The schema of the history tables. */
   schema: string;
+  /** The SQL of the database the state was read from (for the statements messages give). */
+  dialect: Dialect;
   /** Every enabled owner, core first, in project order. */
   owners: OwnerState[];
   byName: Map<string, OwnerState>;
@@ -73,7 +76,7 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
  *   const state = buildState(project.owners, files, await readHistory(db, tables));
  *   state.byName.get('core')!.pending.map((m) => m.name);
  */
-export function buildState(owners: Owner[], files: Map<string, MigrationFiles[]>, history: HistorySnapshot): State {
+export function buildState(owners: Owner[], files: Map<string, MigrationFiles[]>, history: HistorySnapshot, dialect: Dialect = postgresDialect): State {
   const rowsByOwner = new Map<string, HistoryRow[]>();
   for (const row of history.rows) {
     const list = rowsByOwner.get(row.owner);
@@ -110,7 +113,7 @@ export function buildState(owners: Owner[], files: Map<string, MigrationFiles[]>
       missing: applied.filter((a) => a.files === null),
     };
   });
-  return { schema: history.schema, owners: states, byName: new Map(states.map((s) => [s.owner.name, s])) };
+  return { schema: history.schema, dialect, owners: states, byName: new Map(states.map((s) => [s.owner.name, s])) };
 }
 
 /** `owner/migration`, the way every message names a migration. */
@@ -123,7 +126,7 @@ export const qualified = (owner: string, migration: string) => `${owner}/${migra
  * @example
  *   stateProblems(state.byName.get('core')!, state.schema).map((p) => p.code); // ['checksum-mismatch']
  */
-export function stateProblems(s: OwnerState, schema: string): Problem[] {
+export function stateProblems(s: OwnerState, schema: string, dialect: Dialect = postgresDialect): Problem[] {
   const owner = s.owner.name;
   const table = s.owner.historyTable;
   const problems: Problem[] = [];
@@ -133,7 +136,7 @@ export function stateProblems(s: OwnerState, schema: string): Problem[] {
       code: 'failed-migration',
       owner,
       migration: name,
-      message: `${qualified(owner, name)} failed in an earlier run and may be partly applied (its row in ${table} has no finished_at), so nothing can be applied to ${owner}: finish or undo its changes by hand, then record it as applied with \`orchestrate stamp ${owner} ${name}\` if its changes are now complete, or as rolled back with \`UPDATE ${postgresDialect.tableName({ schema, name: table })} SET rolled_back_at = now() WHERE id = '${row.id}';\` if they are undone, and run the command again.`,
+      message: `${qualified(owner, name)} failed in an earlier run and may be partly applied (its row in ${table} has no finished_at), so nothing can be applied to ${owner}: finish or undo its changes by hand, then record it as applied with \`orchestrate stamp ${owner} ${name}\` if its changes are now complete, or as rolled back with \`${dialect.markRolledBack({ schema, name: table }, [row.id])}\` if they are undone, and run the command again.`,
     });
   }
   for (const a of s.modified) {

@@ -32,8 +32,8 @@ export interface StepFailed {
   connectionLost: boolean;
   /** A migration without a transaction: its history row now records it as failed. */
   recordedFailed: boolean;
-  /** The step's history table in SQL (schema-qualified), for the commands a message gives. */
-  sqlTable: string;
+  /** The statement that records the step's history row as rolled back (for the fix a message gives). */
+  markRolledBack: string;
 }
 
 export interface StepInterrupted {
@@ -45,7 +45,7 @@ export interface StepInterrupted {
   statementsDone: number;
   /** A migration without a transaction: its history row records it as failed. */
   recordedFailed: boolean;
-  sqlTable: string;
+  markRolledBack: string;
 }
 
 export interface RunResult {
@@ -92,7 +92,7 @@ export async function runPlan(db: Driver, plan: Plan, options: RunOptions = {}):
   const done: StepDone[] = [];
   try {
     for (const step of plan.steps) {
-      if (signal?.aborted) return { done, failed: null, interrupted: { step: null, next: step, statementsDone: 0, recordedFailed: false, sqlTable: '' } };
+      if (signal?.aborted) return { done, failed: null, interrupted: { step: null, next: step, statementsDone: 0, recordedFailed: false, markRolledBack: '' } };
       onStart(step);
       const started = process.hrtime.bigint();
       const outcome = await runStep(db, step, plan.schema, signal, () => cancelling);
@@ -128,7 +128,8 @@ function failedStatement(trip: RoundTrip, error: unknown): FailedStatement {
 async function runStep(db: Driver, step: Step, schema: string, signal: AbortSignal | undefined, cancelling: () => Promise<void> | null): Promise<Outcome> {
   const trips = roundTrips(step, db.dialect, schema);
   const table = { schema, name: step.table };
-  const sqlTable = db.dialect.tableName(table);
+  // The statement a user runs to record a half-applied migration as undone, in this database's SQL.
+  const markRolledBack = 'id' in step ? db.dialect.markRolledBack(table, [step.id]) : '';
   // A step without a transaction whose first round trip (the unfinished history row) is done.
   let startedRow = false;
   let statementsDone = 0;
@@ -144,7 +145,7 @@ async function runStep(db: Driver, step: Step, schema: string, signal: AbortSign
       if (db.alive) await db.exec(db.dialect.failHistoryRow(table, step.id, logs)).catch(() => {});
       recordedFailed = true;
     }
-    return { kind: 'interrupted', interrupted: { step, next: null, statementsDone, recordedFailed, sqlTable } };
+    return { kind: 'interrupted', interrupted: { step, next: null, statementsDone, recordedFailed, markRolledBack } };
   };
 
   for (const trip of trips) {
@@ -159,7 +160,7 @@ async function runStep(db: Driver, step: Step, schema: string, signal: AbortSign
       const connectionLost = !db.alive || !isDatabaseErrorCode(databaseErrorFields(error).code);
       // (A stamp's single round trip opens its transaction itself: roll back whatever is open.)
       if ((inTransaction || transactional(step)) && !connectionLost) await db.exec(db.dialect.rollback).catch(() => {});
-      const failure: StepFailed = { step, error, statement: null, atCommit: false, atHistoryTable: false, connectionLost, recordedFailed: false, sqlTable };
+      const failure: StepFailed = { step, error, statement: null, atCommit: false, atHistoryTable: false, connectionLost, recordedFailed: false, markRolledBack };
       if (trip.statement) failure.statement = failedStatement(trip, error);
       else if (trip.historyTable) failure.atHistoryTable = true;
       else if (trip.finish || step.kind === 'apply') failure.atCommit = true;
@@ -198,8 +199,8 @@ function serverMessage(error: unknown): string {
  * How to resolve a migration without a transaction that stopped partway: its history row says
  * "failed" and blocks the owner until it is stamped or marked rolled back (as with Prisma).
  */
-function resolution(step: Step & { kind: 'apply' }, sqlTable: string): string {
-  return `finish or undo its changes by hand, then record it as applied with \`orchestrate stamp ${step.owner} ${step.migration}\` if they are complete, or as rolled back with \`UPDATE ${sqlTable} SET rolled_back_at = now() WHERE id = '${step.id}';\` if they are undone, and run migrate again`;
+function resolution(step: Step & { kind: 'apply' }, markRolledBack: string): string {
+  return `finish or undo its changes by hand, then record it as applied with \`orchestrate stamp ${step.owner} ${step.migration}\` if they are complete, or as rolled back with \`${markRolledBack}\` if they are undone, and run migrate again`;
 }
 
 /** One sentence: which owner and migration, which statement, the server's message, what now. */
@@ -224,7 +225,7 @@ export function describeFailure(failed: StepFailed): string {
         ? `creating the history table ${step.table}`
         : step.file;
   if (!step.transactional && up && failed.recordedFailed) {
-    return `${name} failed at ${where}: ${reason}; it runs without a transaction, so the statements before that one stay applied, and ${step.table} records it as failed, which stops migrate for ${step.owner} until it is resolved: ${resolution(step, failed.sqlTable)}.`;
+    return `${name} failed at ${where}: ${reason}; it runs without a transaction, so the statements before that one stay applied, and ${step.table} records it as failed, which stops migrate for ${step.owner} until it is resolved: ${resolution(step, failed.markRolledBack)}.`;
   }
   if (failed.connectionLost) {
     return `${up ? '' : 'Rolling back '}${name} was interrupted because the connection to the database was lost (${reason}); ${step.transactional ? `the server rolls back its transaction, so it is ${up ? 'not applied' : 'still applied'}` : 'some of its statements may have run'}; check the database and run ${up ? 'migrate' : 'downgrade'} again.`;
@@ -263,7 +264,7 @@ export function describeInterruption(interrupted: StepInterrupted, done: StepDon
   }
   const name = stepName(step);
   if (step.kind === 'apply' && !step.transactional && (interrupted.statementsDone > 0 || interrupted.recordedFailed)) {
-    return `Interrupted while applying ${name}, which runs without a transaction: ${interrupted.statementsDone} of its statements stay applied and ${step.table} records it as failed; ${resolution(step, interrupted.sqlTable)}.`;
+    return `Interrupted while applying ${name}, which runs without a transaction: ${interrupted.statementsDone} of its statements stay applied and ${step.table} records it as failed; ${resolution(step, interrupted.markRolledBack)}.`;
   }
   if (step.kind === 'revert' && !step.transactional && interrupted.statementsDone > 0) {
     return `Interrupted while rolling back ${name}, which runs without a transaction: ${interrupted.statementsDone} statement(s) of its down.sql ran and it is still recorded as applied; undo or finish them by hand, then run downgrade again.`;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildState, isApplied, stateProblems } from '../../src/apply/state.js';
+import { createClient } from '@libsql/client';
+import { sqliteDialect } from '../../src/db/sqlite-dialect.js';
 import { folder, history, owner, row } from './fixtures.js';
 
 const core = owner('core');
@@ -67,6 +69,20 @@ describe('stateProblems', () => {
       ['checksum-mismatch', 'core', A.name, `${A.dir}/migration.sql`],
       ['missing-migration', 'core', '20240101000000_gone', '/app/prisma/migrations/20240101000000_gone'],
     ]);
-    expect(problems[0]!.message).toMatch(/^core\/20250101000001_b failed in an earlier run .* `orchestrate stamp core 20250101000001_b` .*`UPDATE "public"\."_prisma_migrations" SET rolled_back_at/);
+    expect(problems[0]!.message).toMatch(/^core\/20250101000001_b failed in an earlier run .* `orchestrate stamp core 20250101000001_b` .*`UPDATE "public"\."_prisma_migrations" SET "rolled_back_at" = now\(\) WHERE "id" IN \('[^']+'\);`/);
+  });
+
+  it('gives the fix for a failed migration in the SQL of the database it was read from', async () => {
+    const s = buildState([core], new Map([['core', [A, B]]]), history([row(core, B.name, B.checksum, 'failed')]), sqliteDialect).byName.get('core')!;
+    const [problem] = stateProblems(s, 'main', sqliteDialect);
+    const statement = /`(UPDATE [^`]+)`/.exec(problem!.message)![1]!;
+    // The statement runs on a real SQLite database holding a failed row.
+    const db = createClient({ url: ':memory:' });
+    await db.execute(sqliteDialect.createHistoryTable({ schema: 'main', name: '_prisma_migrations' }));
+    await db.execute(`INSERT INTO "_prisma_migrations" ("id", "checksum", "migration_name", "started_at", "applied_steps_count") VALUES ('${s.failed[0]!.id}', 'x', '${B.name}', 0, 0)`);
+    await db.execute(statement);
+    const rows = (await db.execute('SELECT "rolled_back_at" FROM "_prisma_migrations"')).rows;
+    expect(rows[0]!.rolled_back_at).not.toBeNull();
+    db.close();
   });
 });
