@@ -7,7 +7,7 @@
  * SQLite drivers run one statement per call (libsql silently ignores the rest of a script),
  * so every script is run statement by statement with this splitter.
  */
-import type { Statement } from './split.js';
+import { statementCollector, type Statement } from './split.js';
 
 const enum Token {
   Semi,
@@ -58,24 +58,13 @@ function keyword(word: string): Token {
  *   splitSqliteStatements('CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM b; END;\nSELECT 1;').length; // 2
  */
 export function splitSqliteStatements(script: string): Statement[] {
-  const statements: Statement[] = [];
+  const collector = statementCollector(script);
   const n = script.length;
   let state = 0;
-  let segmentStart = 0;
   let hasCode = false;
-  let counted = 0;
-  let line = 1;
 
   const push = (endExclusive: number, terminated: boolean) => {
-    if (hasCode) {
-      const raw = script.slice(segmentStart, endExclusive);
-      const lead = raw.length - raw.trimStart().length;
-      const text = raw.trim();
-      const start = segmentStart + lead;
-      for (; counted < start; counted++) if (script.charCodeAt(counted) === 10) line++;
-      statements.push({ text, start, end: start + text.length, line, terminated });
-    }
-    segmentStart = endExclusive;
+    collector.end(endExclusive, terminated, hasCode);
     hasCode = false;
   };
 
@@ -122,5 +111,5 @@ export function splitSqliteStatements(script: string): Statement[] {
     i = next;
   }
   push(n, false);
-  return statements;
+  return collector.statements;
 }

@@ -26,6 +26,32 @@ export interface Statement {
 /** A dialect's statement splitter (PostgreSQL: `splitStatements`; SQLite: `splitSqliteStatements`). */
 export type Splitter = (script: string) => Statement[];
 
+/**
+ * What both splitters share: they find where statements end; this turns each segment that
+ * holds code into a Statement (trimmed text, offsets, line).
+ */
+export function statementCollector(script: string): { statements: Statement[]; end(endExclusive: number, terminated: boolean, hasCode: boolean): void } {
+  const statements: Statement[] = [];
+  let segmentStart = 0;
+  // Line numbers are counted forward from the previous statement, not from the top each time.
+  let counted = 0;
+  let line = 1;
+  return {
+    statements,
+    end(endExclusive, terminated, hasCode) {
+      if (hasCode) {
+        const raw = script.slice(segmentStart, endExclusive);
+        const lead = raw.length - raw.trimStart().length;
+        const text = raw.trim();
+        const start = segmentStart + lead;
+        for (; counted < start; counted++) if (script.charCodeAt(counted) === 10) line++;
+        statements.push({ text, start, end: start + text.length, line, terminated });
+      }
+      segmentStart = endExclusive;
+    },
+  };
+}
+
 const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
 const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
 
@@ -35,30 +61,18 @@ const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
  *   // ['CREATE TABLE a (id int);', 'SELECT 1;']
  */
 export function splitStatements(script: string): Statement[] {
-  const statements: Statement[] = [];
+  const collector = statementCollector(script);
   const n = script.length;
   let i = 0;
-  let segmentStart = 0;
   let parens = 0;
   // `BEGIN ATOMIC ... END` bodies (SQL-standard function bodies) contain semicolons; psql
   // counts BEGIN/CASE against END inside CREATE FUNCTION/PROCEDURE, and so do we.
   let blockDepth = 0;
   let words: string[] = [];
   let hasCode = false;
-  // Line numbers are counted forward from the previous statement, not from the top each time.
-  let counted = 0;
-  let line = 1;
 
   const push = (endExclusive: number, terminated: boolean) => {
-    if (hasCode) {
-      const raw = script.slice(segmentStart, endExclusive);
-      const lead = raw.length - raw.trimStart().length;
-      const text = raw.trim();
-      const start = segmentStart + lead;
-      for (; counted < start; counted++) if (script.charCodeAt(counted) === 10) line++;
-      statements.push({ text, start, end: start + text.length, line, terminated });
-    }
-    segmentStart = endExclusive;
+    collector.end(endExclusive, terminated, hasCode);
     parens = 0;
     blockDepth = 0;
     words = [];
@@ -131,7 +145,7 @@ export function splitStatements(script: string): Statement[] {
     i++;
   }
   push(n, false);
-  return statements;
+  return collector.statements;
 }
 
 function isRoutine(words: string[]): boolean {
