@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CheckError, UsageError } from '../errors.js';
+import { CheckError, UsageError, throwProblems } from '../errors.js';
 import type { DiffEngine } from '../engine/engine.js';
 import {
   DOWN_SQL,
@@ -15,6 +15,7 @@ import {
   type Requirement,
 } from '../migrations/folder.js';
 import { diffOwner, requirementsHeader } from '../plan/revision.js';
+import { changedWhileMoving, createTransferredIfMissing, findTransfersOf, keepTransferred, type Transfer } from '../plan/transfer.js';
 import { assertInsideRoot, selectOwners, transitiveDependencies, type Owner, type Project, type Selection } from '../project/project.js';
 import { assertSameProvider, coreSchemaProvider, type Provider } from '../project/provider.js';
 import { compose, validateComposed, type Composed } from '../schema/compose.js';
@@ -124,6 +125,10 @@ export async function planRevision(ctx: Context, opts: RevisionOptions): Promise
   // world does not show it.
   const everyone = all.ownership;
   if (opts.regenerate) refuseOrphanedRequirements(project, folders, selected, histories);
+  // Models that moved between owners (see writeTransfers); refused moves stop here, before any diff.
+  const snapshots = new Map(project.owners.map((o) => [o.name, latestSnapshot(folders, o)]));
+  const { transfers, problems: transferProblems } = opts.regenerate || opts.empty ? { transfers: [], problems: [] } : findTransfersOf(project, selected, snapshots, everyone);
+  throwProblems(transferProblems, CheckError);
   if (opts.regenerate && !opts.force) await refuseAppliedRegeneration(ctx, project, selected, histories);
   const engine: DiffEngine | null = !opts.empty && changed.length > 0 ? await startEngine(ctx, opts.engine, provider) : null;
   const planned: Planned[] = [];
@@ -137,6 +142,7 @@ export async function planRevision(ctx: Context, opts: RevisionOptions): Promise
       const diff = await diffOwner(engine!, project, owner, current, opts.regenerate ? null : history.snapshot, everyone, history.migrations.at(-1)?.snapshotPath);
       if (diff.up !== '') planned.push({ owner, history, up: diff.up, down: diff.down, snapshot: current.get(owner.name)! });
     }
+    if (engine) await writeTransfers(engine, project, transfers, snapshots, current, planned, provider);
     if (!opts.check && engine) await refuseUnmigratedWorld(engine, project, folders, selected, current, planned);
   } finally {
     await engine?.close();
@@ -152,6 +158,34 @@ function checkResult(project: Project, selected: Owner[], planned: Planned[]): C
   );
   if (planned.length === 0) lines.push(`No changes: the migrations of ${selected.length} owner(s) match their schemas.`);
   return { data: { check: true, owners }, text: lines.join('\n'), exitCode: planned.length > 0 ? 3 : 0 };
+}
+
+/**
+ * A model that moved between owners is handed over instead of dropped and created again (see
+ * plan/transfer.ts): the giving owner keeps the table, the receiving one creates it only where
+ * it does not exist. Refused, before anything is written, when the move cannot be done that way.
+ */
+async function writeTransfers(engine: DiffEngine, project: Project, transfers: Transfer[], snapshots: Map<string, string | null>, current: Map<string, string>, planned: Planned[], provider: Provider): Promise<void> {
+  if (transfers.length === 0) return;
+  throwProblems(await changedWhileMoving(engine, project, transfers, snapshots, current), CheckError);
+  for (const p of planned) {
+    const given = transfers.filter((t) => t.from === p.owner.name);
+    const taken = transfers.filter((t) => t.to === p.owner.name);
+    if (given.length > 0) {
+      p.up = keepTransferred(p.up, given);
+      p.down = createTransferredIfMissing(p.down, given, provider, 'restore');
+    }
+    if (taken.length > 0) p.up = createTransferredIfMissing(p.up, taken, provider, 'receive');
+  }
+}
+
+/** An owner's latest snapshot, or null when it has none (no migrations yet, or an adopted history). */
+function latestSnapshot(folders: FolderCache, owner: Owner): string | null {
+  try {
+    return folders.history(owner).snapshot ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -36,7 +36,7 @@ export function world(project: Project, owner: Owner, current: Map<string, strin
 
 const sideOf = (c: Composed | null): DiffSide => (c ? c.files : 'empty');
 
-const emptyOwnership = () => ({ blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map(), modelOfTable: new Map(), extenders: new Map(), enumUsers: new Map() });
+export const emptyOwnership = (): Ownership => ({ blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map(), modelOfTable: new Map(), extenders: new Map(), enumUsers: new Map() });
 
 /**
  * Diffs one owner from what its migrations produce (`snapshot`) to what its schema says now,
