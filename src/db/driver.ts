@@ -159,5 +159,11 @@ export interface Driver {
    * caller stops after the statement.
    */
   cancel(): Promise<void>;
+  /**
+   * Called before scripts run, outside any transaction: the embedded database loads the
+   * PostgreSQL extensions they create (PGlite finds one only when opened with it), or throws a
+   * RuntimeError naming one it does not ship. Servers need nothing.
+   */
+  prepareFor?(scripts: { sql: string; where: string }[]): Promise<void>;
   close(): Promise<void>;
 }

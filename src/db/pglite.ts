@@ -1,10 +1,11 @@
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { RuntimeError, databaseErrorFields } from '../errors.js';
 import type { Dialect, Driver, Row } from './driver.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 import { postgresDialect } from './postgres-dialect.js';
+import { extensionsCreatedBy, pgliteExtensionsFor, pgliteShips, unavailableExtensionError } from './pglite-extensions.js';
 import { ensureStateDir } from '../project/state-dir.js';
 
 /**
@@ -14,23 +15,62 @@ import { ensureStateDir } from '../project/state-dir.js';
 const pgliteDialect: Dialect = { ...postgresDialect, resetSession: `${postgresDialect.resetSession} SET search_path TO public;` };
 
 /**
+ * The extensions an embedded database was last opened with, kept in its own folder (PostgreSQL
+ * ignores files it does not know there) so that it goes away with the database.
+ */
+const EXTENSIONS_RECORD = 'orchestrate-extensions.json';
+
+function recordedExtensions(dataDir: string): string[] {
+  try {
+    const names: unknown = JSON.parse(readFileSync(path.join(dataDir, EXTENSIONS_RECORD), 'utf8'));
+    return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
+  } catch {
+    // No record (a database from before extensions were loaded): the catalog check below finds them.
+    return [];
+  }
+}
+
+/**
  * The embedded database: PGlite (PostgreSQL compiled to WebAssembly) in a project folder.
  *
  * PGlite runs inside one process and must never open its folder twice, so the lock is a lock
  * file taken before the folder is opened and held until it is closed; the advisory lock of a
  * server would protect nothing here. `lock()` therefore has nothing left to do.
+ *
+ * PGlite finds an extension only when it was passed to its constructor: the database is opened
+ * with the extensions it has (recorded, and checked against `pg_extension`), and `prepareFor`
+ * reopens it, between two migrations, with those a run's scripts create.
  */
 export async function openPglite(dataDir: string, lockFile: string, location: string, onWait: (holder: string) => void): Promise<Driver> {
   ensureStateDir(path.dirname(dataDir));
   const fileLock: FileLock = await acquireFileLock(lockFile, onWait);
+  let PGliteClass: typeof PGlite;
   let db: PGlite;
+  let loaded: string[] = [];
+  const start = async (names: string[]): Promise<PGlite> => {
+    const { extensions, loaded: now } = pgliteExtensionsFor(names);
+    loaded = now;
+    return PGliteClass.create({ dataDir, extensions });
+  };
+  /** Opens with `names` plus whatever the database has installed that PGlite ships. */
+  const open = async (names: string[]): Promise<PGlite> => {
+    let opened = await start(names);
+    const installed = (await opened.query<{ extname: string }>('SELECT extname FROM pg_extension')).rows.map((r) => r.extname);
+    const missing = pgliteExtensionsFor(installed).loaded.filter((name) => !loaded.includes(name));
+    if (missing.length > 0) {
+      await opened.close();
+      opened = await start([...loaded, ...missing]);
+    }
+    if (loaded.join() !== recordedExtensions(dataDir).sort().join()) writeFileSync(path.join(dataDir, EXTENSIONS_RECORD), `${JSON.stringify(loaded)}\n`);
+    return opened;
+  };
   try {
-    const { PGlite } = await import('@electric-sql/pglite');
+    ({ PGlite: PGliteClass } = await import('@electric-sql/pglite'));
     removeScratchFolders(dataDir);
-    if (!existsSync(dataDir)) await createInScratch(PGlite, dataDir);
+    if (!existsSync(dataDir)) await createInScratch(PGliteClass, dataDir);
     else if (!existsSync(path.join(dataDir, 'PG_VERSION'))) throw damaged(dataDir, 'it has no PG_VERSION file');
     try {
-      db = await PGlite.create({ dataDir });
+      db = await open(recordedExtensions(dataDir));
     } catch (error) {
       throw damaged(dataDir, firstSentence(databaseErrorFields(error).message), error);
     }
@@ -53,6 +93,18 @@ export async function openPglite(dataDir: string, lockFile: string, location: st
     },
     async exec(script: string) {
       await db.exec(script);
+    },
+    async prepareFor(scripts: { sql: string; where: string }[]) {
+      const wanted: string[] = [];
+      for (const { sql, where } of scripts) {
+        for (const name of extensionsCreatedBy([sql])) {
+          if (!pgliteShips(name)) throw unavailableExtensionError(name, where);
+          if (!loaded.includes(name)) wanted.push(name);
+        }
+      }
+      if (wanted.length === 0) return;
+      await db.close();
+      db = await open([...loaded, ...wanted]);
     },
     async transaction<T>(fn: () => Promise<T>) {
       await db.exec('BEGIN');

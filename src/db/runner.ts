@@ -83,6 +83,7 @@ type Outcome = { kind: 'done' } | { kind: 'failed'; failed: StepFailed } | { kin
  */
 export async function runPlan(db: Driver, plan: Plan, options: RunOptions = {}): Promise<RunResult> {
   assertTransactionSafe(plan, db.dialect);
+  await db.prepareFor?.(plan.steps.flatMap((s) => (s.kind === 'apply' || s.kind === 'revert' ? [{ sql: s.sql, where: s.file }] : [])));
   const { signal, onStep = () => {}, onStart = () => {} } = options;
   let cancelling: Promise<void> | null = null;
   const cancel = () => {
