@@ -10,6 +10,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { InterruptedError, OrchestrateError } from './errors.js';
 import type { CommandResult, Context, GlobalOptions, Reporter } from './commands/context.js';
 import { makeContext } from './commands/context.js';
+import { prepareSettings } from './config/settings.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../package.json') as { version: string };
@@ -99,6 +100,7 @@ async function execute(cmd: Command, run: Runner): Promise<void> {
   jsonOutput = Boolean(globals.json);
   const ctx = makeContext(globals, reporter);
   if (process.stdin.isTTY && process.stderr.isTTY) ctx.confirm = confirm;
+  await prepareSettings(ctx.root);
   const result = await run(ctx);
   if (globals.json) {
     process.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);

@@ -38,7 +38,9 @@ describe('command-line errors', () => {
       writeProject(t.dir, { files: { 'prisma.config.ts': 'import x from "./nope";\nexport default { datasource: { url: x } };\n' } });
       const r = await runCli(t.dir, ['status']);
       expect(r.exitCode).toBe(2);
-      expect(r.stderr).toBe("error: Cannot load the database URL from prisma.config.ts: Cannot find module './nope'; fix the file, or pass --url / set DATABASE_URL, which take precedence over it.");
+      expect(r.stderr).toBe(
+        'error: Cannot load prisma.config.ts, which may name the schema and migrations folder: Cannot find module \'./nope\'; fix the file, or set "coreSchema" and "coreMigrations" in orchestrate.config.json (and pass --url or set DATABASE_URL) to do without it.',
+      );
     } finally {
       t.cleanup();
     }

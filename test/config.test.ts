@@ -38,10 +38,11 @@ describe('database URL: --url, then DATABASE_URL, then prisma.config.ts', () => 
     expect(debug.paths.prismaConfig).toBe(path.join(dir, 'prisma.config.ts'));
   });
 
-  it('does not even load prisma.config.ts when DATABASE_URL or --url is given, and --url wins over DATABASE_URL', async () => {
+  it('does not even load prisma.config.ts when DATABASE_URL or --url is given and orchestrate.config.json names the paths, and --url wins over DATABASE_URL', async () => {
     const db = await createDatabase();
     onCleanup(db.drop);
-    const dir = makeProject(onCleanup);
+    // Without both paths here, prisma.config.ts is read for its `schema` and `migrations.path`.
+    const dir = makeProject(onCleanup, { files: { 'orchestrate.config.json': JSON.stringify({ coreSchema: 'prisma/schema.prisma', coreMigrations: 'prisma/migrations' }) } });
     await withCoreMigration(dir);
     withPrismaConfig(dir, `throw new Error('prisma.config.ts was loaded');\nexport default defineConfig({});`);
 
@@ -66,7 +67,7 @@ describe('database URL: --url, then DATABASE_URL, then prisma.config.ts', () => 
     const r = await runCli(dir, ['migrate']);
     expect(r.exitCode).toBe(2);
     expect(oneErrorLine(r.stderr as string)).toBe(
-      'Cannot load the database URL from prisma.config.ts: Cannot resolve environment variable: APP_DB_URL; fix the file, or pass --url / set DATABASE_URL, which take precedence over it.',
+      'Cannot load prisma.config.ts, which may name the schema and migrations folder: Cannot resolve environment variable: APP_DB_URL; fix the file, or set "coreSchema" and "coreMigrations" in orchestrate.config.json (and pass --url or set DATABASE_URL) to do without it.',
     );
   });
 });
@@ -74,7 +75,7 @@ describe('database URL: --url, then DATABASE_URL, then prisma.config.ts', () => 
 describe('bad input: exit 2 with one sentence', () => {
   it('unknown key in orchestrate.config.json, listing the valid keys', async () => {
     const dir = makeProject(onCleanup, { files: { 'orchestrate.config.json': '{"extensionDir": "plugins"}' } });
-    const expected = `${path.join(dir, 'orchestrate.config.json')}: unknown key "extensionDir"; valid keys are coreSchema, coreMigrations, extensionsDir, historyTablePrefix, lockKey.`;
+    const expected = `${path.join(dir, 'orchestrate.config.json')}: unknown key "extensionDir"; valid keys are coreSchema, coreMigrations, extensionsDir, historyTablePrefix, lockKey, baseline, lint.`;
     for (const args of [['migrate'], ['revision'], ['check'], ['status']]) {
       const r = await runCli(dir, args);
       expect(r.exitCode, args[0]).toBe(2);

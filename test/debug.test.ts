@@ -104,7 +104,7 @@ describe('debug', () => {
     expect(bad.exitCode).toBe(0);
     const badData = JSON.parse(bad.stdout as string);
     expect(badData.config.error).toBe(
-      `${path.join(dir, 'orchestrate.config.json')}: unknown key "extensionDir"; valid keys are coreSchema, coreMigrations, extensionsDir, historyTablePrefix, lockKey.`,
+      `${path.join(dir, 'orchestrate.config.json')}: unknown key "extensionDir"; valid keys are coreSchema, coreMigrations, extensionsDir, historyTablePrefix, lockKey, baseline, lint.`,
     );
     expect(badData.database).toMatchObject({ kind: 'embedded', location: '.orchestrate/pglite', reachable: false, error: 'not created yet; the first `orchestrate migrate` creates it' });
   });

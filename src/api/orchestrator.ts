@@ -5,7 +5,7 @@
 import { loadState } from '../apply/load.js';
 import { renderPlan } from '../apply/render.js';
 import type { State } from '../apply/state.js';
-import { loadSettings } from '../config/settings.js';
+import { loadSettings, prepareSettings } from '../config/settings.js';
 import { assertNotCitusWorker } from '../db/citus.js';
 import type { Driver } from '../db/driver.js';
 import { dialectFor } from '../db/dialects.js';
@@ -109,7 +109,10 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
   let queue: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     if (closed) return Promise.reject(new UsageError('This orchestrator is closed; create another one.'));
-    const run = queue.then(fn);
+    const run = queue.then(async () => {
+      await prepareSettings(ctx.root);
+      return fn();
+    });
     queue = run.catch(() => {});
     return run;
   };

@@ -18,6 +18,8 @@ export interface Owner {
   /** Direct dependencies (extensions only); core is implied for every extension. */
   dependsOn: string[];
   description: string | null;
+  /** The last migration of the owner's baseline, when orchestrate.config.json names it (see baseline.ts). */
+  baseline?: string;
 }
 
 export interface Project {
@@ -98,7 +100,9 @@ export function discoverExtensions(settings: Settings): Map<string, Owner> {
   // (path.join for every extension is a measurable part of a no-op `migrate`).
   for (const name of entries) {
     const dir = `${settings.extensionsDir}${path.sep}${name}`;
-    const schemaPath = `${dir}${path.sep}schema.prisma`;
+    // A fragment is schema.prisma, or a schema/ folder of .prisma files (Prisma's multi-file schema).
+    let schemaPath = `${dir}${path.sep}schema.prisma`;
+    if (!existsSync(schemaPath) && existsSync(`${dir}${path.sep}schema`)) schemaPath = `${dir}${path.sep}schema`;
     if (!existsSync(schemaPath) && !existsSync(`${dir}${path.sep}extension.json`)) continue;
     validateExtensionName(name, `extension folder ${dir}`);
     const manifest = readManifest(dir, name);
@@ -110,6 +114,7 @@ export function discoverExtensions(settings: Settings): Map<string, Owner> {
       historyTable: historyTableFor(settings, name),
       dependsOn: manifest.dependsOn,
       description: manifest.description,
+      ...(settings.baseline[name] !== undefined ? { baseline: settings.baseline[name] } : {}),
     });
   }
   return found;
@@ -211,6 +216,7 @@ export function loadProject(settings: Settings, options: ProjectOptions = {}): P
     historyTable: historyTableFor(settings, CORE),
     dependsOn: [],
     description: null,
+    ...(settings.baseline[CORE] !== undefined ? { baseline: settings.baseline[CORE] } : {}),
   };
   const extensions = orderExtensions(names.map((n) => discovered.get(n)!));
   return { settings, core, discovered, extensions, owners: [core, ...extensions] };

@@ -1,3 +1,4 @@
+import { readSchemaPath } from '../schema/files.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
@@ -120,7 +121,7 @@ export function projectProvider(project: Project): Provider {
 function scannedCoreProvider(project: Project): Provider | null {
   let text: string;
   try {
-    text = readFileSync(project.core.schemaPath, 'utf8');
+    text = readSchemaPath(project.settings.root, project.core.schemaPath).text;
   } catch {
     return null;
   }
@@ -131,7 +132,7 @@ function scannedCoreProvider(project: Project): Provider | null {
 export async function coreSchemaProvider(project: Project): Promise<Provider | null> {
   let text: string;
   try {
-    text = readFileSync(project.core.schemaPath, 'utf8');
+    text = readSchemaPath(project.settings.root, project.core.schemaPath).text;
   } catch {
     return null;
   }

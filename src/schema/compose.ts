@@ -19,9 +19,20 @@ export interface SchemaFile {
   content: string;
 }
 
+/** Where a line of an owner's text comes from: the file itself, or one file of its schema folder. */
+function lineAt(file: SourceFile, line: number): { path: string; line: number } {
+  return file.origins?.[line - 1] ?? { path: file.path, line };
+}
+
+const at = (file: SourceFile, line: number) => {
+  const o = lineAt(file, line);
+  return `${o.path}:${o.line}`;
+};
+
 /** A composition problem at a line of an owner's file; the message starts with `path:line:`. */
 function problem(source: OwnerSource, line: number, text: string): Problem {
-  return { code: 'composition', owner: source.owner, file: source.file.path, line, message: `${source.file.path}:${line}: ${text}` };
+  const o = lineAt(source.file, line);
+  return { code: 'composition', owner: source.owner, file: o.path, line: o.line, message: `${o.path}:${o.line}: ${text}` };
 }
 
 export interface LineOrigin {
@@ -94,7 +105,7 @@ const describe = (owner: string) => (owner === 'core' ? 'core' : `extension "${o
 export function compose(sources: OwnerSource[]): Composed {
   const parsed = sources.map((s) => ({ source: s, parsed: parseCached(s.file) }));
   const problems: Problem[] = [];
-  const declared = new Map<string, { owner: string; block: ParsedBlock; path: string }>();
+  const declared = new Map<string, { owner: string; block: ParsedBlock; path: string; file: SourceFile }>();
 
   for (const { source, parsed: pf } of parsed) {
     for (const block of pf.blocks) {
@@ -109,10 +120,10 @@ export function compose(sources: OwnerSource[]): Composed {
       if (block.kind === 'datasource' || block.kind === 'generator') continue;
       const previous = declared.get(block.name);
       if (previous) {
-        problems.push(problem(source, block.startLine, `${block.kind} "${block.name}" is already declared in ${previous.path}:${previous.block.startLine} (${describe(previous.owner)}); each model and enum has one owner — rename one, or use \`extend model ${block.name}\` to add fields.`));
+        problems.push(problem(source, block.startLine, `${block.kind} "${block.name}" is already declared in ${at(previous.file, previous.block.startLine)} (${describe(previous.owner)}); each model and enum has one owner — rename one, or use \`extend model ${block.name}\` to add fields.`));
         continue;
       }
-      declared.set(block.name, { owner: source.owner, block, path: source.file.path });
+      declared.set(block.name, { owner: source.owner, block, path: source.file.path, file: source.file });
     }
   }
 
@@ -120,7 +131,7 @@ export function compose(sources: OwnerSource[]): Composed {
   const fieldSites = new Map<string, Map<string, string>>();
   for (const [name, d] of declared) {
     const sites = new Map<string, string>();
-    for (const f of d.block.fields) sites.set(f.name, `${d.path}:${f.line} (${describe(d.owner)})`);
+    for (const f of d.block.fields) sites.set(f.name, `${at(d.file, f.line)} (${describe(d.owner)})`);
     fieldSites.set(name, sites);
   }
 
@@ -148,7 +159,7 @@ export function compose(sources: OwnerSource[]): Composed {
       }
       const sites = fieldSites.get(block.name)!;
       for (const f of block.fields) {
-        const here = `${source.file.path}:${f.line}`;
+        const here = at(source.file, f.line);
         const prior = sites.get(f.name);
         if (prior) {
           problems.push(problem(source, f.line, `field "${f.name}" is added to model ${block.name} twice (already declared at ${prior}); rename or remove one of them.`));
@@ -189,7 +200,7 @@ export function compose(sources: OwnerSource[]): Composed {
 
 function assemble(
   parsed: { source: OwnerSource; parsed: ParsedFile }[],
-  declared: Map<string, { owner: string; block: ParsedBlock; path: string }>,
+  declared: Map<string, { owner: string; block: ParsedBlock; path: string; file: SourceFile }>,
   inserts: Map<string, { source: OwnerSource; block: ParsedBlock }[]>,
 ): Composed {
   const ownership: Ownership = { blocks: new Map(), tables: new Map(), columns: new Map(), enumTypes: new Map(), extended: new Map(), modelOfTable: new Map(), extenders: new Map(), enumUsers: new Map(), columnExtenders: new Map() };
@@ -254,7 +265,7 @@ function assemble(
         body.split('\n').forEach((line, i) => {
           if (line.trim() === '') return;
           lines.push(line);
-          origins.push({ path: s.file.path, line: firstLine + i, owner: s.owner });
+          origins.push({ ...lineAt(s.file, firstLine + i), owner: s.owner });
         });
       }
       before.set(block.endLine, { lines, origins });
@@ -268,16 +279,16 @@ function assemble(
         const head = line.slice(0, close);
         if (head.trim() !== '') {
           out.push(head);
-          origin.push({ path, line: n, owner: source.owner });
+          origin.push({ ...lineAt(source.file, n), owner: source.owner });
         }
         out.push(...ins.lines);
         origin.push(...ins.origins);
         out.push(head.trim() !== '' ? line.slice(close) : line);
-        origin.push({ path, line: n, owner: source.owner });
+        origin.push({ ...lineAt(source.file, n), owner: source.owner });
         return;
       }
       out.push(blank.has(n) ? '' : line);
-      origin.push({ path, line: n, owner: source.owner });
+      origin.push({ ...lineAt(source.file, n), owner: source.owner });
     });
     const content = out.join('\n');
     files.push({ path, content });

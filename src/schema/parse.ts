@@ -7,6 +7,11 @@ export interface SourceFile {
   /** Project-relative path with forward slashes: what messages show. */
   path: string;
   text: string;
+  /**
+   * For a folder of schema files read as one text: the original file and line of each line
+   * (index 0 is line 1), which messages show instead of `path` and the line in `text`.
+   */
+  origins?: { path: string; line: number }[];
 }
 
 export type BlockKind = 'model' | 'enum' | 'view' | 'type' | 'datasource' | 'generator';
@@ -131,11 +136,12 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
     ast = getSchema(file.text, { parser: p, visitor: v as never });
   } catch (error) {
     const token = (error as { token?: { startLine?: number; startColumn?: number; image?: string } }).token;
-    const where = token?.startLine ? `${file.path}:${token.startLine}:${token.startColumn}` : file.path;
+    const origin = token?.startLine ? (file.origins?.[token.startLine - 1] ?? { path: file.path, line: token.startLine }) : null;
+    const where = origin ? `${origin.path}:${origin.line}:${token!.startColumn}` : file.path;
     const image = token?.image;
     const found = image === undefined || image === '' ? 'unexpected end of file' : image.trim() === '' ? 'unexpected end of line' : `unexpected ${JSON.stringify(image)}`;
     const message = `${where}: syntax error, ${found}; fix the schema at that position (fields are \`name Type @attributes\`, one per line, inside \`model Name { ... }\`).`;
-    throw new UsageError(message, { cause: error, problems: [{ code: 'schema', owner: file.owner, file: file.path, line: token?.startLine, message }] });
+    throw new UsageError(message, { cause: error, problems: [{ code: 'schema', owner: file.owner, file: origin?.path ?? file.path, line: origin?.line, message }] });
   }
   const blocks: ParsedBlock[] = [];
   for (const node of ast.list as AstBlock[]) {
@@ -149,8 +155,9 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
     const startOffset = extendMatch ? lineStart + extendMatch[0].indexOf('extend') : keywordOffset;
     const braces = findBraces(file.text, keywordOffset);
     if (!braces) {
-      const message = `${file.path}:${node.location.startLine}: the ${kind} block "${node.name}" has no closing brace; add "}" at its end.`;
-      throw new UsageError(message, { problems: [{ code: 'schema', owner: file.owner, file: file.path, line: node.location.startLine, message }] });
+      const origin = file.origins?.[(node.location.startLine ?? 1) - 1] ?? { path: file.path, line: node.location.startLine };
+      const message = `${origin.path}:${origin.line}: the ${kind} block "${node.name}" has no closing brace; add "}" at its end.`;
+      throw new UsageError(message, { problems: [{ code: 'schema', owner: file.owner, file: origin.path, line: origin.line, message }] });
     }
     const fields: ParsedField[] = [];
     const attributes: { name: string; line: number }[] = [];

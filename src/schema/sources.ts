@@ -4,20 +4,27 @@ import { UsageError } from '../errors.js';
 import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
 import { transitiveDependencies, type Owner, type Project } from '../project/project.js';
 import type { OwnerSource } from './compose.js';
+import { isSchemaFolder, readSchemaPath } from './files.js';
 
 /** Project-relative path with forward slashes, for messages and engine file names. */
 export function relativePath(project: Project, file: string): string {
   return path.relative(project.settings.root, file).split(path.sep).join('/');
 }
 
+/** The line origins of the schema folders read so far, by the text read (see `ownerSource`). */
+const folderOrigins = new Map<string, { text: string; origins: { path: string; line: number }[] }>();
+
+/** An owner's schema as one text: its file, or its folder's `.prisma` files (see schema/files.ts). */
 export function readSchemaText(project: Project, owner: Owner): string {
   try {
-    return readFileSync(owner.schemaPath, 'utf8');
+    const read = readSchemaPath(project.settings.root, owner.schemaPath);
+    if (read.origins) folderOrigins.set(owner.schemaPath, { text: read.text, origins: read.origins });
+    return read.text;
   } catch {
     const rel = relativePath(project, owner.schemaPath);
     const message =
       owner.kind === 'core'
-        ? `The core schema ${rel} does not exist; create it with a datasource block, or set "coreSchema" in orchestrate.config.json.`
+        ? `The core schema ${rel} does not exist${isSchemaFolder(owner.schemaPath) ? ' (the folder holds no .prisma file)' : ''}; create it with a datasource block, or set "coreSchema" in orchestrate.config.json (or \`schema\` in prisma.config.ts).`
         : `Extension "${owner.name}" has no fragment: ${rel} does not exist; create it (models, enums, \`extend model\` blocks) or remove the extension folder.`;
     throw new UsageError(message, { problems: [{ code: 'schema', owner: owner.name, file: rel, message }] });
   }
@@ -30,11 +37,14 @@ export function visibleOwners(project: Project, owner: Owner): string[] {
 }
 
 export function ownerSource(project: Project, owner: Owner, text: string): OwnerSource {
+  // The current text of a schema folder maps back to its files; any other text (a snapshot) is its own.
+  const folder = folderOrigins.get(owner.schemaPath);
+  const origins = folder && folder.text === text ? folder.origins : undefined;
   return {
     owner: owner.name,
     kind: owner.kind,
     visible: visibleOwners(project, owner),
-    file: { owner: owner.name, path: relativePath(project, owner.schemaPath), text },
+    file: { owner: owner.name, path: relativePath(project, owner.schemaPath), text, ...(origins ? { origins } : {}) },
     manifestPath: owner.kind === 'extension' ? relativePath(project, path.join(path.dirname(owner.schemaPath), 'extension.json')) : undefined,
   };
 }

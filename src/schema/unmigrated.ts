@@ -5,6 +5,7 @@
  * with comments, blank lines, datasource/generator blocks and field order left out, so that
  * reformatting or a new comment is not reported as a change.
  */
+import { readSchemaPath } from './files.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { MigrationFiles } from '../migrations/folder.js';
@@ -33,6 +34,14 @@ function readText(file: string): string | null {
   }
 }
 
+function readSchemaOrNull(root: string, schemaPath: string): string | null {
+  try {
+    return readSchemaPath(root, schemaPath).text;
+  } catch {
+    return null;
+  }
+}
+
 /** `--core` or `--extension <name>`. */
 export const ownerFlag = (owner: Owner) => (owner.kind === 'core' ? '--core' : `--extension ${owner.name}`);
 
@@ -48,7 +57,7 @@ export const ownerFlag = (owner: Owner) => (owner.kind === 'core' ? '--core' : `
 export async function unmigratedChanges(project: Project, owners: Owner[], files: Map<string, MigrationFiles[]>): Promise<SchemaChange[]> {
   const differing: { owner: Owner; schema: string; snapshot: string | null }[] = [];
   for (const owner of owners) {
-    const schema = readText(owner.schemaPath);
+    const schema = readSchemaOrNull(project.settings.root, owner.schemaPath);
     if (schema === null) continue;
     const latest = files.get(owner.name)?.at(-1);
     if (!latest) {
