@@ -8,7 +8,8 @@ import { buildState, stateProblems } from '../apply/state.js';
 import { readHistory } from '../db/history.js';
 import type { Driver } from '../db/driver.js';
 import { OrchestrateError, RuntimeError, UsageError, messageOf, type Problem } from '../errors.js';
-import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
+import { MIGRATION_NAME, misnamedError, readMigrations, type MigrationFiles } from '../migrations/folder.js';
+import { baselineOf, describeBaseline, type Baseline } from '../project/baseline.js';
 import { loadProject, selectOwners, type Owner, type Project, type Selection } from '../project/project.js';
 import { loadSettings } from '../config/settings.js';
 import { compose, validateComposed, type Composed } from '../schema/compose.js';
@@ -34,8 +35,10 @@ export interface CheckReport {
    * when strict, which makes them problems.
    */
   warnings: Warning[];
-  /** What was skipped, and why. */
+  /** What was skipped, and why; each owner's baseline, once. */
   notes: string[];
+  /** Owners' baselines: their first migrations, which predate orchestrate (no down.sql, no snapshot). */
+  baselines: Baseline[];
 }
 
 export interface CheckOptions extends Selection {
@@ -73,8 +76,18 @@ async function composeAll(project: Project, problems: Problem[]): Promise<Compos
   }
 }
 
-/** Extension tables and enum types carry their owner's name, so two extensions can never clash. */
+/** `lint.ignoreTables` of orchestrate.config.json: names, or globs with `*` and `?`. */
+export function ignoredBy(patterns: string[]): (name: string) => boolean {
+  const res = patterns.map((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`));
+  return (name) => res.some((re) => re.test(name));
+}
+
+/**
+ * Extension tables and enum types carry their owner's name, so two extensions can never clash.
+ * Tables adopted from an existing project keep their names: `lint.ignoreTables` leaves them alone.
+ */
 function lintNames(project: Project, composed: Composed, problems: Problem[]): void {
+  const ignored = ignoredBy(project.settings.lintIgnoreTables);
   const byOwner = (map: Map<string, string>) => [...map.entries()].filter(([, owner]) => owner !== 'core').sort(([a], [b]) => (a < b ? -1 : 1));
   const kinds = [
     { code: 'table-prefix' as const, what: 'Table', names: composed.ownership.tables },
@@ -82,7 +95,7 @@ function lintNames(project: Project, composed: Composed, problems: Problem[]): v
   ];
   for (const { code, what, names } of kinds) {
     for (const [name, owner] of byOwner(names)) {
-      if (name.startsWith(`${owner}_`)) continue;
+      if (name.startsWith(`${owner}_`) || ignored(name)) continue;
       const file = relativePath(project, project.discovered.get(owner)!.schemaPath);
       problems.push({
         code,
@@ -124,11 +137,12 @@ function addOnce(problems: Problem[], p: Problem): void {
   else if (problems[same]!.owner === undefined) problems[same] = p;
 }
 
-function readAllMigrations(project: Project, problems: Problem[]): Map<string, MigrationFiles[]> | null {
+function readAllMigrations(project: Project, problems: Problem[], baselines: Baseline[]): Map<string, MigrationFiles[]> | null {
   const files = new Map<string, MigrationFiles[]>();
   for (const owner of project.owners) {
     try {
-      files.set(owner.name, readMigrations(owner.migrationsDir, { strictNames: true }));
+      // Names like Prisma's own (`01_init`) are fine in a baseline: its rows in the history table carry them.
+      files.set(owner.name, readMigrations(owner.migrationsDir));
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       // Revision planning may have tripped over the same folder already: report it once, with its owner.
@@ -136,7 +150,19 @@ function readAllMigrations(project: Project, problems: Problem[]): Map<string, M
     }
   }
   for (const owner of project.owners) {
-    for (const m of files.get(owner.name) ?? []) {
+    const migrations = files.get(owner.name) ?? [];
+    // Migrations that predate orchestrate are reported once, as the owner's baseline.
+    let baseline: Baseline | null = null;
+    try {
+      baseline = baselineOf(owner, migrations);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      problems.push(...problemsOf(error, owner.name));
+    }
+    if (baseline) baselines.push(baseline);
+    const misnamed = migrations.slice(baseline?.count ?? 0).filter((m) => !MIGRATION_NAME.test(m.name));
+    if (misnamed.length > 0) for (const p of problemsOf(misnamedError(owner.migrationsDir, misnamed.map((m) => m.name)), owner.name)) addOnce(problems, p);
+    for (const m of migrations.slice(baseline?.count ?? 0)) {
       let down: string | null;
       try {
         down = m.down;
@@ -241,7 +267,9 @@ export async function checkProject(ctx: RunContext, opts: CheckOptions = {}): Pr
     lintNames(project, composed, problems);
     await pendingChanges(ctx, project, problems);
   }
-  const files = readAllMigrations(project, problems);
+  const baselines: Baseline[] = [];
+  const files = readAllMigrations(project, problems, baselines);
+  const notes = baselines.map((b) => `${describeBaseline(b)}.`);
   const migrations = [...(files?.values() ?? [])].reduce((n, list) => n + list.length, 0);
 
   const { databaseTarget, openDatabase } = await import('../db/connect.js');
@@ -249,7 +277,6 @@ export async function checkProject(ctx: RunContext, opts: CheckOptions = {}): Pr
   const provider = projectProvider(project);
   const target = await databaseTarget(databaseSourceOf(ctx), provider);
   const database: CheckReport['database'] = { checked: false, location: null };
-  const notes: string[] = [];
   let db: Driver | null = null;
   // No server configured and no embedded database yet: nothing was ever applied, nothing to open.
   const none = (target.kind === 'embedded' && !existsSync(path.join(target.dataDir, 'PG_VERSION'))) || (target.kind === 'sqlite' && !existsSync(target.file));
@@ -286,6 +313,6 @@ export async function checkProject(ctx: RunContext, opts: CheckOptions = {}): Pr
       if (owner !== undefined && !selected.has(owner) && project.owners.some((o) => o.name === owner)) problems.splice(i, 1);
     }
   }
-  return { ok: problems.length === 0, owners: project.owners.map((o) => o.name), migrations, database, problems, warnings: strict ? [] : warnings, notes };
+  return { ok: problems.length === 0, owners: project.owners.map((o) => o.name), migrations, database, problems, warnings: strict ? [] : warnings, notes, baselines };
 }
 

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { CheckError, UsageError, throwProblems, type Problem } from '../errors.js';
 import { DOWN_SQL, parseDirectives, type MigrationFiles } from '../migrations/folder.js';
+import { baselineOf } from '../project/baseline.js';
 import type { Owner } from '../project/project.js';
 import { qualified, stateProblems, type State } from './state.js';
 
@@ -222,6 +223,20 @@ export function planDowngrade(state: State, targets: { owner: string; keep: stri
     }),
     CheckError,
   );
+
+  // Migrations that predate orchestrate have no down.sql: downgrade stops at the baseline.
+  for (const s of state.owners) {
+    const names = revert.get(s.owner.name);
+    if (!names || names.size === 0) continue;
+    const baseline = baselineOf(s.owner, s.files);
+    if (!baseline) continue;
+    const inside = s.files.slice(0, baseline.count).filter((m) => names.has(m.name));
+    if (inside.length === 0) continue;
+    throw new UsageError(
+      `Cannot roll ${s.owner.name} back past ${baseline.last}: ${baseline.count === 1 ? 'its first migration is' : `its first ${baseline.count} migrations (up to ${baseline.last}) are`} a baseline that predates orchestrate${baseline.explicit ? ' (orchestrate.config.json)' : ''}, with no down.sql, and this downgrade would roll back ${inside.length === 1 ? 'one of them' : `${inside.length} of them`} (down to ${inside[0]!.name}); downgrade no lower than --target ${baseline.last}.`,
+      { code: 'missing-down', owner: s.owner.name, migration: inside[0]!.name },
+    );
+  }
 
   const problems: Problem[] = [];
   const checks: Problem[] = [];

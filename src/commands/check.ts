@@ -27,7 +27,7 @@ export async function check(ctx: Context, opts: CheckOptions = {}): Promise<Comm
   const problems = report.problems.map((p): CheckProblem => ({ ...p, owner: p.owner ?? null }));
   const lines = problems.map((p) => `${p.code}${p.owner ? ` (${p.owner})` : ''}: ${p.message}`);
   lines.push(...report.notes);
-  const { ok, owners, migrations, database, warnings } = report;
+  const { ok, owners, migrations, database, warnings, baselines } = report;
   if (ok) {
     lines.push(
       `ok: ${owners.length} owner(s) (${owners.join(', ')}), ${migrations} migration(s), schemas match their migrations${database.checked ? `, database ${database.location} consistent` : ''}.`,
@@ -35,5 +35,5 @@ export async function check(ctx: Context, opts: CheckOptions = {}): Promise<Comm
   } else {
     lines.push(`${problems.length} problem(s) found.`);
   }
-  return { data: { ok, owners, migrations, database, problems, warnings }, text: lines.join('\n'), exitCode: ok ? 0 : 3 };
+  return { data: { ok, owners, migrations, database, problems, warnings, baselines }, text: lines.join('\n'), exitCode: ok ? 0 : 3 };
 }

@@ -190,7 +190,7 @@ export class MisnamedMigrationsError extends UsageError {
   }
 }
 
-function misnamedError(migrationsDir: string, names: string[]): MisnamedMigrationsError {
+export function misnamedError(migrationsDir: string, names: string[]): MisnamedMigrationsError {
   const shown = names.slice(0, 5).map((n) => JSON.stringify(n)).join(', ') + (names.length > 5 ? `, and ${names.length - 5} more` : '');
   const example = `${timestamp(new Date())}_${slugify(names[0]!) || 'migration'}`;
   return new MisnamedMigrationsError(
