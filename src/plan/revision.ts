@@ -4,6 +4,7 @@ import type { Requirement } from '../migrations/folder.js';
 import { transitiveDependencies, type Owner, type Project } from '../project/project.js';
 import { compose, type Composed, type Ownership } from '../schema/compose.js';
 import { ownerSource, relativePath } from '../schema/sources.js';
+import { enumOrders, restoreEnumOrder } from './enum-order.js';
 import { findViolations } from './guard.js';
 
 /** The two schema states an owner's new migration moves between, and the resulting SQL. */
@@ -55,7 +56,7 @@ export async function diffOwner(
   const after = world(project, owner, current, current.get(owner.name)!);
   const up = await engine.diff(sideOf(before), sideOf(after));
   if (up === '') return { owner: owner.name, up: '', down: '' };
-  const down = await engine.diff(sideOf(after), sideOf(before));
+  const down = restoreEnumOrder(await engine.diff(sideOf(after), sideOf(before)), enumOrders(before), enumOrders(after));
   const ob = before?.ownership ?? emptyOwnership();
   const oa = after?.ownership ?? emptyOwnership();
   // Whole tables first: they say most about what went wrong.

@@ -45,6 +45,8 @@ export interface ParsedBlock {
   fields: ParsedField[];
   /** Block attributes (`@@index`, `@@unique`, ...) by name with their line. */
   attributes: { name: string; line: number }[];
+  /** An enum's values as the database labels them (`@map` or the name), in declaration order. */
+  values?: string[];
 }
 
 export interface ParsedFile {
@@ -161,6 +163,7 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
     }
     const fields: ParsedField[] = [];
     const attributes: { name: string; line: number }[] = [];
+    const values: string[] = [];
     let dbName = node.name;
     if (kind === 'model' || kind === 'view' || kind === 'type') {
       for (const prop of (node as { properties?: unknown[] }).properties ?? []) {
@@ -186,6 +189,8 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
       for (const e of (node as { enumerators?: unknown[] }).enumerators ?? []) {
         const en = e as BlockAttribute;
         if (en.type === 'attribute' && en.name === 'map') dbName = mapArgument([en], 'map') ?? dbName;
+        const value = e as { type: string; name: string; attributes?: { name: string; args?: { value: unknown }[] }[] };
+        if (value.type === 'enumerator') values.push(mapArgument(value.attributes, 'map') ?? value.name);
       }
     }
     blocks.push({
@@ -201,6 +206,7 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
       dbName,
       fields,
       attributes,
+      ...(kind === 'enum' ? { values } : {}),
     });
   }
   return { file, blocks };
