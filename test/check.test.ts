@@ -62,7 +62,7 @@ describe('check without a database', () => {
       'ok: 3 owner(s) (core, billing, crm), 3 migration(s), schemas match their migrations.',
     ]);
     const { data } = await checkJson(dir, { APP_EXTENSIONS: 'billing,crm' });
-    expect(data).toEqual({ ok: true, owners: ['core', 'billing', 'crm'], migrations: 3, database: { checked: false, location: null }, problems: [], warnings: [] });
+    expect(data).toEqual({ ok: true, owners: ['core', 'billing', 'crm'], migrations: 3, database: { checked: false, location: null }, problems: [], warnings: [], baselines: [] });
   });
 
   it('reports unprefixed names, a missing down.sql and changes without a migration, one line each, exit 3', async () => {
