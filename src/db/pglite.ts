@@ -104,7 +104,17 @@ export async function openPglite(dataDir: string, lockFile: string, location: st
       }
       if (wanted.length === 0) return;
       await db.close();
-      db = await open([...loaded, ...wanted]);
+      try {
+        db = await open([...loaded, ...wanted]);
+      } catch (error) {
+        // The database is closed now: nothing may use it, and the lock file goes.
+        alive = false;
+        fileLock.release();
+        throw new RuntimeError(
+          `Could not open the embedded database in ${dataDir} again with the PostgreSQL extension(s) ${wanted.join(', ')} (${firstSentence(databaseErrorFields(error).message)}); nothing of this run was applied yet, so run it again, or set DATABASE_URL to use a server.`,
+          { cause: error },
+        );
+      }
     },
     async transaction<T>(fn: () => Promise<T>) {
       await db.exec('BEGIN');
