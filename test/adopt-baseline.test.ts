@@ -60,10 +60,13 @@ describe('a baseline of migrations that predate orchestrate', () => {
       '18_add_performance',
       LAST,
     ]);
-    writeFileSync(path.join(dir, 'orchestrate.config.json'), JSON.stringify({ baseline: { core: '10_nope' } }));
+    writeFileSync(path.join(dir, 'orchestrate.config.json'), JSON.stringify({ baseline: { core: '10_nope', stat: '01_init' } }));
     const wrong = json<CheckData>((await runCli(dir, ['check', '--json'])).stdout);
     expect(wrong.problems.map((p) => p.message)).toContain(
       `orchestrate.config.json: "baseline" names 10_nope for core, but ${path.join(dir, 'prisma/migrations')} has no such migration; give the full name of the last migration that predates orchestrate, or remove the entry to let orchestrate find it.`,
+    );
+    expect(wrong.problems.map((p) => p.message)).toContain(
+      'orchestrate.config.json: "baseline" names the owner "stat", which is neither core nor an extension folder under extensions; fix the name or remove the entry.',
     );
   }, 30_000);
 

@@ -182,6 +182,13 @@ function readAllMigrations(project: Project, problems: Problem[], baselines: Bas
       });
     }
   }
+  for (const name of Object.keys(project.settings.baseline)) {
+    if (name === 'core' || project.discovered.has(name)) continue;
+    problems.push({
+      code: 'input',
+      message: `orchestrate.config.json: "baseline" names the owner "${name}", which is neither core nor an extension folder under ${relativePath(project, project.settings.extensionsDir)}; fix the name or remove the entry.`,
+    });
+  }
   // Every `requires` line must name an existing migration of an enabled owner.
   for (const owner of project.owners) {
     for (const m of files.get(owner.name) ?? []) {
