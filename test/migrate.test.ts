@@ -12,7 +12,7 @@ describe('migrate on PostgreSQL', () => {
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toMatch(/^Applied 5 migrations \(core: 2, billing: 2, crm: 1\) in \d+(\.\d)? m?s\.$/);
     const progress = first.stderr.split('\n').filter((l) => l.startsWith('Applied '));
-    expect(progress.map((l) => l.replace(/ \(\d+ ms\)$/, ''))).toEqual([
+    expect(progress.map((l) => l.replace(/ \((\d+ ms|\d+\.\d s)\)$/, ''))).toEqual([
       `Applied core/${CORE_INIT}`,
       `Applied core/${CORE_NAME}`,
       `Applied billing/${BILLING_INIT}`,

@@ -91,7 +91,7 @@ try {
     writeFileSync(path.join(app.dir, 'boot.mjs'), docsExample('boot.mjs'));
     const boot = await node('boot.mjs');
     expect(boot.exitCode, boot.stderr).toBe(0);
-    expect(boot.stdout.split('\n').map((l) => l.replace(/ in \d+ ms$/, ' in N ms'))).toEqual([
+    expect(boot.stdout.split('\n').map((l) => l.replace(/ in (\d+ ms|\d+\.\d s)$/, ' in N ms'))).toEqual([
       `applied core/${coreInit} in N ms`,
       `applied billing/${billingInit} in N ms`,
       'database up to date',
