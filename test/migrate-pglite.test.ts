@@ -6,10 +6,11 @@
 import type { CurrentData } from '../src/commands/current.js';
 import type { HistoryData } from '../src/commands/history.js';
 import type { StatusData } from '../src/commands/status.js';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BILLING_INIT, BILLING_PLAN, CORE_INIT, CORE_NAME, CRM_INIT, SAMPLE, SAMPLE_ENV, sha256, writeMigration, writeSample } from './apply-fixtures.js';
+import { acquireFileLock } from '../src/db/file-lock.js';
 import { runCli, tempDir } from './helpers.js';
 
 let project: { dir: string; cleanup: () => void };
@@ -91,5 +92,31 @@ describe('migrate on the embedded database (PGlite)', () => {
       ['crm', null, 2],
     ]);
     expect((await runCli(project.dir, ['migrate', '--core', '--target', CORE_NAME], SAMPLE_ENV)).stdout).toMatch(/^Applied 1 migration \(core: 1\)/);
+  });
+});
+
+describe('--lock-timeout on the embedded database', () => {
+  it('gives up after the timeout while another process holds the database, and says which', async () => {
+    const t = tempDir('orch-pglite-lock-');
+    try {
+      writeSample(t.dir);
+      mkdirSync(path.join(t.dir, '.orchestrate'), { recursive: true });
+      // This test's process holds the lock, as a running migrate would.
+      const held = await acquireFileLock(path.join(t.dir, '.orchestrate/pglite.lock'), () => {});
+      try {
+        const started = Date.now();
+        const r = await runCli(t.dir, ['migrate', '--all', '--lock-timeout', '1'], SAMPLE_ENV);
+        expect(r.exitCode).toBe(1);
+        expect(Date.now() - started).toBeLessThan(20_000);
+        expect(r.stderr.split('\n').at(-1)).toMatch(
+          new RegExp(`^error: Gave up waiting for the embedded database after \\d+\\.\\d s: .*pglite\\.lock is held by process ${process.pid} on \\S+; let that run finish, or allow a longer wait`),
+        );
+        expect(existsSync(path.join(t.dir, '.orchestrate/pglite'))).toBe(false);
+      } finally {
+        held.release();
+      }
+    } finally {
+      t.cleanup();
+    }
   });
 });

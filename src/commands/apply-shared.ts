@@ -35,6 +35,8 @@ export function lockWaitLine(holder: LockHolder | null): string {
 
 /** `--lock-timeout` seconds as the driver takes them. */
 export const lockOptions = (seconds: number | undefined) => (seconds === undefined ? {} : { timeoutMs: seconds * 1000 });
+/** `--lock-timeout` for the embedded database, whose lock is taken when it opens. */
+export const lockFileWait = (seconds: number | undefined) => (seconds === undefined ? {} : { lockTimeoutMs: seconds * 1000 });
 
 /**
  * Opens the run's database, or gives up as soon as `signal` aborts: nothing runs on the server

@@ -21,7 +21,7 @@ import { readMigrations } from '../migrations/folder.js';
 import type { Plan } from '../apply/plan.js';
 import type { State } from '../apply/state.js';
 import { selectOwners, type Project, type Selection } from '../project/project.js';
-import { duration, hasSelection, interruptible, lockOptions, lockWaitLine, openInterruptible, plural, waitSetting } from './apply-shared.js';
+import { duration, hasSelection, interruptible, lockFileWait, lockOptions, lockWaitLine, openInterruptible, plural, waitSetting } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 
 export interface DowngradeOptions extends Selection {
@@ -124,7 +124,7 @@ export async function downgrade(ctx: Context, opts: DowngradeOptions): Promise<C
       .map((o) => `${o.owner}: ${o.rolledBack.length}`)
       .join(', ');
   try {
-    const db = await openInterruptible(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql, provider }, opts.signal);
+    const db = await openInterruptible(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql, provider, ...lockFileWait(opts.lockTimeout) }, opts.signal);
     try {
       const state =
         db && !opts.sql

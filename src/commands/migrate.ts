@@ -16,7 +16,7 @@ import { InterruptedError, OrchestrateError, RuntimeError, UsageError } from '..
 import { selectOwners, type Project, type Selection } from '../project/project.js';
 import { projectProvider } from '../project/provider.js';
 import { unmigratedChanges, type SchemaChange } from '../schema/unmigrated.js';
-import { duration, hasSelection, interruptible, lockOptions, lockWaitLine, openInterruptible, plural, waitSetting } from './apply-shared.js';
+import { duration, hasSelection, interruptible, lockFileWait, lockOptions, lockWaitLine, openInterruptible, plural, waitSetting } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 import { disabledExtensionWarnings, disabledHistoryTables, isStrict, reportWarnings, type Warning } from '../api/warnings.js';
 
@@ -153,7 +153,7 @@ export async function migrate(ctx: Context, opts: MigrateOptions): Promise<Comma
   if (!opts.target) selectOwners(project, opts); // reject bad --extension before connecting
   // The connection starts first; the folders are read while the server answers.
   const provider = projectProvider(project);
-  const opening = openInterruptible(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql, provider }, opts.signal);
+  const opening = openInterruptible(ctx, { lockKey: project.settings.lockKey, ...waitSetting(ctx, opts.wait), readOnly: opts.sql, provider, ...lockFileWait(opts.lockTimeout) }, opts.signal);
   const files = readOwnerFiles(project.owners);
   files.catch(() => {}); // awaited in loadState; a connection failure may come first
   const progress: Progress = { database: 'the database', durations: new Map(), warnings: [], schemaChanges: [] };

@@ -10,7 +10,7 @@ import { executePlan } from '../api/apply.js';
 import { InterruptedError, RuntimeError } from '../errors.js';
 import { projectProvider } from '../project/provider.js';
 import { readMigrations } from '../migrations/folder.js';
-import { interruptible, lockOptions, lockWaitLine, openInterruptible, ownerArgument, plural } from './apply-shared.js';
+import { interruptible, lockFileWait, lockOptions, lockWaitLine, openInterruptible, ownerArgument, plural } from './apply-shared.js';
 import { contextProject, type CommandResult, type Context } from './context.js';
 
 export interface StampData {
@@ -32,7 +32,7 @@ export async function stamp(
   const project = contextProject(ctx);
   const owner = ownerArgument(project, opts.owner, 'stamp');
   assertMigrationExists(owner, readMigrations(owner.migrationsDir), opts.migration, 'stamp');
-  const db = (await openInterruptible(ctx, { lockKey: project.settings.lockKey, provider: projectProvider(project) }, opts.signal))!;
+  const db = (await openInterruptible(ctx, { lockKey: project.settings.lockKey, provider: projectProvider(project), ...lockFileWait(opts.lockTimeout) }, opts.signal))!;
   try {
     const state = await interruptible(db, opts.signal, 'waiting for the migration lock', async () => {
       await db.lock((holder) => ctx.reporter.info(lockWaitLine(holder)), lockOptions(opts.lockTimeout));

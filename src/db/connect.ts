@@ -32,6 +32,11 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** The project's provider (`projectProvider`): which URLs fit, and which embedded database. */
   provider?: Provider;
+  /**
+   * Give up waiting for the embedded database after this long (`--lock-timeout`): its lock is
+   * the lock file taken when it opens, not the server's advisory lock.
+   */
+  lockTimeoutMs?: number;
 }
 
 /** What the run talks to, decided before connecting. */
@@ -112,7 +117,9 @@ export async function openDatabase(source: DatabaseSource, options: OpenOptions)
     source.info(`Using the embedded PostgreSQL database in ${relative} (set DATABASE_URL or --url to use a server).`);
     const { openPglite } = await import('./pglite.js');
     try {
-      return await openPglite(target.dataDir, target.lockFile, relative, (holder) => source.info(`Waiting for ${holder}, which is using the embedded database...`));
+      return await openPglite(target.dataDir, target.lockFile, relative, (holder) => source.info(`Waiting for ${holder}, which is using the embedded database...`), {
+        timeoutMs: options.lockTimeoutMs,
+      });
     } catch (error) {
       if (error instanceof RuntimeError) throw error;
       throw new RuntimeError(

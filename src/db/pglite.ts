@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { RuntimeError, databaseErrorFields } from '../errors.js';
 import type { Dialect, Driver, Row } from './driver.js';
-import { acquireFileLock, type FileLock } from './file-lock.js';
+import { acquireFileLock, FileLockTimeout, type FileLock } from './file-lock.js';
 import { postgresDialect } from './postgres-dialect.js';
 import { extensionsCreatedBy, pgliteExtensionsFor, pgliteShips, unavailableExtensionError } from './pglite-extensions.js';
 import { ensureStateDir } from '../project/state-dir.js';
@@ -41,9 +41,19 @@ function recordedExtensions(dataDir: string): string[] {
  * with the extensions it has (recorded, and checked against `pg_extension`), and `prepareFor`
  * reopens it, between two migrations, with those a run's scripts create.
  */
-export async function openPglite(dataDir: string, lockFile: string, location: string, onWait: (holder: string) => void): Promise<Driver> {
+export async function openPglite(dataDir: string, lockFile: string, location: string, onWait: (holder: string) => void, options: { timeoutMs?: number } = {}): Promise<Driver> {
   ensureStateDir(path.dirname(dataDir));
-  const fileLock: FileLock = await acquireFileLock(lockFile, onWait);
+  let fileLock: FileLock;
+  try {
+    fileLock = await acquireFileLock(lockFile, onWait, options);
+  } catch (error) {
+    if (!(error instanceof FileLockTimeout)) throw error;
+    const who = error.holder ? `process ${error.holder.pid} on ${error.holder.host}` : 'another process';
+    throw new RuntimeError(
+      `Gave up waiting for the embedded database after ${(error.waitedMs / 1000).toFixed(1)} s: ${lockFile} is held by ${who}; let that run finish, or allow a longer wait (the lock file of a process that is gone is taken over without help).`,
+      { cause: error },
+    );
+  }
   let PGliteClass: typeof PGlite;
   let db: PGlite;
   let loaded: string[] = [];
