@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOnlyFactory, readOnlyPgFactory } from '../src/engine/adapters.js';
+import { clientConfigFor } from '../src/db/postgres.js';
 import { startWasmEngine } from '../src/engine/engine.js';
 import { CORE, makeProject, useCleanups } from './fixtures.js';
 import { createDatabase, DATASOURCE, query, runCli } from './helpers.js';
@@ -42,11 +43,23 @@ describe("the schema engine's database connection", () => {
   it('stays read-only when the URL asks for the opposite in its options', async () => {
     const url = new URL(db.url);
     url.searchParams.set('options', '-c default_transaction_read_only=off');
-    const factory = await readOnlyPgFactory({ connectionString: url.toString(), max: 1 });
+    // Connection settings as the engine gets them: libpq's reading of the URL.
+    const { config } = await clientConfigFor(url.toString());
+    const factory = await readOnlyPgFactory({ ...config, max: 1 });
     const adapter = await factory.connect();
     onCleanup(() => adapter.dispose());
     const error = await adapter.queryRaw({ sql: 'CREATE TABLE "Sneaky" (id int)', args: [], argTypes: [] }).then(() => null, (e: unknown) => e);
     expect(sqlState(error)).toBe('25006');
+  });
+
+  it('refuses a session that did not become read-only', async () => {
+    // node-postgres lets a connection string's options replace the ones given beside it.
+    const url = new URL(db.url);
+    url.searchParams.set('options', '-c default_transaction_read_only=off');
+    const factory = await readOnlyPgFactory({ connectionString: url.toString(), max: 1 });
+    await expect(factory.connect()).rejects.toThrow(
+      'the database session did not become read-only (default_transaction_read_only is off); a connection pooler may drop startup options: point --url at the server itself',
+    );
   });
 
   it('diffs schemas through a read-only session', async () => {
