@@ -75,11 +75,12 @@ export async function readPostgres(sql: string): Promise<ReadStatement[]> {
     throw new UnreadableSql(error instanceof Error ? error.message : String(error), { cause: error });
   }
   // Locations are byte offsets into the UTF-8 text.
-  const bytes = Buffer.from(sql, 'utf8');
+  const bytes = new TextEncoder().encode(sql);
+  const decoder = new TextDecoder();
   return list(tree.stmts).map((raw) => {
     const start = Number(raw.stmt_location ?? 0);
     const end = raw.stmt_len === undefined || raw.stmt_len === 0 ? bytes.length : start + Number(raw.stmt_len);
-    const text = oneLine(bytes.subarray(start, end).toString('utf8').replace(LEADING, ''));
+    const text = oneLine(decoder.decode(bytes.subarray(start, end)).replace(LEADING, ''));
     return { text, touches: touchesOf(obj(raw.stmt)) };
   });
 }

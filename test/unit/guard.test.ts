@@ -168,6 +168,12 @@ describe('ownership guard on PostgreSQL (read with PostgreSQL\'s parser)', () =>
     expect(await check('billing', sql)).toEqual(['a DO statement <- billing (unrecognised)']);
   });
 
+  it('cuts statements right after text that is not ASCII (the parser counts bytes)', async () => {
+    const sql = 'COMMENT ON TABLE "billing_invoices" IS \'Rechnungen für Kunden — äöü 🧾\';\nALTER TABLE "User" ADD COLUMN "größe" INTEGER;\n';
+    const found = await findViolations(sql, 'billing', ownership, ownership, ownership);
+    expect(found.map((v) => [v.statement, v.object])).toEqual([['ALTER TABLE "User" ADD COLUMN "größe" INTEGER', 'column "User"."größe"']]);
+  });
+
   it('checks nothing in an empty script', async () => {
     expect(await check('billing', '')).toEqual([]);
   });
