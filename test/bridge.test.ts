@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBridgeExecutable } from '../src/bridge/locate.js';
 import { schemaEngineVersion } from '../src/engine/wasm.js';
-import { DATASOURCE, PG_ADMIN_URL, REPO, createDatabase, query, tempDir } from './helpers.js';
+import { DATASOURCE, PG_ADMIN_URL, REPO, catalogSnapshot, createDatabase, query, tempDir } from './helpers.js';
 
 /**
  * The real Prisma CLI (node_modules/.bin/prisma) with the bridge as its schema engine. Any
@@ -254,6 +254,97 @@ describe('the Prisma CLI through the bridge', () => {
     } finally {
       await query(PG_ADMIN_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     }
+  });
+
+  describe('migrate deploy of a history PostgreSQL must split itself', () => {
+    // Statements a `;` split breaks: dollar-quoted bodies, DO blocks, semicolons in strings and comments.
+    const INIT = `-- A history as people write it by hand; comments may hold a ; too.
+CREATE TABLE "Account" ("id" SERIAL PRIMARY KEY, "note" TEXT NOT NULL);
+INSERT INTO "Account" ("note") VALUES ('a;b'), ('it''s; fine');
+
+CREATE FUNCTION account_label(n text) RETURNS text AS $$
+BEGIN
+  RETURN 'label: ' || n || ';';
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE FUNCTION tagged() RETURNS text AS $body$ SELECT 'x;y' $body$ LANGUAGE sql;
+
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = 'Mood') THEN
+    CREATE TYPE "Mood" AS ENUM ('happy', 'sad');
+  END IF;
+END
+$$;
+
+/* a block comment; with a semicolon */
+COMMENT ON TABLE "Account" IS 'accounts; one per customer';
+`;
+    // Fails at its last statement: what ran before it must not stay behind.
+    const FAILS = `CREATE TABLE "Leftover" ("id" INTEGER);
+INSERT INTO "Account" ("note") VALUES ('leftover;');
+DO $$ BEGIN RAISE EXCEPTION 'stop here; on purpose'; END $$;
+`;
+    const state = async (url: string) => ({
+      catalog: await catalogSnapshot(url),
+      rows: await query(url, 'SELECT "id", "note", account_label("note") AS label, tagged() AS tagged FROM "Account" ORDER BY "id"'),
+      comment: await query(url, `SELECT obj_description('"Account"'::regclass) AS comment`),
+      leftover: await query(url, `SELECT to_regclass('"Leftover"') IS NOT NULL AS present`),
+    });
+
+    let viaPrisma: Awaited<ReturnType<typeof createDatabase>>;
+    let viaPsql: Awaited<ReturnType<typeof createDatabase>>;
+    beforeAll(async () => {
+      [viaPrisma, viaPsql] = await Promise.all([createDatabase('orch_bridge_whole'), createDatabase('orch_bridge_psql')]);
+    });
+    afterAll(() => Promise.all([viaPrisma?.drop(), viaPsql?.drop()]));
+
+    const psql = (url: string, file: string, ...flags: string[]) => execa('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...flags, '-d', url, '-f', file], { reject: false });
+
+    // Both tests work on one history; the second adds a failing migration to it.
+    let d: string;
+    let expected: Awaited<ReturnType<typeof state>>;
+
+    it('applies DO blocks, dollar-quoted functions and semicolons in strings as psql -f does', async () => {
+      d = dir('deploy-whole', {
+        'prisma.config.ts': `export default { schema: 'prisma/schema.prisma', datasource: { url: ${JSON.stringify(viaPrisma.url)} } };\n`,
+        'prisma/schema.prisma': USER,
+        'prisma/migrations/migration_lock.toml': 'provider = "postgresql"\n',
+        'prisma/migrations/20240101000000_init/migration.sql': INIT,
+      });
+      const applied = await prisma(['migrate', 'deploy'], { cwd: d });
+      expect(applied.stderr).not.toContain('Error');
+      expect(applied.exitCode).toBe(0);
+      expect(applied.stdout).toContain('All migrations have been successfully applied.');
+
+      const first = await psql(viaPsql.url, path.join(d, 'prisma/migrations/20240101000000_init/migration.sql'));
+      expect(first.stderr).toBe('');
+      expected = await state(viaPsql.url);
+      expect(expected.rows).toEqual([
+        { id: 1, note: 'a;b', label: 'label: a;b;', tagged: 'x;y' },
+        { id: 2, note: "it's; fine", label: "label: it's; fine;", tagged: 'x;y' },
+      ]);
+      expect(await state(viaPrisma.url)).toEqual(expected);
+    });
+
+    it('leaves nothing of a failing migration behind, as psql --single-transaction -f does', async () => {
+      expect(expected).toBeDefined();
+      dir('deploy-whole', { 'prisma/migrations/20240102000000_fails/migration.sql': FAILS });
+      const failed = await prisma(['migrate', 'deploy'], { cwd: d });
+      expect(failed.exitCode).toBe(1);
+      expect(failed.stderr).toContain('stop here; on purpose');
+      const second = await psql(viaPsql.url, path.join(d, 'prisma/migrations/20240102000000_fails/migration.sql'), '--single-transaction');
+      expect(second.exitCode).toBe(3);
+      const after = await state(viaPsql.url);
+      expect(after).toEqual(expected);
+      expect(after.leftover).toEqual([{ present: false }]);
+      expect(await state(viaPrisma.url)).toEqual(after);
+      expect(await query(viaPrisma.url, 'SELECT migration_name, finished_at IS NOT NULL AS finished FROM _prisma_migrations ORDER BY started_at')).toEqual([
+        { migration_name: '20240101000000_init', finished: true },
+        { migration_name: '20240102000000_fails', finished: false },
+      ]);
+    });
   });
 
   it('prisma generate writes a client', async () => {

@@ -1,7 +1,7 @@
 import { pgTarget } from '../db/pg-config.js';
 import { clientConfigFor, openClient } from '../db/postgres.js';
 import { parseDatabaseUrl } from '../db/url.js';
-import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { DriverAdapterError, type SqlDriverAdapter, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 
 /** A request the bridge will not carry out; the message is one sentence for the user. */
 export class BridgeRefusal extends Error {}
@@ -26,6 +26,7 @@ export function checkPostgresUrl(url: string): void {
 /**
  * `@prisma/adapter-pg` for one URL, with shadow databases refused: through this adapter a
  * shadow-database flow would create and drop databases on the user's server behind their back.
+ * Scripts (migrations, `db execute`) go to the server whole, see `wholeScripts`.
  * Adapters handed out are remembered so that `dispose` can close their pools before exit.
  */
 export async function postgresFactory(url: string): Promise<{ factory: SqlMigrationAwareDriverAdapterFactory; dispose(): Promise<void> }> {
@@ -44,7 +45,7 @@ export async function postgresFactory(url: string): Promise<{ factory: SqlMigrat
       async connect() {
         const adapter = await inner.connect();
         adapters.push(adapter);
-        return adapter;
+        return wholeScripts(adapter, url);
       },
       async connectToShadowDb() {
         throw new BridgeRefusal(`This command ${SHADOW_REFUSAL}.`);
@@ -87,4 +88,52 @@ export async function createPostgresDatabase(url: string): Promise<string> {
     }
   }
   throw lastError;
+}
+
+/**
+ * The adapter with `executeScript` sending the script to the server as one simple query, as
+ * Prisma's native engine does: PostgreSQL's own parser splits it (so `DO $$ … $$` blocks,
+ * dollar-quoted function bodies and semicolons in strings stay whole) and runs all of its
+ * statements as one transaction, so a failing migration leaves nothing behind (unless the
+ * script itself says BEGIN/COMMIT). `@prisma/adapter-pg` would split the script on every `;`
+ * and run the pieces one by one.
+ */
+function wholeScripts(adapter: SqlDriverAdapter, url: string): SqlDriverAdapter {
+  return {
+    provider: adapter.provider,
+    adapterName: adapter.adapterName,
+    queryRaw: (query) => adapter.queryRaw(query),
+    executeRaw: (query) => adapter.executeRaw(query),
+    startTransaction: (isolationLevel) => adapter.startTransaction(isolationLevel),
+    getConnectionInfo: adapter.getConnectionInfo?.bind(adapter),
+    dispose: () => adapter.dispose(),
+    async executeScript(script: string) {
+      // A connection of its own: the adapter's pool does not lend one out.
+      const { client } = await openClient(pgTarget(url, process.env));
+      try {
+        await client.query(script);
+      } catch (error) {
+        throw asAdapterError(error);
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+  };
+}
+
+/** A server error as `@prisma/adapter-pg` reports it, so the engine words it as usual. */
+function asAdapterError(error: unknown): unknown {
+  const e = error as { code?: unknown; severity?: unknown; message?: unknown; detail?: string; column?: string; hint?: string };
+  if (typeof e?.code !== 'string' || typeof e.severity !== 'string' || typeof e.message !== 'string') return error;
+  return new DriverAdapterError({
+    kind: 'postgres',
+    code: e.code,
+    severity: e.severity,
+    message: e.message,
+    detail: e.detail,
+    column: e.column,
+    hint: e.hint,
+    originalCode: e.code,
+    originalMessage: e.message,
+  });
 }

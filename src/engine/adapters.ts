@@ -7,16 +7,53 @@ import type {
   SqlQuery,
   SqlResultSet,
 } from '@prisma/driver-adapter-utils';
+import type { ClientConfig } from 'pg';
 
 /** Thrown (inside the engine) when it tries anything but reading. */
 export class EngineWriteRefused extends Error {}
 
-const READ_ONLY = /^\s*(select|show|with\s+(?![\s\S]*\b(insert|update|delete|create|drop|alter)\b))/i;
+/**
+ * The startup option that makes every transaction of the session read-only on the server:
+ * a write the engine might send fails there with SQLSTATE 25006, whatever its text.
+ */
+export const READ_ONLY_SESSION = '-c default_transaction_read_only=on';
 
 /**
- * Wraps a driver adapter factory so that the engine can only read. The engine needs one
- * read-only query (server version, namespace) to diff two datamodels; anything else would
- * mean it is about to change the user's database, so it fails loudly instead.
+ * A PrismaPg factory for a user's database whose sessions the server keeps read-only; each
+ * connection checks that the setting took (a pooler that drops startup options would lose it).
+ *
+ * @example
+ *   const factory = await readOnlyPgFactory({ ...config, max: 1 });
+ */
+export async function readOnlyPgFactory(config: ClientConfig & { max?: number }): Promise<SqlMigrationAwareDriverAdapterFactory> {
+  const { PrismaPg } = await import('@prisma/adapter-pg');
+  const inner = new PrismaPg({ ...config, options: [config.options, READ_ONLY_SESSION].filter(Boolean).join(' ') });
+  return {
+    provider: inner.provider,
+    adapterName: inner.adapterName,
+    async connect() {
+      const adapter = await inner.connect();
+      const shown = await adapter.queryRaw({ sql: 'SHOW default_transaction_read_only', args: [], argTypes: [] }).catch(async (error: unknown) => {
+        await adapter.dispose().catch(() => {});
+        throw error;
+      });
+      if (shown.rows[0]?.[0] !== 'on') {
+        await adapter.dispose().catch(() => {});
+        throw new EngineWriteRefused(
+          `the database session did not become read-only (default_transaction_read_only is ${String(shown.rows[0]?.[0])}); a connection pooler may drop startup options: point --url at the server itself`,
+        );
+      }
+      return adapter;
+    },
+    connectToShadowDb: () => inner.connectToShadowDb(),
+  };
+}
+
+/**
+ * Wraps a driver adapter factory for the schema engine, which only needs one read-only query
+ * (server version, namespace) to diff two datamodels. Reads pass through: on a user's database
+ * the session itself is read-only (see `readOnlyPgFactory`). Scripts, raw executions,
+ * transactions and shadow databases are never needed for a diff, so asking for one fails loudly.
  */
 export function readOnlyFactory(inner: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory & { disposeAll(): Promise<void> } {
   const refuse = (what: string): never => {
@@ -47,10 +84,7 @@ function guard(adapter: SqlDriverAdapter, refuse: (what: string) => never): SqlD
   return {
     provider: adapter.provider,
     adapterName: adapter.adapterName,
-    queryRaw(query: SqlQuery) {
-      if (!READ_ONLY.test(query.sql)) refuse(query.sql.slice(0, 80));
-      return adapter.queryRaw(query);
-    },
+    queryRaw: (query: SqlQuery) => adapter.queryRaw(query),
     executeRaw(query: SqlQuery) {
       return refuse(query.sql.slice(0, 80));
     },
@@ -79,7 +113,7 @@ const PG_TYPES: Record<number, ColumnType> = {
 
 /**
  * A minimal driver adapter over PGlite: enough for the schema engine's read-only
- * start-up query. Writes never reach it (see `readOnlyFactory`).
+ * start-up query. It is an in-memory database of its own, never the user's.
  */
 export function pgliteFactory(db: PGlite): SqlMigrationAwareDriverAdapterFactory {
   const adapter: SqlDriverAdapter = {

@@ -36,7 +36,7 @@ const side = (s: DiffSide) => (s === 'empty' ? { tag: 'empty' } : { tag: 'schema
  *   await engine.close();
  */
 export async function startWasmEngine(options: EngineOptions): Promise<DiffEngine> {
-  const [{ loadSchemaEngineRuntime }, { readOnlyFactory, pgliteFactory }, { bindMigrationAwareSqlAdapterFactory }] = await Promise.all([
+  const [{ loadSchemaEngineRuntime }, { readOnlyFactory, readOnlyPgFactory, pgliteFactory }, { bindMigrationAwareSqlAdapterFactory }] = await Promise.all([
     import('./wasm.js'),
     import('./adapters.js'),
     import('@prisma/driver-adapter-utils'),
@@ -49,7 +49,7 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
     const { offlineSqliteFactory } = await import('./offline-sqlite.js');
     factory = offlineSqliteFactory((what) => `orchestrate refused a database request from the schema engine (${what}); a diff of SQLite schemas needs no database.`);
   } else if (options.url) {
-    const [{ PrismaPg }, { clientConfigFor }] = await Promise.all([import('@prisma/adapter-pg'), import('../db/postgres.js')]);
+    const { clientConfigFor } = await import('../db/postgres.js');
     // Connection settings as libpq reads the URL (sslmode, PG* variables, ~/.pgpass), decided by one connection.
     const { config, error } = await clientConfigFor(options.url);
     if (error) {
@@ -58,7 +58,8 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
         { cause: error },
       );
     }
-    factory = new PrismaPg({ ...config, max: 1 });
+    // The server keeps the session read-only: the engine cannot change the user's database.
+    factory = await readOnlyPgFactory({ ...config, max: 1 });
   } else {
     const { PGlite } = await import('@electric-sql/pglite');
     const db = await PGlite.create();

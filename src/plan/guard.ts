@@ -1,6 +1,8 @@
-import { codeOf, splitStatements } from '../db/split.js';
+import { CORE } from '../project/project.js';
+import type { Provider } from '../project/provider.js';
 import type { Ownership } from '../schema/compose.js';
-import { findRedefinitions, previousDefinition, redefinitionProblems } from './redefine.js';
+import { findRedefinitions, oneLine, previousDefinition, redefinitionProblems } from './redefine.js';
+import { readPostgres, readSqlite, statementCodes, UnreadableSql, type ReadStatement, type Touch } from './statements.js';
 
 /** One object a generated statement touches that its owner does not own. */
 export interface Violation {
@@ -11,46 +13,13 @@ export interface Violation {
   dropsExtensionOf?: string;
   /** Set when the owner's own enum would be recreated while other owners' columns use it. */
   recreatesEnumOf?: string[];
+  /**
+   * Set when the guard cannot tell what the statement touches (a kind it does not know, e.g.
+   * `GRANT` or `CREATE FUNCTION`, or SQL PostgreSQL's parser rejects): it is refused, whoever owns what.
+   */
+  unrecognised?: string;
 }
 
-const ID = String.raw`(?:"[^"]+"\.)?"([^"]+)"`;
-const re = (s: string) => new RegExp(s.replaceAll('ID', ID), 'i');
-const CREATE_TABLE = re(String.raw`^CREATE\s+TABLE\s+ID`);
-const DROP_TABLE = re(String.raw`^DROP\s+TABLE\s+ID`);
-const ALTER_TABLE = re(String.raw`^ALTER\s+TABLE\s+ID\s+([\s\S]*)$`);
-const CREATE_INDEX = re(String.raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?ID\s+ON\s+ID`);
-const DROP_INDEX = re(String.raw`^DROP\s+INDEX\s+ID`);
-const ALTER_INDEX = re(String.raw`^ALTER\s+INDEX\s+ID`);
-const TYPE_STMT = re(String.raw`^(?:CREATE|ALTER|DROP)\s+TYPE\s+ID`);
-
-/** Splits `ADD COLUMN "a" ..., DROP COLUMN "b"` at top-level commas. */
-function actions(body: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (c === '"' || c === "'") {
-      const end = body.indexOf(c, i + 1);
-      const stop = end === -1 ? body.length : end;
-      cur += body.slice(i, stop + 1);
-      i = stop;
-      continue;
-    }
-    if (c === '(') depth++;
-    if (c === ')') depth--;
-    if (c === ',' && depth === 0) {
-      parts.push(cur.trim());
-      cur = '';
-      continue;
-    }
-    cur += c;
-  }
-  if (cur.trim()) parts.push(cur.trim());
-  return parts;
-}
-
-const quoted = (s: string) => [...s.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
 /**
  * Tables no model declares: Prisma's implicit many-to-many tables (`_AToB`) belong to whoever
  * declares the relation, which is the owner being diffed (everything else is held constant);
@@ -58,8 +27,6 @@ const quoted = (s: string) => [...s.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
  */
 const implicit = (table: string) => (table.startsWith('_') ? undefined : '(undeclared)');
 const baseEnum = (name: string) => name.replace(/_(new|old)$/, '');
-const codes = (sql: string) => splitStatements(sql).map((s) => codeOf(s).text.replace(/;$/, ''));
-const oneLineOf = (s: string) => s.replace(/\s+/g, ' ');
 
 /**
  * Checks that every object a generated migration creates, alters or drops belongs to `owner`:
@@ -67,97 +34,170 @@ const oneLineOf = (s: string) => s.replace(/\s+/g, ' ');
  * `before` and `after` are the ownership maps of the two sides of the diff (a dropped object
  * is only known on the `before` side); `everyone` is the ownership of the whole enabled schema,
  * so that no owner drops a table carrying others' columns or recreates an enum others use.
+ *
+ * PostgreSQL scripts are read with PostgreSQL's parser and any statement kind the guard does
+ * not know is a violation; SQLite scripts are read from their text, table rebuilds as a whole
+ * against `previous` (the whole schema of the side the script starts from).
+ *
+ * @example
+ *   await findViolations('ALTER TABLE "User" ADD COLUMN "x" TEXT;', 'billing', before, after); // [{ object: 'column "User"."x"', owner: 'core', ... }]
  */
-export function findViolations(sql: string, owner: string, before: Ownership, after: Ownership, everyone?: Ownership, previous?: string): Violation[] {
-  const extendedBy = everyone?.extenders ?? new Map<string, string[]>();
-  const ownerOf = (kind: keyof Ownership, key: string): string | undefined =>
-    (after[kind] as Map<string, unknown>).get(key) as string | undefined ?? (before[kind] as Map<string, unknown>).get(key) as string | undefined;
-  const contributes = (table: string) =>
-    ownerOf('tables', table) === owner || after.extended.get(owner)?.has(table) || before.extended.get(owner)?.has(table);
-  const violations: Violation[] = [];
-  const flag = (statement: string, object: string, actual: string | undefined) => {
-    if (actual !== undefined && actual !== owner) violations.push({ statement, object, owner: actual });
-  };
+export async function findViolations(
+  sql: string,
+  owner: string,
+  before: Ownership,
+  after: Ownership,
+  everyone?: Ownership,
+  previous?: string,
+  provider: Provider = 'postgresql',
+): Promise<Violation[]> {
+  if (sql.trim() === '') return [];
+  const guard = new OwnershipCheck(owner, before, after, everyone);
+  if (provider === 'sqlite') {
+    checkSqlite(guard, sql, previous);
+    return guard.violations;
+  }
+  let statements: ReadStatement[];
+  try {
+    statements = await readPostgres(sql);
+  } catch (error) {
+    if (!(error instanceof UnreadableSql)) throw error;
+    return [{ statement: oneLine(sql).slice(0, 160), object: 'the migration', owner, unrecognised: `SQL PostgreSQL's parser rejects (${error.message})` }];
+  }
+  for (const statement of statements) guard.check(statement);
+  return guard.violations;
+}
 
-  // The same psql-like splitter the runner uses; the regexes below read each statement's code
-  // without its leading `-- CreateTable` style comment.
-  const statements = codes(sql);
-  // SQLite table rebuilds: checked as a whole (see redefine.ts), their statements skipped below.
+function checkSqlite(guard: OwnershipCheck, sql: string, previous: string | undefined): void {
+  // The same psql-like splitter the runner uses.
+  const statements = statementCodes(sql);
+  // Table rebuilds: checked as a whole (see redefine.ts), their statements skipped below.
   const skip = new Set<number>();
   const redefinitions = findRedefinitions(statements);
-  const previousStatements = previous === undefined || redefinitions.length === 0 ? [] : codes(previous);
+  const previousStatements = previous === undefined || redefinitions.length === 0 ? [] : statementCodes(previous);
   for (const block of redefinitions) {
     for (const i of block.statements) skip.add(i);
+    guard.checkRebuild(block, previous === undefined ? null : previousDefinition(previousStatements, block.table));
+  }
+  for (const [index, code] of statements.entries()) {
+    if (!skip.has(index)) guard.check(readSqlite(code));
+  }
+}
+
+/** The ownership rules, applied to what each statement touches. */
+class OwnershipCheck {
+  readonly violations: Violation[] = [];
+
+  constructor(
+    private readonly owner: string,
+    private readonly before: Ownership,
+    private readonly after: Ownership,
+    private readonly everyone: Ownership | undefined,
+  ) {}
+
+  private ownerOf(kind: 'tables' | 'columns' | 'enumTypes', key: string): string | undefined {
+    return this.after[kind].get(key) ?? this.before[kind].get(key);
+  }
+
+  private contributes(table: string): boolean {
+    return this.ownerOf('tables', table) === this.owner || !!this.after.extended.get(this.owner)?.has(table) || !!this.before.extended.get(this.owner)?.has(table);
+  }
+
+  private flag(statement: string, object: string, actual: string | undefined): void {
+    if (actual !== undefined && actual !== this.owner) this.violations.push({ statement, object, owner: actual });
+  }
+
+  /** The longest known table name that `name` starts with followed by `_` (indexes, sequences). */
+  private tableByPrefix(name: string): string | undefined {
+    const tables = new Set([...this.after.tables.keys(), ...this.before.tables.keys()]);
+    return [...tables].filter((t) => name.startsWith(`${t}_`)).sort((a, b) => b.length - a.length)[0];
+  }
+
+  check({ text, touches }: ReadStatement): void {
+    for (const touch of touches) this.checkTouch(text, touch);
+  }
+
+  private checkTouch(text: string, touch: Touch): void {
+    switch (touch.kind) {
+      case 'table': {
+        const t = touch.table;
+        this.flag(text, `table "${t}"`, this.ownerOf('tables', t) ?? implicit(t));
+        // Dropping (or, through @@map, recreating) a table would take other owners' columns with it.
+        if (touch.drop) {
+          const model = this.before.modelOfTable.get(t) ?? this.after.modelOfTable.get(t);
+          for (const other of (model && this.everyone?.extenders.get(model)) || []) {
+            if (other !== this.owner) this.violations.push({ statement: text, object: `table "${t}"`, owner: other, dropsExtensionOf: other });
+          }
+        }
+        return;
+      }
+      case 'column': {
+        const tableOwner = this.ownerOf('tables', touch.table);
+        if (tableOwner === undefined && implicit(touch.table) === undefined) return;
+        this.flag(text, `column "${touch.table}"."${touch.column}"`, this.ownerOf('columns', `${touch.table}.${touch.column}`) ?? tableOwner);
+        return;
+      }
+      case 'constraint': {
+        const table = touch.table;
+        const tableOwner = this.ownerOf('tables', table);
+        if ((tableOwner === undefined && implicit(table) === undefined) || tableOwner === this.owner) return;
+        // A constraint on another owner's table is ours when it is named after one of our columns.
+        const ours = [...this.after.columns, ...this.before.columns].some(
+          ([key, o]) => o === this.owner && key.startsWith(`${table}.`) && touch.name.startsWith(`${table}_${key.slice(table.length + 1)}`),
+        );
+        if (!ours) this.flag(text, `constraint "${touch.name}" on table "${table}"`, tableOwner ?? '(unknown)');
+        return;
+      }
+      case 'index': {
+        const table = touch.table ?? this.tableByPrefix(touch.name);
+        if (table === undefined || this.contributes(table)) return;
+        this.flag(text, `index "${touch.name}" on table "${table}"`, this.ownerOf('tables', table) ?? (touch.table === undefined ? undefined : implicit(table)));
+        return;
+      }
+      case 'sequence': {
+        // `<table>_<column>_seq`: the column's owner (an autoincrement default) owns it.
+        const table = this.tableByPrefix(touch.name);
+        if (table === undefined) return this.flag(text, `sequence "${touch.name}"`, '(undeclared)');
+        const column = touch.name.slice(table.length + 1).replace(/_seq$/, '');
+        this.flag(text, `sequence "${touch.name}" of table "${table}"`, this.ownerOf('columns', `${table}.${column}`) ?? this.ownerOf('tables', table));
+        return;
+      }
+      case 'enum': {
+        const base = baseEnum(touch.name);
+        this.flag(text, `enum "${base}"`, this.ownerOf('enumTypes', base) ?? this.ownerOf('enumTypes', touch.name));
+        // Other owners' columns of the recreated type are not in this owner's diff and would block the DROP.
+        const users = (this.everyone?.enumUsers.get(base) ?? []).filter((o) => o !== this.owner);
+        if (touch.recreates && users.length > 0) this.violations.push({ statement: text, object: `enum "${base}"`, owner: users[0]!, recreatesEnumOf: users });
+        return;
+      }
+      case 'datasource':
+        // Only core's schema has the datasource block that declares extensions and schemas.
+        this.flag(text, touch.object, CORE);
+        return;
+      case 'unknown':
+        this.violations.push({ statement: text, object: `${/^[AEIOU]/.test(touch.what) ? 'an' : 'a'} ${touch.what} statement`, owner: this.owner, unrecognised: touch.what });
+        return;
+    }
+  }
+
+  /** An SQLite table rebuild: everything of other owners must come back as it was. */
+  checkRebuild(block: ReturnType<typeof findRedefinitions>[number], seen: ReturnType<typeof previousDefinition>): void {
     const t = block.table;
-    const tableOwner = ownerOf('tables', t) ?? implicit(t) ?? owner;
-    const isOwn = (column: string) => (ownerOf('columns', `${t}.${column}`) ?? tableOwner) === owner;
-    const seen = previous === undefined ? null : previousDefinition(previousStatements, t);
+    const tableOwner = this.ownerOf('tables', t) ?? implicit(t) ?? this.owner;
+    const isOwn = (column: string) => (this.ownerOf('columns', `${t}.${column}`) ?? tableOwner) === this.owner;
     for (const p of redefinitionProblems(block, seen, isOwn)) {
       const column = /^column "[^"]*"\."([^"]*)"$/.exec(p.object)?.[1];
-      violations.push({ statement: p.statement, object: p.object, owner: (column && ownerOf('columns', `${t}.${column}`)) || (tableOwner === owner ? '(another owner)' : tableOwner) });
+      this.violations.push({
+        statement: p.statement,
+        object: p.object,
+        owner: (column && this.ownerOf('columns', `${t}.${column}`)) || (tableOwner === this.owner ? '(another owner)' : tableOwner),
+      });
     }
     // Columns added by owners this diff cannot see (not core, not a dependency) are not in the
     // rebuilt table: the rebuild would drop them.
-    const visible = (o: string) => [...after.columns, ...before.columns].some(([key, who]) => who === o && key.startsWith(`${t}.`));
-    for (const other of everyone?.columnExtenders?.get(t) ?? []) {
-      if (other !== owner && !visible(other)) violations.push({ statement: oneLineOf(block.create), object: `table "${t}"`, owner: other, dropsExtensionOf: other });
+    const visible = (o: string) => [...this.after.columns, ...this.before.columns].some(([key, who]) => who === o && key.startsWith(`${t}.`));
+    for (const other of this.everyone?.columnExtenders?.get(t) ?? []) {
+      if (other !== this.owner && !visible(other)) this.violations.push({ statement: oneLine(block.create), object: `table "${t}"`, owner: other, dropsExtensionOf: other });
     }
   }
-  for (const [index, statement] of statements.entries()) {
-    if (skip.has(index)) continue;
-    const oneLine = statement.replace(/\s+/g, ' ');
-    let m: RegExpExecArray | null;
-    if ((m = CREATE_TABLE.exec(statement)) || (m = DROP_TABLE.exec(statement))) {
-      flag(oneLine, `table "${m[1]}"`, ownerOf('tables', m[1]!) ?? implicit(m[1]!));
-      // Dropping (or, through @@map, recreating) a table would take other owners' columns with it.
-      if (DROP_TABLE.test(statement)) {
-        const model = before.modelOfTable.get(m[1]!) ?? after.modelOfTable.get(m[1]!);
-        for (const other of (model && extendedBy.get(model)) || []) {
-          if (other !== owner) violations.push({ statement: oneLine, object: `table "${m[1]}"`, owner: other, dropsExtensionOf: other });
-        }
-      }
-    } else if ((m = ALTER_TABLE.exec(statement))) {
-      const table = m[1]!;
-      const tableOwner = ownerOf('tables', table);
-      if (tableOwner === undefined && implicit(table) === undefined) continue;
-      for (const action of actions(m[2]!)) {
-        const col = /^(?:ADD|DROP|ALTER)\s+COLUMN\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"([^"]+)"/i.exec(action) ?? /^RENAME\s+COLUMN\s+"([^"]+)"/i.exec(action);
-        if (col) {
-          flag(oneLine, `column "${table}"."${col[1]}"`, ownerOf('columns', `${table}.${col[1]}`) ?? tableOwner);
-          continue;
-        }
-        const fk = /^ADD\s+CONSTRAINT\s+"[^"]+"\s+FOREIGN\s+KEY\s*\(([^)]*)\)/i.exec(action);
-        if (fk) {
-          for (const c of quoted(fk[1]!)) flag(oneLine, `column "${table}"."${c}"`, ownerOf('columns', `${table}.${c}`) ?? tableOwner);
-          continue;
-        }
-        const con = /^(?:ADD|DROP|RENAME)\s+CONSTRAINT\s+(?:IF\s+EXISTS\s+)?"([^"]+)"/i.exec(action);
-        if (con) {
-          if (tableOwner === owner) continue;
-          // A constraint on another owner's table is ours when it is named after one of our columns.
-          const name = con[1]!;
-          const ours = [...after.columns, ...before.columns].some(([key, o]) => o === owner && key.startsWith(`${table}.`) && name.startsWith(`${table}_${key.slice(table.length + 1)}`));
-          if (!ours) flag(oneLine, `constraint "${name}" on table "${table}"`, tableOwner ?? '(unknown)');
-          continue;
-        }
-        flag(oneLine, `table "${table}"`, tableOwner);
-      }
-    } else if ((m = CREATE_INDEX.exec(statement))) {
-      if (!contributes(m[2]!)) flag(oneLine, `index "${m[1]}" on table "${m[2]}"`, ownerOf('tables', m[2]!) ?? implicit(m[2]!));
-    } else if ((m = DROP_INDEX.exec(statement)) || (m = ALTER_INDEX.exec(statement))) {
-      const name = m[1]!;
-      const tables = new Set([...after.tables.keys(), ...before.tables.keys()]);
-      const table = [...tables].filter((t) => name.startsWith(`${t}_`)).sort((a, b) => b.length - a.length)[0];
-      if (table && !contributes(table)) flag(oneLine, `index "${name}" on table "${table}"`, ownerOf('tables', table));
-    } else if ((m = TYPE_STMT.exec(statement))) {
-      flag(oneLine, `enum "${baseEnum(m[1]!)}"`, ownerOf('enumTypes', baseEnum(m[1]!)) ?? ownerOf('enumTypes', m[1]!));
-      // Removing enum values recreates the type (CREATE "x_new", DROP "x_old"); other owners'
-      // columns of that type are not in this owner's diff and would block the DROP.
-      const users = (everyone?.enumUsers.get(baseEnum(m[1]!)) ?? []).filter((o) => o !== owner);
-      if (users.length > 0 && /^(?:CREATE|DROP)\s+TYPE/i.test(statement) && /_(?:new|old)"/.test(statement.split('\n')[0]!)) {
-        violations.push({ statement: oneLine, object: `enum "${baseEnum(m[1]!)}"`, owner: users[0]!, recreatesEnumOf: users });
-      }
-    }
-  }
-  return violations;
 }

@@ -43,8 +43,10 @@ const INDEX = new RegExp(String.raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+${NAME}\s+ON
 const CREATE = new RegExp(String.raw`^CREATE\s+TABLE\s+${NAME}\s*\(`, 'i');
 const PRAGMA = /^PRAGMA\b/i;
 
-const unquote = (s: string) => s.replace(/""/g, '"');
-const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+/** An identifier's text inside its double quotes, `""` read as `"`. */
+export const unquote = (s: string) => s.replace(/""/g, '"');
+/** A statement on one line, as messages quote it. */
+export const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 const names = (list: string) => [...list.matchAll(/"((?:[^"]|"")+)"/g)].map((m) => unquote(m[1]!));
 
 /** Splits a body at top-level commas (outside parentheses and quotes). */

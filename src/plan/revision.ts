@@ -2,6 +2,7 @@ import { CheckError } from '../errors.js';
 import type { DiffEngine, DiffSide } from './diff-engine.js';
 import type { Requirement } from '../migrations/folder.js';
 import { transitiveDependencies, type Owner, type Project } from '../project/project.js';
+import { scanProvider } from '../project/provider.js';
 import { compose, type Composed, type Ownership } from '../schema/compose.js';
 import { ownerSource, relativePath } from '../schema/sources.js';
 import { enumOrders, restoreEnumOrder } from './enum-order.js';
@@ -65,12 +66,21 @@ export async function diffOwner(
   const rebuilds = (sql: string) => /\bCREATE\s+TABLE\s+"new_/i.test(sql);
   const upFrom = rebuilds(up) ? await engine.diff('empty', sideOf(before)) : undefined;
   const downFrom = rebuilds(down) ? await engine.diff('empty', sideOf(after)) : undefined;
-  const violations = [...findViolations(up, owner.name, ob, oa, everyone, upFrom), ...findViolations(down, owner.name, oa, ob, undefined, downFrom)].sort(
+  const provider = scanProvider((after ?? before)!.merged, relativePath(project, project.core.schemaPath)) ?? 'postgresql';
+  const found = await Promise.all([findViolations(up, owner.name, ob, oa, everyone, upFrom, provider), findViolations(down, owner.name, oa, ob, undefined, downFrom, provider)]);
+  const violations = found.flat().sort(
     (a, b) => Number(!a.object.startsWith('table')) - Number(!b.object.startsWith('table')),
   );
   if (violations.length > 0) {
     const v = violations[0]!;
     const who = owner.kind === 'core' ? 'core' : `extension "${owner.name}"`;
+    if (v.unrecognised) {
+      throw new CheckError(
+        `The migration for ${who} contains ${v.object}, which the ownership guard cannot check (statement: ${v.statement.slice(0, 160)}); ` +
+          `write that change by hand in a migration made with \`orchestrate revision --empty\`, or report the statement if Prisma generated it.`,
+        { code: 'ownership', owner: owner.name },
+      );
+    }
     if (v.recreatesEnumOf) {
       throw new CheckError(
         `The migration for ${who} would recreate ${v.object} (removing values does that), but columns of ${v.recreatesEnumOf.map((o) => `extension "${o}"`).join(', ')} use it and would block or lose it (statement: ${v.statement.slice(0, 160)}); ` +
