@@ -8,7 +8,7 @@
  *              db/postgres-dialect.ts, db/sqlite-dialect.ts, db/dialects.ts, db/history.ts
  *              (pure SQL text and the history rows read through the port)
  *   core       plan/, apply/                              plans as data, rendering
- *   adapters   db/, engine/, bridge/                       connections, runner, schema engines
+ *   adapters   db/, engine/, bridge/, shadow/              connections, runner, schema engines, replay
  *   api        api/, index.ts                              use cases and the public API
  *   commands   commands/                                   one file per command, wording
  *   cli        cli.ts                                      flags, output, exit codes
@@ -23,7 +23,7 @@ const LAYERS: { name: string; match: (file: string) => boolean }[] = [
   { name: 'input', match: (f) => /^src\/(config|project|migrations|schema)\//.test(f) },
   { name: 'sql', match: (f) => /^src\/db\/(driver|split|split-sqlite|splitter|postgres-dialect|sqlite-dialect|dialects|history)\.ts$/.test(f) },
   { name: 'core', match: (f) => /^src\/(plan|apply)\//.test(f) },
-  { name: 'adapters', match: (f) => /^src\/(db|engine|bridge)\//.test(f) },
+  { name: 'adapters', match: (f) => /^src\/(db|engine|bridge|shadow)\//.test(f) },
   { name: 'api', match: (f) => /^src\/api\//.test(f) || f === 'src/index.ts' },
   // fleets run the public API once per tenant database
   { name: 'fleet', match: (f) => /^src\/fleet\//.test(f) },

@@ -1,0 +1,105 @@
+/**
+ * The shadow database: an in-memory PGlite that exists for one replay and is thrown away. It is
+ * never the user's database, and nothing of it reaches the disk.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Extension, PGlite } from '@electric-sql/pglite';
+import type { Driver, Row } from '../db/driver.js';
+import { postgresDialect } from '../db/postgres-dialect.js';
+
+export interface ShadowDatabase {
+  /** The runner's port over the shadow (what `runPlan` executes on). */
+  driver: Driver;
+  /** The PGlite itself, for the schema engine's driver adapter. */
+  pglite: PGlite;
+  close(): Promise<void>;
+}
+
+const CREATE_EXTENSION = /\bCREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"([^"]+)"|([A-Za-z_][\w-]*))/gi;
+
+/** Extensions that the scripts create, by the name `CREATE EXTENSION` uses. */
+export function extensionsCreatedBy(scripts: string[]): string[] {
+  const names = new Set<string>();
+  for (const sql of scripts) for (const m of sql.matchAll(CREATE_EXTENSION)) names.add((m[1] ?? m[2]!).toLowerCase());
+  return [...names].sort();
+}
+
+/**
+ * PGlite ships contrib extensions as bundles beside its own files, and only those passed to its
+ * constructor can be created. A bundle is `<name>.tar.gz` in its dist folder (pgvector's is
+ * `vector.tar.gz`, as its SQL name); names with no bundle are left out, so that the migration's
+ * own CREATE EXTENSION fails with PostgreSQL's message naming the extension.
+ */
+function bundledExtensions(names: string[]): Record<string, Extension> {
+  const require = createRequire(import.meta.url);
+  const dist = path.dirname(require.resolve('@electric-sql/pglite'));
+  const found: Record<string, Extension> = {};
+  for (const name of names) {
+    const bundle = path.join(dist, `${name}.tar.gz`);
+    if (!existsSync(bundle)) continue;
+    found[name.replace(/\W/g, '_')] = {
+      name,
+      setup: async (_pg, emscriptenOpts) => ({ emscriptenOpts, bundlePath: pathToFileURL(bundle) }),
+    };
+  }
+  return found;
+}
+
+/** As `db/pglite.ts`: PGlite's RESET ALL leaves search_path at pg_catalog, so set it back. */
+const dialect = { ...postgresDialect, resetSession: `${postgresDialect.resetSession} SET search_path TO public;` };
+
+/**
+ * Opens an empty in-memory PostgreSQL (PGlite) with the extensions `scripts` create.
+ *
+ * @example
+ *   const shadow = await openShadow(migrations.map((m) => m.sql));
+ *   try { await runPlan(shadow.driver, plan); } finally { await shadow.close(); }
+ */
+export async function openShadow(scripts: string[]): Promise<ShadowDatabase> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = await PGlite.create({ extensions: bundledExtensions(extensionsCreatedBy(scripts)) });
+  let alive = true;
+  const driver: Driver = {
+    dialect,
+    location: 'an in-memory shadow database',
+    embedded: true,
+    schema: 'public',
+    get alive() {
+      return alive;
+    },
+    async query<T extends Row = Row>(sql: string, params: unknown[] = []) {
+      return (await db.query<T>(sql, params)).rows;
+    },
+    async exec(script: string) {
+      await db.exec(script);
+    },
+    async transaction<T>(fn: () => Promise<T>) {
+      await db.exec('BEGIN');
+      try {
+        const value = await fn();
+        await db.exec('COMMIT');
+        return value;
+      } catch (error) {
+        await db.exec('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    },
+    // Nobody else can see an in-memory database: there is nothing to lock or cancel.
+    async lock() {},
+    async unlock() {},
+    async cancel() {},
+    async serverVersion() {
+      const [row] = (await db.query<{ server_version: string }>('SHOW server_version')).rows;
+      return `${row?.server_version ?? 'unknown'} (PGlite shadow)`;
+    },
+    async close() {
+      if (!alive) return;
+      alive = false;
+      await db.close();
+    },
+  };
+  return { driver, pglite: db, close: () => driver.close() };
+}

@@ -1,0 +1,108 @@
+/**
+ * "What an owner's migrations produce" as that owner's own schema text, the form a snapshot has:
+ * replay the history into a shadow, introspect it with Prisma's engine (keeping the names the
+ * schema gives), and keep only the owner's objects — core's whole file; an extension's models,
+ * enums and the fields it adds to other owners' models (as `extend model` blocks).
+ */
+import type { MigrationFiles } from '../migrations/folder.js';
+import { readMigrations } from '../migrations/folder.js';
+import type { Owner, Project } from '../project/project.js';
+import { parseSchemaFile, type ParsedBlock } from '../schema/parse.js';
+import { relativePath } from '../schema/sources.js';
+import { world } from '../plan/revision.js';
+import { openShadow, type ShadowDatabase } from './database.js';
+import { startShadowEngine, type ShadowEngine } from './engine.js';
+import { replayOwner, type Replay } from './replay.js';
+
+export interface ReplaySession {
+  /**
+   * Replays `owner`'s history and returns its schema text as the migrations produce it.
+   * `current` holds every owner's schema text (the names a re-introspection keeps).
+   */
+  produced(owner: Owner, current: Map<string, string>): Promise<Produced>;
+  close(): Promise<void>;
+}
+
+export interface Produced {
+  text: string;
+  replay: Replay;
+}
+
+/**
+ * One shadow database and one engine for any number of replays.
+ *
+ * @example
+ *   const session = await openReplaySession(project);
+ *   try { const { text } = await session.produced(project.core, current); } finally { await session.close(); }
+ */
+export async function openReplaySession(project: Project, owners: Owner[] = project.owners, files?: Map<string, MigrationFiles[]>): Promise<ReplaySession> {
+  const read = files ?? new Map(owners.map((o) => [o.name, readMigrations(o.migrationsDir)]));
+  const scripts = [...read.values()].flat().map((m) => m.sql);
+  const shadow: ShadowDatabase = await openShadow(scripts);
+  let engine: ShadowEngine;
+  try {
+    engine = await startShadowEngine(shadow);
+  } catch (error) {
+    await shadow.close();
+    throw error;
+  }
+  return {
+    async produced(owner, current) {
+      const replay = await replayOwner(project, owner, shadow, files);
+      const composed = world(project, owner, current, current.get(owner.name)!);
+      const schema = composed ? composed.files : [{ path: relativePath(project, project.core.schemaPath), content: current.get(project.core.name)! }];
+      const introspected = await engine.introspect(schema);
+      const text = owner.kind === 'core' ? coreText(project, introspected) : extensionText(owner, introspected, replay);
+      return { text, replay };
+    },
+    async close() {
+      try {
+        await engine.close();
+      } finally {
+        await shadow.close();
+      }
+    },
+  };
+}
+
+function coreText(project: Project, files: { path: string; content: string }[]): string {
+  const core = relativePath(project, project.core.schemaPath);
+  // Re-introspection keeps each model in its file; core's world has one file.
+  return (files.find((f) => f.path === core) ?? files[0]!).content;
+}
+
+/**
+ * An extension's part of the introspected world: the models of tables and the enums its
+ * migrations created, and, for other owners' models, the fields of the columns it added and the
+ * relation fields pointing at its models.
+ */
+function extensionText(owner: Owner, files: { path: string; content: string }[], replay: Replay): string {
+  const created = (key: string) => replay.after.has(key) && !replay.before.has(key);
+  const blocks: { text: string; block: ParsedBlock }[] = [];
+  for (const f of files) {
+    const parsed = parseSchemaFile({ owner: owner.name, path: f.path, text: f.content });
+    for (const block of parsed.blocks) blocks.push({ text: f.content, block });
+  }
+  const own = blocks.filter(({ block }) => (block.kind === 'model' && created(block.dbName)) || (block.kind === 'enum' && created(`enum ${block.dbName}`)));
+  const ownNames = new Set(own.map(({ block }) => block.name));
+  const out: string[] = own.map(({ text, block }) => text.slice(block.startOffset, block.endOffset));
+  for (const { text, block } of blocks) {
+    if (block.kind !== 'model' || ownNames.has(block.name)) continue;
+    const lines = text.split('\n');
+    const fields = block.fields.filter((f) => ownNames.has(f.type) || created(`${block.dbName}.${f.column}`) || relationOver(lines[f.line - 1]!, block, created));
+    if (fields.length === 0) continue;
+    out.push(`extend model ${block.name} {\n${fields.map((f) => lines[f.line - 1]).join('\n')}\n}`);
+  }
+  return out.length === 0 ? '' : `${out.join('\n\n')}\n`;
+}
+
+/** A relation field whose `fields: [...]` are columns the extension added. */
+function relationOver(line: string, block: ParsedBlock, created: (key: string) => boolean): boolean {
+  const m = /fields:\s*\[([^\]]*)\]/.exec(line);
+  if (!m) return false;
+  const names = m[1]!.split(',').map((s) => s.trim());
+  return names.length > 0 && names.every((n) => {
+    const field = block.fields.find((f) => f.name === n);
+    return field !== undefined && created(`${block.dbName}.${field.column}`);
+  });
+}
