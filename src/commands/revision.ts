@@ -20,6 +20,7 @@ import { assertInsideRoot, selectOwners, transitiveDependencies, type Owner, typ
 import { assertSameProvider, coreSchemaProvider, type Provider } from '../project/provider.js';
 import { compose, validateComposed, type Composed } from '../schema/compose.js';
 import { ownerSource, readOwnerHistory, readSchemaText, relativePath, type OwnerHistory } from '../schema/sources.js';
+import { replayedSnapshots } from '../shadow/produce.js';
 import { contextProject, databaseSource, explicitUrl, type CommandResult, type Context } from './context.js';
 
 export interface RevisionOptions extends Selection {
@@ -108,7 +109,8 @@ export async function planRevision(ctx: Context, opts: RevisionOptions): Promise
   const project = contextProject(ctx);
   const selected = selectOwners(project, opts);
   const current = new Map(project.owners.map((o) => [o.name, readSchemaText(project, o)]));
-  const folders = folderCache(project);
+  // An adopted history has no snapshot: what it produces comes from replaying it in a shadow.
+  const folders = folderCache(project, opts.regenerate ? new Map() : await replayedSnapshots(project, selected));
   const histories = new Map(selected.map((o) => [o.name, folders.history(o)]));
   // New migrations are written for the core datasource's provider; folders written for another
   // one are refused, as Prisma Migrate refuses them.
@@ -330,7 +332,7 @@ export interface FolderCache {
 }
 
 /** Reads each owner's migration folders once per run: several checks and the writer need them. */
-function folderCache(project: Project): FolderCache {
+function folderCache(project: Project, replayed = new Map<string, string>()): FolderCache {
   const lists = new Map<string, MigrationFiles[]>();
   const histories = new Map<string, OwnerHistory>();
   const migrations = (owner: Owner) => {
@@ -342,7 +344,8 @@ function folderCache(project: Project): FolderCache {
     migrations,
     history(owner) {
       let h = histories.get(owner.name);
-      if (!h) histories.set(owner.name, (h = readOwnerHistory(project, owner, migrations(owner))));
+      const produced = replayed.get(owner.name);
+      if (!h) histories.set(owner.name, (h = produced !== undefined ? { migrations: migrations(owner), snapshot: produced } : readOwnerHistory(project, owner, migrations(owner))));
       return h;
     },
   };

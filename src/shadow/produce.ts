@@ -4,15 +4,16 @@
  * schema gives), and keep only the owner's objects — core's whole file; an extension's models,
  * enums and the fields it adds to other owners' models (as `extend model` blocks).
  */
-import type { MigrationFiles } from '../migrations/folder.js';
-import { readMigrations } from '../migrations/folder.js';
+import { existsSync } from 'node:fs';
+import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
 import type { Owner, Project } from '../project/project.js';
+import { projectProvider } from '../project/provider.js';
 import { parseSchemaFile, type ParsedBlock } from '../schema/parse.js';
-import { relativePath } from '../schema/sources.js';
+import { readSchemaText, relativePath } from '../schema/sources.js';
 import { world } from '../plan/revision.js';
 import { openShadow, type ShadowDatabase } from './database.js';
 import { startShadowEngine, type ShadowEngine } from './engine.js';
-import { replayOwner, type Replay } from './replay.js';
+import { replayChain, replayOwner, type Replay } from './replay.js';
 
 export interface ReplaySession {
   /**
@@ -105,4 +106,35 @@ function relationOver(line: string, block: ParsedBlock, created: (key: string) =
     const field = block.fields.find((f) => f.name === n);
     return field !== undefined && created(`${block.dbName}.${field.column}`);
   });
+}
+
+/**
+ * For owners whose latest migration has no snapshot (a history adopted from Prisma Migrate), what
+ * their migrations produce, by replay: the "before" of their next revision, which then writes
+ * the snapshot. `owners` are the owners a revision diffs; the core and dependencies it reads as
+ * context are included. Owners with snapshots (or without migrations) are not replayed.
+ *
+ * @example
+ *   const before = await replayedSnapshots(project, [project.core]); // Map { 'core' => 'datasource db { ... }' }
+ */
+export async function replayedSnapshots(project: Project, owners: Owner[]): Promise<Map<string, string>> {
+  const involved = new Map<string, Owner>();
+  for (const owner of owners) for (const o of replayChain(project, owner)) involved.set(o.name, o);
+  const files = new Map([...involved.values()].map((o) => [o.name, readMigrations(o.migrationsDir)]));
+  const adopted = [...involved.values()].filter((o) => {
+    const latest = files.get(o.name)!.at(-1);
+    return latest !== undefined && !existsSync(latest.snapshotPath);
+  });
+  const produced = new Map<string, string>();
+  // The shadow is PostgreSQL: a SQLite history keeps asking for its snapshot.
+  if (adopted.length === 0 || projectProvider(project) !== 'postgresql') return produced;
+  // Names come from the current schemas; an unreadable one fails later, where revision reads it.
+  const current = new Map(project.owners.map((o) => [o.name, existsSync(o.schemaPath) ? readSchemaText(project, o) : '']));
+  const session = await openReplaySession(project, [...involved.values()], files);
+  try {
+    for (const owner of adopted) produced.set(owner.name, (await session.produced(owner, current)).text);
+  } finally {
+    await session.close();
+  }
+  return produced;
 }
