@@ -37,6 +37,7 @@ const commands = {
   create: once(() => import('./commands/create.js')),
   generate: once(() => import('./commands/generate.js')),
   check: once(() => import('./commands/check.js')),
+  diff: once(() => import('./commands/diff.js')),
   debug: once(() => import('./commands/debug.js')),
   fleet: once(() => import('./commands/fleet.js')),
 };
@@ -229,6 +230,17 @@ selection(program.command('check').description('validate schemas and migrations,
   });
 
 program
+  .command('diff')
+  .description("print the SQL between two states of one owner: its migrations (replayed in a shadow database), its latest snapshot, or its schema")
+  .requiredOption('--owner <name>', 'core or an enabled extension')
+  .requiredOption('--from <state>', 'migrations, snapshot or schema')
+  .requiredOption('--to <state>', 'migrations, snapshot or schema')
+  .action(async (opts, cmd: Command) => {
+    const { diff } = await commands.diff();
+    await execute(cmd, (ctx) => diff(ctx, opts));
+  });
+
+program
   .command('debug')
   .description('print environment, configuration, extensions and database information')
   .action(async (opts, cmd: Command) => {
@@ -351,6 +363,10 @@ const HELP: Record<string, { examples: string[]; env: string[] }> = {
   init: { examples: ['orchestrate init loyalty', 'orchestrate init loyalty --skip-migrate'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
   generate: { examples: ['orchestrate generate', 'APP_EXTENSIONS=billing,crm orchestrate generate'], env: ['APP_EXTENSIONS', 'ORCHESTRATE_STRICT', 'PRISMA_SCHEMA_ENGINE_BINARY'] },
   check: { examples: ['orchestrate check', 'orchestrate check --extension billing', 'orchestrate check --strict --json'], env: ['DATABASE_URL', 'APP_EXTENSIONS', 'ORCHESTRATE_STRICT'] },
+  diff: {
+    examples: ['orchestrate diff --owner core --from migrations --to schema   # drift of an adopted history', 'orchestrate diff --owner billing --from snapshot --to schema   # the next revision', 'orchestrate diff --owner core --from migrations --to snapshot --json'],
+    env: ['APP_EXTENSIONS'],
+  },
   debug: { examples: ['orchestrate debug', 'orchestrate debug --json'], env: ['DATABASE_URL', 'APP_EXTENSIONS'] },
 };
 HELP.upgrade = HELP.migrate!;

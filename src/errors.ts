@@ -56,7 +56,9 @@ export type ProblemCode =
   /** A migrations folder whose name does not start with a 14-digit timestamp (it would never run). */
   | 'migration-name'
   /** An extension folder that is not listed in the enabled extensions. */
-  | 'disabled-extension';
+  | 'disabled-extension'
+  /** What an owner's migrations produce (replayed in a shadow) differs from its snapshot or schema. */
+  | 'drift';
 
 /**
  * One problem, as data: what kind, where (owner, migration, file, line) and one sentence for
@@ -69,6 +71,8 @@ export interface Problem {
   file?: string;
   line?: number;
   message: string;
+  /** SQL that would reconcile the difference (drift). */
+  sql?: string;
 }
 
 export interface ErrorOptions {

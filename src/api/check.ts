@@ -130,6 +130,43 @@ async function pendingChanges(ctx: RunContext, project: Project, problems: Probl
   }
 }
 
+/** One line of SQL for a message: statements without their `-- CreateIndex` style comments. */
+function sqlLine(sql: string): string {
+  return sql.split('\n').filter((l) => !/^\s*--/.test(l)).join(' ').replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Drift: each selected owner's history replayed in a shadow database and compared with its
+ * latest snapshot (or, for an adopted history without one, its schema). For an owner whose
+ * schema is what differs, this replaces the pending-changes problem: it says the same, with SQL.
+ */
+async function drift(project: Project, owners: Owner[], problems: Problem[]): Promise<void> {
+  const { findDrift } = await import('../shadow/drift.js');
+  const current = new Map(project.owners.map((o) => [o.name, readSchemaText(project, o)]));
+  let found;
+  try {
+    found = await findDrift(project, owners, current);
+  } catch (error) {
+    // A history that does not replay is a finding; a broken engine is not.
+    if (!(error instanceof UsageError)) throw error;
+    for (const p of problemsOf(error)) addOnce(problems, p);
+    return;
+  }
+  for (const d of found) {
+    const owner = project.owners.find((o) => o.name === d.owner)!;
+    const flag = describe(owner);
+    const fix =
+      d.against === 'schema'
+        ? `\`orchestrate revision ${flag} -m <name>\` writes that migration (review it first with \`orchestrate diff --owner ${d.owner} --from migrations --to schema\`)`
+        : `the next revision starts from that snapshot and would never write it: add it as a migration (\`orchestrate revision ${flag} --empty -m reconcile\`, with the SQL of \`orchestrate diff --owner ${d.owner} --from migrations --to snapshot\`), or correct the snapshot`;
+    const message = `${d.owner}'s ${d.migrations} migration(s), replayed in a shadow database, do not produce what ${d.file} describes; reconciling them takes: ${sqlLine(d.sql)} — ${fix}.`;
+    if (d.against === 'schema') {
+      for (let i = problems.length - 1; i >= 0; i--) if (problems[i]!.code === 'pending-changes' && problems[i]!.owner === d.owner) problems.splice(i, 1);
+    }
+    problems.push({ code: 'drift', owner: d.owner, file: d.file, message, sql: d.sql });
+  }
+}
+
 /** Adds a problem unless the same one (code and message) is there already; the one with an owner wins. */
 function addOnce(problems: Problem[], p: Problem): void {
   const same = problems.findIndex((q) => q.code === p.code && q.message === p.message);
@@ -282,6 +319,8 @@ export async function checkProject(ctx: RunContext, opts: CheckOptions = {}): Pr
   const { databaseTarget, openDatabase } = await import('../db/connect.js');
   const { projectProvider } = await import('../project/provider.js');
   const provider = projectProvider(project);
+  // The shadow is PostgreSQL (PGlite): SQLite histories are not replayed.
+  if (composed && provider === 'postgresql') await drift(project, project.owners.filter((o) => selected.has(o.name)), problems);
   const target = await databaseTarget(databaseSourceOf(ctx), provider);
   const database: CheckReport['database'] = { checked: false, location: null };
   let db: Driver | null = null;

@@ -102,6 +102,8 @@ function guard(adapter: SqlDriverAdapter, refuse: (what: string) => never): SqlD
 const PG_TYPES: Record<number, ColumnType> = {
   16: ColumnTypeEnum.Boolean,
   20: ColumnTypeEnum.Int64,
+  // oid: PGlite parses it as a number; the engine reads it as a 64-bit integer (as @prisma/adapter-pg maps it).
+  26: ColumnTypeEnum.Int64,
   21: ColumnTypeEnum.Int32,
   23: ColumnTypeEnum.Int32,
   25: ColumnTypeEnum.Text,

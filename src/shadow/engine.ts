@@ -4,6 +4,7 @@
  * same guard as every other engine of this tool), and it never sees the user's database.
  */
 import { RuntimeError, UsageError } from '../errors.js';
+import type { DiffSide } from '../plan/diff-engine.js';
 import type { SchemaFile } from '../schema/compose.js';
 import type { ShadowDatabase } from './database.js';
 
@@ -15,6 +16,8 @@ export interface ShadowEngine {
   introspect(files: SchemaFile[]): Promise<SchemaFile[]>;
   /** SQL from the shadow as it is to the schema `files` describe ('' when they match). */
   diffTo(files: SchemaFile[]): Promise<string>;
+  /** SQL between two schemas (no database involved), as revision's engine computes it. */
+  diff(from: DiffSide, to: DiffSide): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -61,6 +64,15 @@ export async function startShadowEngine(shadow: ShadowDatabase): Promise<ShadowE
         return normaliseScript(result.stdout);
       } catch (error) {
         throw engineFailed('diff a schema against', error);
+      }
+    },
+    async diff(from, to) {
+      const side = (s: DiffSide) => (s === 'empty' ? { tag: 'empty' } : { tag: 'schemaDatamodel', files: s });
+      try {
+        const result = await live.diff({ from: side(from), to: side(to), script: true, exitCode: null, filters: noFilters });
+        return normaliseScript(result.stdout);
+      } catch (error) {
+        throw new UsageError(`Prisma's schema engine could not diff the schemas: ${engineMessage(error)}.`, { cause: error });
       }
     },
     async close() {

@@ -13,7 +13,7 @@ import { readSchemaText, relativePath } from '../schema/sources.js';
 import { world } from '../plan/revision.js';
 import { openShadow, type ShadowDatabase } from './database.js';
 import { startShadowEngine, type ShadowEngine } from './engine.js';
-import { replayChain, replayOwner, type Replay } from './replay.js';
+import { replayAll, replayChain, replayOwner, type Replay } from './replay.js';
 
 export interface ReplaySession {
   /**
@@ -21,6 +21,10 @@ export interface ReplaySession {
    * `current` holds every owner's schema text (the names a re-introspection keeps).
    */
   produced(owner: Owner, current: Map<string, string>): Promise<Produced>;
+  /** The engine on the shadow; its schema-to-schema diffs need no other engine. */
+  engine: ShadowEngine;
+  /** Replays every enabled owner's history; then `engine.diffTo` compares the shadow with a schema. */
+  replayAll(): Promise<Replay>;
   close(): Promise<void>;
 }
 
@@ -48,6 +52,8 @@ export async function openReplaySession(project: Project, owners: Owner[] = proj
     throw error;
   }
   return {
+    engine,
+    replayAll: () => replayAll(project, shadow, files),
     async produced(owner, current) {
       const replay = await replayOwner(project, owner, shadow, files);
       const composed = world(project, owner, current, current.get(owner.name)!);

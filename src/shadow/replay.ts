@@ -61,8 +61,7 @@ async function objects(shadow: ShadowDatabase): Promise<Objects> {
  *   const shadow = await openShadow(scripts);
  *   const replay = await replayOwner(project, project.core, shadow);
  */
-export async function replayOwner(project: Project, owner: Owner, shadow: ShadowDatabase, files?: Map<string, MigrationFiles[]>): Promise<Replay> {
-  const chain = replayChain(project, owner);
+export async function replayOwner(project: Project, owner: Owner, shadow: ShadowDatabase, files?: Map<string, MigrationFiles[]>, chain = replayChain(project, owner)): Promise<Replay> {
   const read = new Map(chain.map((o) => [o.name, files?.get(o.name) ?? readMigrations(o.migrationsDir)]));
   const state = buildState(chain, read, EMPTY_HISTORY);
   const plan = planUpgrade(state, chain.map((o) => o.name), { newId: randomUUID });
@@ -78,6 +77,14 @@ export async function replayOwner(project: Project, owner: Owner, shadow: Shadow
   const after = await objects(shadow);
   const migrations = new Map(chain.map((o) => [o.name, read.get(o.name)!.length]));
   return { owner, chain, migrations, before, after, applyMs };
+}
+
+/**
+ * Replays every enabled owner's history, in `migrate`'s order, into `shadow` (emptied first):
+ * the database a fresh `migrate --all` builds.
+ */
+export async function replayAll(project: Project, shadow: ShadowDatabase, files?: Map<string, MigrationFiles[]>): Promise<Replay> {
+  return replayOwner(project, project.owners.at(-1)!, shadow, files, project.owners);
 }
 
 /** Back to an empty database (extensions live in `public` and go with it). */
