@@ -3,22 +3,15 @@
  * core of an orchestrate project. Its migrations never create the index
  * `session_replay_visit_id_idx` that its schema declares.
  */
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, runCli, tempDir, type CliResult } from './helpers.js';
+import { copyUmami, UMAMI } from './adopt-umami-fixture.js';
+import { REPO, runCli, type CliResult } from './helpers.js';
 
-export const UMAMI = path.resolve(REPO, '../shared/real-projects/umami');
 const MISSING_INDEX = 'CREATE INDEX "session_replay_visit_id_idx" ON "session_replay"("visit_id");';
-
-/** umami's prisma/ folder copied into a fresh project, as its core. */
-export function copyUmami(): { dir: string; cleanup: () => void } {
-  const t = tempDir('orch-umami-');
-  cpSync(path.join(UMAMI, 'prisma'), path.join(t.dir, 'prisma'), { recursive: true });
-  return t;
-}
 
 /** Adds a column to umami's Team model. */
 function addColumn(dir: string): void {

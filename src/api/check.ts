@@ -140,7 +140,7 @@ function sqlLine(sql: string): string {
  * latest snapshot (or, for an adopted history without one, its schema). For an owner whose
  * schema is what differs, this replaces the pending-changes problem: it says the same, with SQL.
  */
-async function drift(project: Project, owners: Owner[], problems: Problem[]): Promise<void> {
+async function drift(project: Project, owners: Owner[], problems: Problem[]): Promise<Set<string>> {
   const { findDrift } = await import('../shadow/drift.js');
   const current = new Map(project.owners.map((o) => [o.name, readSchemaText(project, o)]));
   let found;
@@ -150,7 +150,7 @@ async function drift(project: Project, owners: Owner[], problems: Problem[]): Pr
     // A history that does not replay is a finding; a broken engine is not.
     if (!(error instanceof UsageError)) throw error;
     for (const p of problemsOf(error)) addOnce(problems, p);
-    return;
+    return new Set();
   }
   for (const d of found) {
     const owner = project.owners.find((o) => o.name === d.owner)!;
@@ -160,11 +160,9 @@ async function drift(project: Project, owners: Owner[], problems: Problem[]): Pr
         ? `\`orchestrate revision ${flag} -m <name>\` writes that migration (review it first with \`orchestrate diff --owner ${d.owner} --from migrations --to schema\`)`
         : `the next revision starts from that snapshot and would never write it: add it as a migration (\`orchestrate revision ${flag} --empty -m reconcile\`, with the SQL of \`orchestrate diff --owner ${d.owner} --from migrations --to snapshot\`), or correct the snapshot`;
     const message = `${d.owner}'s ${d.migrations} migration(s), replayed in a shadow database, do not produce what ${d.file} describes; reconciling them takes: ${sqlLine(d.sql)} — ${fix}.`;
-    if (d.against === 'schema') {
-      for (let i = problems.length - 1; i >= 0; i--) if (problems[i]!.code === 'pending-changes' && problems[i]!.owner === d.owner) problems.splice(i, 1);
-    }
     problems.push({ code: 'drift', owner: d.owner, file: d.file, message, sql: d.sql });
   }
+  return new Set(found.filter((d) => d.against === 'schema').map((d) => d.owner));
 }
 
 /** Adds a problem unless the same one (code and message) is there already; the one with an owner wins. */
@@ -309,7 +307,13 @@ export async function checkProject(ctx: RunContext, opts: CheckOptions = {}): Pr
   const composed = await composeAll(project, problems);
   if (composed) {
     lintNames(project, composed, problems);
+    // Drift first: planning the revision then reuses what the replays of adopted owners produced.
+    const { projectProvider } = await import('../project/provider.js');
+    // The shadow is PostgreSQL (PGlite): SQLite histories are not replayed.
+    const drifting = projectProvider(project) === 'postgresql' ? await drift(project, project.owners.filter((o) => selected.has(o.name)), problems) : new Set<string>();
     await pendingChanges(ctx, project, problems);
+    // An adopted owner whose schema differs from its history: the drift problem says it, with SQL.
+    for (let i = problems.length - 1; i >= 0; i--) if (problems[i]!.code === 'pending-changes' && drifting.has(problems[i]!.owner!)) problems.splice(i, 1);
   }
   const baselines: Baseline[] = [];
   const files = readAllMigrations(project, problems, baselines);
@@ -319,8 +323,6 @@ export async function checkProject(ctx: RunContext, opts: CheckOptions = {}): Pr
   const { databaseTarget, openDatabase } = await import('../db/connect.js');
   const { projectProvider } = await import('../project/provider.js');
   const provider = projectProvider(project);
-  // The shadow is PostgreSQL (PGlite): SQLite histories are not replayed.
-  if (composed && provider === 'postgresql') await drift(project, project.owners.filter((o) => selected.has(o.name)), problems);
   const target = await databaseTarget(databaseSourceOf(ctx), provider);
   const database: CheckReport['database'] = { checked: false, location: null };
   let db: Driver | null = null;

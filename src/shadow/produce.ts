@@ -60,6 +60,7 @@ export async function openReplaySession(project: Project, owners: Owner[] = proj
       const schema = composed ? composed.files : [{ path: relativePath(project, project.core.schemaPath), content: current.get(project.core.name)! }];
       const introspected = await engine.introspect(schema);
       const text = owner.kind === 'core' ? coreText(project, introspected) : extensionText(owner, introspected, replay);
+      remembered.set(memoKey(project, owner, current, files), text);
       return { text, replay };
     },
     async close() {
@@ -136,11 +137,30 @@ export async function replayedSnapshots(project: Project, owners: Owner[]): Prom
   if (adopted.length === 0 || projectProvider(project) !== 'postgresql') return produced;
   // Names come from the current schemas; an unreadable one fails later, where revision reads it.
   const current = new Map(project.owners.map((o) => [o.name, existsSync(o.schemaPath) ? readSchemaText(project, o) : '']));
+  for (const owner of adopted) {
+    const known = remembered.get(memoKey(project, owner, current, files));
+    if (known !== undefined) produced.set(owner.name, known);
+  }
+  const left = adopted.filter((o) => !produced.has(o.name));
+  if (left.length === 0) return produced;
   const session = await openReplaySession(project, [...involved.values()], files);
   try {
-    for (const owner of adopted) produced.set(owner.name, (await session.produced(owner, current)).text);
+    for (const owner of left) produced.set(owner.name, (await session.produced(owner, current)).text);
   } finally {
     await session.close();
   }
   return produced;
+}
+
+/**
+ * Texts produced earlier in this process, by what they depend on: the migrations of the replayed
+ * owners and the schemas whose names introspection keeps. `check` replays every owner for drift
+ * and then plans a revision, which would replay adopted owners again.
+ */
+const remembered = new Map<string, string>();
+
+function memoKey(project: Project, owner: Owner, current: Map<string, string>, files?: Map<string, MigrationFiles[]>): string {
+  const chain = replayChain(project, owner);
+  const migrations = chain.map((o) => (files?.get(o.name) ?? readMigrations(o.migrationsDir)).map((m) => `${m.name}:${m.checksum}`));
+  return JSON.stringify([project.settings.root, owner.name, migrations, chain.map((o) => current.get(o.name) ?? null), current.get(owner.name) ?? null]);
 }
