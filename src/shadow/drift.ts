@@ -4,6 +4,7 @@
  * schema. Each difference comes with the SQL that would reconcile it.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { CheckError, UsageError } from '../errors.js';
 import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
 import { world } from '../plan/revision.js';
 import type { DiffSide } from '../plan/diff-engine.js';
@@ -12,6 +13,7 @@ import { compose } from '../schema/compose.js';
 import { ownerSource, relativePath } from '../schema/sources.js';
 import type { ShadowEngine } from './engine.js';
 import { openReplaySession, type ReplaySession } from './produce.js';
+import { replayChain } from './replay.js';
 
 /** The three states of an owner `orchestrate diff` compares. */
 export type OwnerState = 'migrations' | 'snapshot' | 'schema';
@@ -52,18 +54,33 @@ export function latestSnapshot(migrations: MigrationFiles[]): string | null {
  *   drift.map((d) => `${d.owner}: ${d.sql}`);
  */
 export async function findDrift(project: Project, owners: Owner[], current: Map<string, string>): Promise<Drift[]> {
-  const files = new Map(project.owners.map((o) => [o.name, readMigrations(o.migrationsDir)]));
-  for (const o of owners) if (!files.has(o.name)) files.set(o.name, readMigrations(o.migrationsDir));
-  const replayed = owners.filter((o) => files.get(o.name)!.length > 0);
+  // Folders that cannot be read, and requirements that cannot be met, are other checks'
+  // problems: the owners they concern (and those that depend on them) are left out here.
+  const files = new Map<string, MigrationFiles[]>();
+  for (const o of new Set([...project.owners, ...owners])) {
+    try {
+      files.set(o.name, readMigrations(o.migrationsDir));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+    }
+  }
+  const readable = (o: Owner) => replayChain(project, o).every((c) => files.has(c.name));
+  const replayed = owners.filter((o) => readable(o) && files.get(o.name)!.length > 0);
   if (replayed.length === 0) return [];
-  const session: ReplaySession = await openReplaySession(project, project.owners, files);
+  const session: ReplaySession = await openReplaySession(project, project.owners.filter((o) => files.has(o.name)), files);
   const found: Drift[] = [];
   try {
-    if (await noDriftAtAll(session, project, files, current)) return [];
+    if (project.owners.every(readable) && (await noDriftAtAll(session, project, files, current))) return [];
     for (const owner of replayed) {
       const list = files.get(owner.name)!;
       const snapshot = latestSnapshot(list);
-      const { text } = await session.produced(owner, current);
+      let text: string;
+      try {
+        text = (await session.produced(owner, current)).text;
+      } catch (error) {
+        if (error instanceof CheckError) continue;
+        throw error;
+      }
       const target = snapshot ?? current.get(owner.name)!;
       const sql = await diffOwnerTexts(session.engine, project, owner, current, text, target);
       if (sql === '') continue;
@@ -90,6 +107,12 @@ async function noDriftAtAll(session: ReplaySession, project: Project, files: Map
     // Snapshots taken at different times need not compose; the per-owner comparison says more.
     return false;
   }
-  await session.replayAll();
+  try {
+    await session.replayAll();
+  } catch (error) {
+    // A requirement no migration meets: the per-owner replays leave that owner out.
+    if (error instanceof CheckError) return false;
+    throw error;
+  }
   return (await session.engine.diffTo(expected.files)) === '';
 }
