@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './helpers.js';
 
-const COMMANDS = ['revision', 'migrate', 'upgrade', 'downgrade', 'status', 'history', 'current', 'stamp', 'create', 'init', 'generate', 'check', 'debug'];
+const COMMANDS = ['revision', 'migrate', 'upgrade', 'downgrade', 'status', 'history', 'current', 'stamp', 'create', 'init', 'generate', 'check', 'diff', 'debug'];
 
 describe('help', () => {
   it('every command lists examples, the environment it reads, the global flags and the exit codes', async () => {

@@ -2,8 +2,9 @@
  * The shadow database: an in-memory PGlite that exists for one replay and is thrown away. It is
  * never the user's database, and nothing of it reaches the disk.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Extension, PGlite } from '@electric-sql/pglite';
@@ -48,6 +49,36 @@ function bundledExtensions(names: string[]): Record<string, Extension> {
   return found;
 }
 
+/**
+ * Most of PGlite's start is initdb, the same work every time. The first shadow of a PGlite
+ * version saves its fresh data directory in the system's temporary folder (never in the
+ * project); later shadows start from that copy in about a third of the time. A copy that
+ * cannot be read or loaded is deleted and made again.
+ */
+async function createFromTemplate(PGliteClass: typeof PGlite, extensions: Record<string, Extension>): Promise<PGlite> {
+  const require = createRequire(import.meta.url);
+  const { version } = JSON.parse(readFileSync(path.join(path.dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json'), 'utf8')) as { version: string };
+  const template = path.join(os.tmpdir(), `orchestrate-shadow-pglite-${version}.tar`);
+  if (existsSync(template)) {
+    try {
+      return await PGliteClass.create({ extensions, loadDataDir: new Blob([readFileSync(template)]) });
+    } catch {
+      rmSync(template, { force: true });
+    }
+  }
+  const db = await PGliteClass.create({ extensions });
+  try {
+    const dump = await db.dumpDataDir('none');
+    // Written beside its final name and renamed: a concurrent reader never sees half of it.
+    const partial = `${template}.${process.pid}`;
+    writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
+    renameSync(partial, template);
+  } catch {
+    // Only a cache: the next shadow starts the slow way again.
+  }
+  return db;
+}
+
 /** As `db/pglite.ts`: PGlite's RESET ALL leaves search_path at pg_catalog, so set it back. */
 const dialect = { ...postgresDialect, resetSession: `${postgresDialect.resetSession} SET search_path TO public;` };
 
@@ -60,7 +91,8 @@ const dialect = { ...postgresDialect, resetSession: `${postgresDialect.resetSess
  */
 export async function openShadow(scripts: string[]): Promise<ShadowDatabase> {
   const { PGlite } = await import('@electric-sql/pglite');
-  const db = await PGlite.create({ extensions: bundledExtensions(extensionsCreatedBy(scripts)) });
+  const extensions = bundledExtensions(extensionsCreatedBy(scripts));
+  const db = await createFromTemplate(PGlite, extensions);
   let alive = true;
   const driver: Driver = {
     dialect,
