@@ -6,9 +6,9 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Extension, PGlite } from '@electric-sql/pglite';
 import type { Driver, Row } from '../db/driver.js';
+import { pgliteExtensionsFor } from '../db/pglite-extensions.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
 
 export interface ShadowDatabase {
@@ -17,36 +17,6 @@ export interface ShadowDatabase {
   /** The PGlite itself, for the schema engine's driver adapter. */
   pglite: PGlite;
   close(): Promise<void>;
-}
-
-const CREATE_EXTENSION = /\bCREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"([^"]+)"|([A-Za-z_][\w-]*))/gi;
-
-/** Extensions that the scripts create, by the name `CREATE EXTENSION` uses. */
-export function extensionsCreatedBy(scripts: string[]): string[] {
-  const names = new Set<string>();
-  for (const sql of scripts) for (const m of sql.matchAll(CREATE_EXTENSION)) names.add((m[1] ?? m[2]!).toLowerCase());
-  return [...names].sort();
-}
-
-/**
- * PGlite ships contrib extensions as bundles beside its own files, and only those passed to its
- * constructor can be created. A bundle is `<name>.tar.gz` in its dist folder (pgvector's is
- * `vector.tar.gz`, as its SQL name); names with no bundle are left out, so that the migration's
- * own CREATE EXTENSION fails with PostgreSQL's message naming the extension.
- */
-function bundledExtensions(names: string[]): Record<string, Extension> {
-  const require = createRequire(import.meta.url);
-  const dist = path.dirname(require.resolve('@electric-sql/pglite'));
-  const found: Record<string, Extension> = {};
-  for (const name of names) {
-    const bundle = path.join(dist, `${name}.tar.gz`);
-    if (!existsSync(bundle)) continue;
-    found[name.replace(/\W/g, '_')] = {
-      name,
-      setup: async (_pg, emscriptenOpts) => ({ emscriptenOpts, bundlePath: pathToFileURL(bundle) }),
-    };
-  }
-  return found;
 }
 
 /**
@@ -91,7 +61,9 @@ const dialect = { ...postgresDialect, resetSession: `${postgresDialect.resetSess
  */
 export async function openShadow(scripts: string[]): Promise<ShadowDatabase> {
   const { PGlite } = await import('@electric-sql/pglite');
-  const extensions = bundledExtensions(extensionsCreatedBy(scripts));
+  // Extensions PGlite does not ship are left out: the migration's own CREATE EXTENSION then
+  // fails with PostgreSQL's message naming it.
+  const { extensions } = pgliteExtensionsFor({ sql: scripts });
   const db = await createFromTemplate(PGlite, extensions);
   let alive = true;
   const driver: Driver = {
