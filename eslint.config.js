@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'bench/', 'scripts/', 'extensions/', 'prisma/'] },
+  { ignores: ['**/dist/', '**/node_modules/', 'bench/', 'scripts/', 'extensions/', 'prisma/'] },
   eslint.configs.recommended,
   tseslint.configs.recommended,
   {

@@ -179,7 +179,7 @@ async function benchCoreVsPrisma() {
   writeFileSync(path.join(project.dir, 'prisma.config.ts'), `export default { schema: 'prisma/schema.prisma', datasource: { url: ${JSON.stringify(db.url)} } };\n`);
   const prismaEnv = {
     ...process.env,
-    PRISMA_SCHEMA_ENGINE_BINARY: path.join(ROOT, 'dist/bridge/schema-engine.js'),
+    PRISMA_SCHEMA_ENGINE_BINARY: path.join(ROOT, 'packages/schema-engine-bridge/dist/schema-engine.js'),
     CHECKPOINT_DISABLE: '1',
     PRISMA_HIDE_UPDATE_MESSAGE: '1',
     PRISMA_ENGINES_MIRROR: 'http://127.0.0.1:9',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBridgeExecutable } from '../src/bridge/locate.js';
+import { ensureBridgeExecutable } from '../src/engine/bridge-location.js';
 import { schemaEngineVersion } from '../src/engine/wasm.js';
 import { DATASOURCE, PG_ADMIN_URL, REPO, catalogSnapshot, createDatabase, query, tempDir } from './helpers.js';
 

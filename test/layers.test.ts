@@ -8,12 +8,16 @@
  *              db/postgres-dialect.ts, db/sqlite-dialect.ts, db/dialects.ts, db/history.ts
  *              (pure SQL text and the history rows read through the port)
  *   core       plan/, apply/                              plans as data, rendering
- *   adapters   db/, engine/, bridge/, shadow/              connections, runner, schema engines, replay
- *   api        api/, index.ts                              use cases and the public API
+ *   adapters   db/, engine/, shadow/                       connections, runner, schema engines, replay
+ *   api        api/, index.ts, bridge-support.ts           use cases and the public API
  *   commands   commands/                                   one file per command, wording
  *   cli        cli.ts                                      flags, output, exit codes
+ *
+ * Workspace packages (packages/*) sit outside this order: they use orchestrate only as a user
+ * does, through the entries of its package.json `exports`.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO } from './helpers.js';
@@ -23,8 +27,8 @@ const LAYERS: { name: string; match: (file: string) => boolean }[] = [
   { name: 'input', match: (f) => /^src\/(config|project|migrations|schema)\//.test(f) },
   { name: 'sql', match: (f) => /^src\/db\/(driver|split|split-sqlite|splitter|postgres-dialect|sqlite-dialect|dialects|history)\.ts$/.test(f) },
   { name: 'core', match: (f) => /^src\/(plan|apply)\//.test(f) },
-  { name: 'adapters', match: (f) => /^src\/(db|engine|bridge|shadow)\//.test(f) },
-  { name: 'api', match: (f) => /^src\/api\//.test(f) || f === 'src/index.ts' },
+  { name: 'adapters', match: (f) => /^src\/(db|engine|shadow)\//.test(f) },
+  { name: 'api', match: (f) => /^src\/api\//.test(f) || f === 'src/index.ts' || f === 'src/bridge-support.ts' },
   // fleets run the public API once per tenant database
   { name: 'fleet', match: (f) => /^src\/fleet\//.test(f) },
   { name: 'commands', match: (f) => /^src\/commands\//.test(f) },
@@ -43,12 +47,17 @@ function layerOf(file: string): number {
   return LAYERS.findIndex((l) => l.match(file));
 }
 
-/** Relative imports of a source text: static, re-exports, type-only and dynamic `import()`. */
-function importsOf(text: string): string[] {
+/** Every module specifier of a source text: static, re-exports, type-only and dynamic `import()`. */
+function specifiersOf(text: string): string[] {
   const found: string[] = [];
-  const re = /(?:^|[\s;])(?:import|export)\b[^'"`;]*?\bfrom\s*['"](\.[^'"]+)['"]|\bimport\(\s*['"](\.[^'"]+)['"]\s*\)|^import\s+['"](\.[^'"]+)['"]/gm;
+  const re = /(?:^|[\s;])(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm;
   for (let m = re.exec(text); m; m = re.exec(text)) found.push((m[1] ?? m[2] ?? m[3])!);
   return found;
+}
+
+/** Relative imports of a source text. */
+function importsOf(text: string): string[] {
+  return specifiersOf(text).filter((spec) => spec.startsWith('.'));
 }
 
 /** `src/a/b.ts` importing `../c/d.js` → `src/c/d.ts`. */
@@ -70,7 +79,7 @@ function upwardImports(files: Map<string, string>): { edge: string; from: string
   return edges;
 }
 
-function sources(): Map<string, string> {
+function sources(root = 'src'): Map<string, string> {
   const files = new Map<string, string>();
   const walk = (dir: string) => {
     for (const entry of readdirSync(path.join(REPO, dir), { withFileTypes: true })) {
@@ -79,8 +88,39 @@ function sources(): Map<string, string> {
       else if (entry.name.endsWith('.ts')) files.set(rel, readFileSync(path.join(REPO, rel), 'utf8'));
     }
   };
-  walk('src');
+  walk(root);
   return files;
+}
+
+type Manifest = { name: string; exports?: Record<string, unknown>; dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+const manifestOf = (dir: string) => JSON.parse(readFileSync(path.join(REPO, dir, 'package.json'), 'utf8')) as Manifest;
+
+/**
+ * Imports of a workspace package's sources (`packages/<name>/src`, files keyed by repository
+ * path) that do not go through a public door: a relative path out of the package, a Node module
+ * that does not exist, a package it does not declare as a dependency, or a part of `orchestrate`
+ * that is not an entry of its `exports`.
+ */
+function privateImports(pkgDir: string, files: Map<string, string>, pkg: Manifest, root: Manifest): string[] {
+  const own = path.posix.join(pkgDir, 'src');
+  const doors = new Set(Object.keys(root.exports ?? {}).map((key) => path.posix.join(root.name, key)));
+  const found: string[] = [];
+  for (const [file, text] of files) {
+    for (const spec of specifiersOf(text)) {
+      const bad = (why: string) => found.push(`${file} -> ${spec} (${why})`);
+      if (spec.startsWith('.')) {
+        const target = path.posix.join(path.posix.dirname(file), spec);
+        if (!target.startsWith(`${own}/`)) bad('a path outside the package');
+      } else if (spec.startsWith('node:')) {
+        if (!builtinModules.includes(spec.slice('node:'.length))) bad('no such Node module');
+      } else {
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+        if (!pkg.dependencies?.[name]) bad('not a dependency of the package');
+        else if (name === root.name && !doors.has(spec)) bad(`not an entry of ${root.name}'s exports`);
+      }
+    }
+  }
+  return found;
 }
 
 describe('layers', () => {
@@ -97,6 +137,40 @@ describe('layers', () => {
     expect(unexpected).toEqual([]);
     const stale = [...ALLOWED.keys()].filter((edge) => !upward.some((u) => u.edge === edge));
     expect(stale, 'these exceptions are no longer needed: remove them').toEqual([]);
+  });
+
+  it('lets workspace packages import orchestrate only through its package.json exports', () => {
+    const root = manifestOf('.');
+    const packages = readdirSync(path.join(REPO, 'packages')).filter((d) => existsSync(path.join(REPO, 'packages', d, 'package.json')));
+    expect(packages).toContain('schema-engine-bridge');
+    for (const dir of packages.map((d) => `packages/${d}`)) {
+      const pkg = manifestOf(dir);
+      const files = sources(`${dir}/src`);
+      expect(files.size, dir).toBeGreaterThan(0);
+      expect(privateImports(dir, files, pkg, root), dir).toEqual([]);
+      if ([...files.values()].some((text) => specifiersOf(text).some((s) => s.startsWith(`${root.name}/`) || s === root.name))) {
+        expect(pkg.dependencies?.[root.name], `${dir} names ${root.name} as a workspace dependency`).toBe('workspace:*');
+      }
+    }
+    // The check itself: each way around the public entries is caught.
+    const sneaky = new Map([
+      [
+        'packages/x/src/a.ts',
+        [
+          "import { pgTarget } from '../../../src/db/pg-config.js';",
+          "import { openClient } from 'orchestrate/dist/db/postgres.js';",
+          "import { x } from 'left-pad';",
+          "import { y } from 'orchestrate/bridge-support';",
+          "import { z } from './b.js';",
+        ].join('\n'),
+      ],
+    ]);
+    const caught = privateImports('packages/x', sneaky, { name: 'x', dependencies: { orchestrate: 'workspace:*' } }, root);
+    expect(caught).toEqual([
+      'packages/x/src/a.ts -> ../../../src/db/pg-config.js (a path outside the package)',
+      "packages/x/src/a.ts -> orchestrate/dist/db/postgres.js (not an entry of orchestrate's exports)",
+      'packages/x/src/a.ts -> left-pad (not a dependency of the package)',
+    ]);
   });
 
   it('finds every form of import, so a violation cannot hide', () => {

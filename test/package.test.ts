@@ -53,10 +53,32 @@ const node = (file: string, env: Record<string, string> = {}) =>
 describe('the installed package', () => {
   it('declares its entry and types, and resolves by name outside the repository', () => {
     const manifest = JSON.parse(readFileSync(path.join(app.dir, 'node_modules/orchestrate/package.json'), 'utf8')) as Record<string, unknown>;
-    expect(manifest.exports).toEqual({ '.': { types: './dist/index.d.ts', import: './dist/index.js' }, './package.json': './package.json' });
+    expect(manifest.exports).toEqual({
+      '.': { types: './dist/index.d.ts', import: './dist/index.js' },
+      './bridge-support': { types: './dist/bridge-support.d.ts', import: './dist/bridge-support.js' },
+      './package.json': './package.json',
+    });
     expect(manifest.types).toBe('dist/index.d.ts');
     expect(readFileSync(path.join(app.dir, 'node_modules/orchestrate/dist/index.d.ts'), 'utf8')).toContain('createOrchestrator');
     expect(Object.keys(manifest.bin as object).sort()).toEqual(['orchestrate', 'orchestrate-docker-entrypoint', 'orchestrate-schema-engine']);
+  });
+
+  it('runs the schema-engine bridge as installed, from the bin named in docs/prisma-cli-bridge.md', async () => {
+    // The bridge is a workspace package of its own, shipped inside this one; it must find
+    // orchestrate and its dependencies from where an install puts them.
+    const bridge = await execa(path.join(app.dir, 'node_modules/.bin/orchestrate-schema-engine'), ['--version'], { cwd: app.dir, reject: false });
+    expect(bridge.stderr).toBe('');
+    expect(bridge.stdout).toMatch(/^schema-engine-cli [0-9a-f]{40}$/);
+    expect(bridge.exitCode).toBe(0);
+    // --version never opens a connection; `cli can-connect-to-database` goes through the whole
+    // bridge (host, adapter, orchestrate's PostgreSQL settings).
+    const connect = await execa(
+      path.join(app.dir, 'node_modules/.bin/orchestrate-schema-engine'),
+      ['--datasource', JSON.stringify({ url: db.url }), 'cli', 'can-connect-to-database'],
+      { cwd: app.dir, reject: false },
+    );
+    expect(connect.exitCode, connect.stderr).toBe(0);
+    expect(connect.stderr).toContain('Connection successful');
   });
 
   it('plans and writes a revision, migrates at boot (the docs example), and reads status', async () => {

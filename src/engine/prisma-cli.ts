@@ -4,8 +4,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { ensureBridgeExecutable } from '../bridge/locate.js';
 import { RuntimeError, UsageError } from '../errors.js';
+import { ensureBridgeExecutable } from './bridge-location.js';
 import { normaliseScript, oneLine, type DiffEngine, type DiffSide } from './engine.js';
 
 export interface PrismaCliEngineOptions {

@@ -5,16 +5,16 @@ import { fileURLToPath } from 'node:url';
 import { RuntimeError } from '../errors.js';
 
 /**
- * The built bridge, `dist/bridge/schema-engine.js`. When this module runs from `src/`
- * (tests run TypeScript directly), the built file is looked up in `dist/`.
+ * The built bridge: the `orchestrate-schema-engine` workspace package
+ * (packages/schema-engine-bridge), whose `dist/schema-engine.js` is also this package's
+ * `orchestrate-schema-engine` bin. It lies at the same place relative to `src/engine/` (tests
+ * run TypeScript directly) and `dist/engine/`.
  */
 export function bridgeScriptPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const beside = path.join(here, 'schema-engine.js');
-  if (existsSync(beside)) return beside;
-  const built = path.resolve(here, '../../dist/bridge/schema-engine.js');
+  const built = path.resolve(here, '../../packages/schema-engine-bridge/dist/schema-engine.js');
   if (existsSync(built)) return built;
-  throw new RuntimeError(`The schema-engine bridge is not built (looked for ${beside}); run \`pnpm build\` first.`);
+  throw new RuntimeError(`The schema-engine bridge is not built (looked for ${built}); run \`pnpm build\` first.`);
 }
 
 /**

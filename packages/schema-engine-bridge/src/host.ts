@@ -1,5 +1,5 @@
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import type { WasmSchemaEngine } from '../engine/wasm.js';
+import type { WasmSchemaEngine } from 'orchestrate/bridge-support';
 import type { DatasourceUrls } from './args.js';
 import { BridgeRefusal, createPostgresDatabase, postgresFactory, SHADOW_REFUSAL } from './connections.js';
 import { RpcError } from './json-rpc.js';
@@ -68,15 +68,14 @@ export function createBridgeHost(options: BridgeHostOptions): BridgeHost {
     });
 
   const startEngine = async (key: string): Promise<Live> => {
-    const [{ loadSchemaEngineRuntime }, { bindMigrationAwareSqlAdapterFactory }] = await Promise.all([
-      import('../engine/wasm.js'),
+    const [{ loadSchemaEngineRuntime, offlineFactory }, { bindMigrationAwareSqlAdapterFactory }] = await Promise.all([
+      import('orchestrate/bridge-support'),
       import('@prisma/driver-adapter-utils'),
     ]);
     const runtimePromise = loadSchemaEngineRuntime();
     let factory: SqlMigrationAwareDriverAdapterFactory;
     let disposeFactory: () => Promise<void>;
     if (key === OFFLINE) {
-      const { offlineFactory } = await import('../engine/offline.js');
       factory = offlineFactory(
         (what) => `This request needs a database connection (it tried: ${what}), but none is configured; set \`datasource.url\` in prisma.config.ts.`,
       );

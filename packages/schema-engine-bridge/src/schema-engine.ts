@@ -9,7 +9,7 @@
  * stderr. This file is the process entry point; the work is in the modules beside it.
  */
 import { readFile } from 'node:fs/promises';
-import { schemaEngineVersion } from '../engine/wasm.js';
+import { schemaEngineVersion } from 'orchestrate/bridge-support';
 import { BridgeUsageError, parseBridgeArgs, USAGE } from './args.js';
 import { runCliCommand } from './cli-command.js';
 import { createBridgeHost } from './host.js';

@@ -1,7 +1,5 @@
-import { pgTarget } from '../db/pg-config.js';
-import { clientConfigFor, openClient } from '../db/postgres.js';
-import { parseDatabaseUrl } from '../db/url.js';
 import { DriverAdapterError, type SqlDriverAdapter, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { clientConfigFor, openClient, parseDatabaseUrl, pgTarget } from 'orchestrate/bridge-support';
 
 /** A request the bridge will not carry out; the message is one sentence for the user. */
 export class BridgeRefusal extends Error {}
