@@ -34,8 +34,9 @@ beforeAll(() => {
 beforeAll(() => {
   const tarball = readdirSync(app.dir).find((f) => f.endsWith('.tgz'))!;
   writeFileSync(path.join(app.dir, 'package.json'), JSON.stringify({ name: 'boot-app', private: true, type: 'module' }));
-  // Offline: every dependency is in the local store already (the repository's own install).
-  execFileSync('pnpm', ['add', '--offline', `./${tarball}`], { cwd: app.dir, stdio: 'pipe' });
+  // Every dependency's files are in the local store already (the repository's own install); a
+  // fresh machine's cache may lack their registry metadata, which --prefer-offline then fetches.
+  execFileSync('pnpm', ['add', '--prefer-offline', `./${tarball}`], { cwd: app.dir, stdio: 'pipe' });
 });
 beforeAll(async () => {
   writeProject(app.dir, { core: CORE, extensions: { billing: { schema: BILLING } } });
