@@ -1,5 +1,6 @@
 import { RuntimeError, UsageError, messageOf } from '../errors.js';
 import { redactUrl } from '../db/url.js';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { DiffEngine, DiffSide } from '../plan/diff-engine.js';
 
 // The port lives with the planner that uses it; the engines here implement it.
@@ -7,7 +8,10 @@ export type { DiffEngine, DiffSide } from '../plan/diff-engine.js';
 export type { SchemaFile } from '../schema/compose.js';
 
 export interface EngineOptions {
-  /** A PostgreSQL URL for server-version detection; without one an in-memory PGlite answers. */
+  /**
+   * A PostgreSQL URL: the engine's one start-up query (server version) is answered by that
+   * server. Without one it is answered offline; a diff needs no database either way.
+   */
   url?: string;
   /** The datasource provider of the schemas diffed; SQLite needs no database at all. */
   provider?: 'postgresql' | 'sqlite';
@@ -36,18 +40,18 @@ const side = (s: DiffSide) => (s === 'empty' ? { tag: 'empty' } : { tag: 'schema
  *   await engine.close();
  */
 export async function startWasmEngine(options: EngineOptions): Promise<DiffEngine> {
-  const [{ loadSchemaEngineRuntime }, { readOnlyFactory, readOnlyPgFactory, pgliteFactory }, { bindMigrationAwareSqlAdapterFactory }] = await Promise.all([
+  const [{ loadSchemaEngineRuntime }, offline, { bindMigrationAwareSqlAdapterFactory }] = await Promise.all([
     import('./wasm.js'),
-    import('./adapters.js'),
+    import('./offline.js'),
     import('@prisma/driver-adapter-utils'),
   ]);
   const runtimePromise = loadSchemaEngineRuntime();
-  let factory;
-  let closeStore = async () => {};
   const sqlite = options.provider === 'sqlite';
+  const refusal = (what: string) => `orchestrate refused a database request from the schema engine (${what}); a diff of two schemas needs no database.`;
+  let guarded: SqlMigrationAwareDriverAdapterFactory & { disposeAll?: () => Promise<void> };
   if (sqlite) {
     const { offlineSqliteFactory } = await import('./offline-sqlite.js');
-    factory = offlineSqliteFactory((what) => `orchestrate refused a database request from the schema engine (${what}); a diff of SQLite schemas needs no database.`);
+    guarded = offlineSqliteFactory(refusal);
   } else if (options.url) {
     const { clientConfigFor } = await import('../db/postgres.js');
     // Connection settings as libpq reads the URL (sslmode, PG* variables, ~/.pgpass), decided by one connection.
@@ -58,19 +62,17 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
         { cause: error },
       );
     }
-    // The server keeps the session read-only: the engine cannot change the user's database.
-    factory = await readOnlyPgFactory({ ...config, max: 1 });
+    // The server keeps the session read-only, and only the version queries reach it.
+    const { readOnlyPgFactory } = await import('./adapters.js');
+    guarded = offline.versionOnlyFactory(await readOnlyPgFactory({ ...config, max: 1 }), refusal);
   } else {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const db = await PGlite.create();
-    factory = pgliteFactory(db);
-    closeStore = () => db.close();
+    // No database at all: the start-up query is answered here (test/revision-offline.test.ts
+    // fails if an engine upgrade starts asking more).
+    guarded = offline.offlineFactory(refusal);
   }
   const runtime = await runtimePromise;
-  const guarded = readOnlyFactory(factory);
   const closeDb = async () => {
-    await guarded.disposeAll();
-    await closeStore();
+    await guarded.disposeAll?.();
   };
   const bound = bindMigrationAwareSqlAdapterFactory(guarded);
   const registry = (bound as unknown as { errorRegistry?: ErrorRegistry }).errorRegistry;
@@ -83,11 +85,11 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
       bound,
     );
     // The engine connects lazily; make it connect now so an unreachable server fails here.
-    // (SQLite: nothing to reach, and version() would ask the database for sqlite_version().)
-    if (!sqlite) await engine.version();
+    // Without one there is nothing to reach (and version() would be one more question).
+    if (options.url && !sqlite) await engine.version();
   } catch (error) {
     await closeDb();
-    const where = sqlite ? 'no database (SQLite)' : options.url ? `the database at ${redactUrl(options.url)}` : 'the in-memory database';
+    const where = sqlite ? 'no database (SQLite)' : options.url ? `the database at ${redactUrl(options.url)}` : 'no database (answered offline)';
     throw new RuntimeError(
       `Cannot start Prisma's schema engine against ${where} (${engineMessage(error, registry)}); check --url / DATABASE_URL, or unset both to diff without a database.`,
       { cause: error },

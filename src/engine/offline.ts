@@ -4,11 +4,14 @@ import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory, SqlQuery,
 /** Thrown (inside the engine) when a request needs a real database after all. */
 export class NoDatabaseError extends Error {}
 
-/** The server the offline adapter reports: the same as the in-memory PGlite (17.5). */
+/** The server the offline adapter reports (the script does not depend on it, see below). */
 export const OFFLINE_SERVER_VERSION = 'PostgreSQL 17.5 (no database connection: answered by orchestrate for schema-only work)';
 export const OFFLINE_SERVER_VERSION_NUM = 170005;
 
-const PROBE = /\bpg_namespace\b[\s\S]*\bversion\(\)[\s\S]*\bserver_version_num\b/i;
+/** The engine's start-up query: does the schema exist, which server version. */
+export const PROBE = /\bpg_namespace\b[\s\S]*\bversion\(\)[\s\S]*\bserver_version_num\b/i;
+/** What `SchemaEngine.version()` asks a server. */
+const VERSION = /^\s*SELECT\s+version\(\)\s+AS\s+version\s*$/i;
 
 /**
  * A driver adapter factory with no database behind it. On connect, Prisma's schema engine
@@ -52,6 +55,48 @@ export function offlineFactory(refusal: (what: string) => string): SqlMigrationA
     provider: 'postgres',
     adapterName: 'orchestrate-offline',
     connect: async () => adapter,
+    connectToShadowDb: async () => refuse('a shadow database'),
+  };
+}
+
+/**
+ * Wraps a real PostgreSQL driver adapter factory so that the engine gets the answer to its
+ * start-up query (the server's real version, and `version()` that makes it connect at once)
+ * from the database, and nothing else: a diff
+ * between two schemas needs no more, and anything else would mean the engine is about to read
+ * or change the user's database.
+ */
+export function versionOnlyFactory(
+  inner: SqlMigrationAwareDriverAdapterFactory,
+  refusal: (what: string) => string,
+): SqlMigrationAwareDriverAdapterFactory & { disposeAll(): Promise<void> } {
+  const refuse = (what: string): never => {
+    throw new NoDatabaseError(refusal(what));
+  };
+  // The engine does not always dispose what it connected; a live pool would keep the process up.
+  const open = new Set<SqlDriverAdapter>();
+  return {
+    provider: inner.provider,
+    adapterName: inner.adapterName,
+    async disposeAll() {
+      const list = [...open];
+      open.clear();
+      await Promise.all(list.map((a) => a.dispose().catch(() => {})));
+    },
+    async connect() {
+      const adapter = await inner.connect();
+      open.add(adapter);
+      return {
+        provider: adapter.provider,
+        adapterName: adapter.adapterName,
+        queryRaw: (query: SqlQuery) => (PROBE.test(query.sql) || VERSION.test(query.sql) ? adapter.queryRaw(query) : refuse(query.sql.slice(0, 80))),
+        executeRaw: async (query: SqlQuery) => refuse(query.sql.slice(0, 80)),
+        executeScript: async (script: string) => refuse(script.slice(0, 80)),
+        startTransaction: async () => refuse('a transaction'),
+        getConnectionInfo: adapter.getConnectionInfo?.bind(adapter),
+        dispose: () => adapter.dispose(),
+      };
+    },
     connectToShadowDb: async () => refuse('a shadow database'),
   };
 }
