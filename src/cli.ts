@@ -134,10 +134,13 @@ selection(program.command('revision').description('generate a migration per chan
   .option('--regenerate', "replace an owner's migrations by one fresh initial migration")
   .option('--force', 'with --regenerate: even when some are applied in the database')
   .option('--check', 'write nothing; exit 3 when an owner has changes without a migration')
+  .option('--merge', "join an owner's two heads (migrations made on two branches) with a merge migration")
   .addOption(new Option('--engine <engine>', 'how to diff').choices(['wasm', 'prisma-cli']).default('wasm'))
   .action(async (opts, cmd: Command) => {
     const { revision } = await commands.revision();
-    await execute(cmd, (ctx) => revision(ctx, opts));
+    // Ctrl-C stops between owners, or removes the migration being written: each is complete or absent.
+    const signal = interruptSignal();
+    await execute(cmd, (ctx) => revision(ctx, { ...opts, signal }));
   });
 
 for (const name of ['migrate', 'upgrade']) {
@@ -341,7 +344,7 @@ const ENV: Record<string, string> = {
 /** Per command: examples, and which of ENV it reads (besides NO_COLOR). */
 const HELP: Record<string, { examples: string[]; env: string[] }> = {
   revision: {
-    examples: ['orchestrate revision --all -m add_invoices', 'orchestrate revision --extension billing -m add_due_date', 'orchestrate revision --check   # CI: exit 3 when a migration is missing'],
+    examples: ['orchestrate revision --all -m add_invoices', 'orchestrate revision --extension billing -m add_due_date', 'orchestrate revision --check   # CI: exit 3 when a migration is missing', 'orchestrate revision --extension billing --merge -m merge   # after merging two branches'],
     env: ['APP_EXTENSIONS', 'DATABASE_URL'],
   },
   migrate: {

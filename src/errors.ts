@@ -58,7 +58,9 @@ export type ProblemCode =
   /** An extension folder that is not listed in the enabled extensions. */
   | 'disabled-extension'
   /** What an owner's migrations produce (replayed in a shadow) differs from its snapshot or schema. */
-  | 'drift';
+  | 'drift'
+  /** An owner's history has two heads (migrations made on two branches from one parent). */
+  | 'multiple-heads';
 
 /**
  * One problem, as data: what kind, where (owner, migration, file, line) and one sentence for

@@ -271,7 +271,8 @@ async function checkDatabase(db: Driver, project: Project, files: Map<string, Mi
   const history = await readHistory(db, project.owners.map((o) => ({ owner: o.name, table: o.historyTable })));
   const state = buildState(project.owners, files, history);
   for (const s of state.owners) {
-    problems.push(...stateProblems(s, state.schema, state.dialect));
+    // Two heads are found by revision planning too: reported once.
+    for (const p of stateProblems(s, state.schema, state.dialect)) addOnce(problems, p);
     for (const a of s.applied) {
       for (const r of a.files?.requires ?? []) {
         const target = state.byName.get(r.owner);

@@ -7,6 +7,7 @@ import type { HistoryRow, HistorySnapshot } from '../db/history.js';
 import type { Dialect } from '../db/driver.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
 import type { Problem } from '../errors.js';
+import { findFork, forkMessage } from '../migrations/heads.js';
 import { checksumOf, type MigrationFiles } from '../migrations/folder.js';
 import type { Owner } from '../project/project.js';
 
@@ -159,5 +160,9 @@ export function stateProblems(s: OwnerState, schema: string, dialect: Dialect = 
       message: `${qualified(owner, a.name)} is recorded as applied in ${table}, but ${dir} does not exist; restore that folder from version control (a teammate's migration may be missing from your checkout).`,
     });
   }
+  // Two heads: both branches' migrations would run, and the snapshot the next revision starts
+  // from holds only one of them.
+  const fork = findFork(s.files);
+  if (fork) problems.push({ code: 'multiple-heads', owner, message: forkMessage(owner, s.owner.kind === 'core' ? '--core' : `--extension ${owner}`, fork) });
   return problems;
 }

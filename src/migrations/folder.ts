@@ -13,6 +13,7 @@ export const LOCK_FILE = 'migration_lock.toml';
 
 export const NO_TRANSACTION = '-- orchestrate:no-transaction';
 const REQUIRES = /^-- orchestrate:requires ([a-z][a-z0-9_]{0,39}) (\S+)\s*$/;
+const PARENT = /^-- orchestrate:parent (\S+)\s*$/;
 
 export interface Requirement {
   owner: string;
@@ -32,6 +33,12 @@ export interface MigrationFiles {
   noTransaction: boolean;
   /** Migrations of other owners this one was generated against. */
   requires: Requirement[];
+  /**
+   * The migrations of the same owner this one was generated from (`-- orchestrate:parent`
+   * lines; two for a merge). Empty or absent when the file names none: it then follows the
+   * previous folder.
+   */
+  parents?: string[];
 }
 
 let createHash: typeof import('node:crypto').createHash | undefined;
@@ -47,12 +54,13 @@ export function checksumOf(sql: string | Buffer): string {
 }
 
 /** Reads the `-- orchestrate:` directives at the top of a migration.sql. */
-export function parseDirectives(sql: string): { noTransaction: boolean; requires: Requirement[] } {
+export function parseDirectives(sql: string): { noTransaction: boolean; requires: Requirement[]; parents: string[] } {
   // The marker is the first line, or any line of the leading comment block: extension
   // migrations begin with the `requires` lines revision writes. Only that block is scanned
   // (a no-op `migrate` reads every migration of every owner).
   let noTransaction = false;
   const requires: Requirement[] = [];
+  const parents: string[] = [];
   for (let start = 0; start < sql.length && sql.startsWith('--', start); ) {
     const eol = sql.indexOf('\n', start);
     const end = eol === -1 ? sql.length : eol;
@@ -61,8 +69,10 @@ export function parseDirectives(sql: string): { noTransaction: boolean; requires
     if (line.trim() === NO_TRANSACTION) noTransaction = true;
     const m = REQUIRES.exec(line);
     if (m) requires.push({ owner: m[1]!, migration: m[2]! });
+    const parent = PARENT.exec(line);
+    if (parent) parents.push(parent[1]!);
   }
-  return { noTransaction, requires };
+  return { noTransaction, requires, parents };
 }
 
 /**
@@ -77,6 +87,7 @@ export function readMigrations(migrationsDir: string, options: { strictNames?: b
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
+  // Dot folders are not migrations: `.orchestrate-tmp-*` is a migration `revision` is still writing.
   const dirs = entries
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
@@ -141,6 +152,7 @@ class MigrationFolder implements MigrationFiles {
   readonly snapshotPath: string;
   readonly noTransaction: boolean;
   readonly requires: Requirement[];
+  readonly parents: string[];
   // `migrate` in a container entrypoint reads every owner's folders on each start and never
   // needs down.sql (a class rather than a getter per object: cheaper on 500 of them).
   #down: string | null | undefined;
@@ -155,6 +167,7 @@ class MigrationFolder implements MigrationFiles {
     const directives = parseDirectives(sql);
     this.noTransaction = directives.noTransaction;
     this.requires = directives.requires;
+    this.parents = directives.parents;
   }
 
   get down(): string | null {

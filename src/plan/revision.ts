@@ -15,6 +15,9 @@ export interface OwnerDiff {
   up: string;
   /** Reverse SQL. */
   down: string;
+  /** The schemas diffed: what the migrations produce, and what the schema says (null: nothing). */
+  before: DiffSide;
+  after: DiffSide;
 }
 
 /**
@@ -56,7 +59,7 @@ export async function diffOwner(
   const before = world(project, owner, current, snapshot, snapshotPath);
   const after = world(project, owner, current, current.get(owner.name)!);
   const up = await engine.diff(sideOf(before), sideOf(after));
-  if (up === '') return { owner: owner.name, up: '', down: '' };
+  if (up === '') return { owner: owner.name, up: '', down: '', before: sideOf(before), after: sideOf(after) };
   const down = restoreEnumOrder(await engine.diff(sideOf(after), sideOf(before)), enumOrders(before), enumOrders(after));
   const ob = before?.ownership ?? emptyOwnership();
   const oa = after?.ownership ?? emptyOwnership();
@@ -102,10 +105,14 @@ export async function diffOwner(
       { code: 'ownership', owner: owner.name },
     );
   }
-  return { owner: owner.name, up, down };
+  return { owner: owner.name, up, down, before: sideOf(before), after: sideOf(after) };
 }
 
-/** The `-- orchestrate:requires` header of an extension migration: latest migration of core and each dependency. */
-export function requirementsHeader(requires: Requirement[]): string {
-  return requires.map((r) => `-- orchestrate:requires ${r.owner} ${r.migration}\n`).join('');
+/**
+ * The leading comment lines of a new migration.sql: `-- orchestrate:requires` (latest migration
+ * of core and each dependency) and `-- orchestrate:parent` (the owner's migration it was
+ * generated from; two for a merge). Both are covered by the checksum.
+ */
+export function requirementsHeader(requires: Requirement[], parents: string[] = []): string {
+  return requires.map((r) => `-- orchestrate:requires ${r.owner} ${r.migration}\n`).join('') + parents.map((p) => `-- orchestrate:parent ${p}\n`).join('');
 }
