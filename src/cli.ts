@@ -344,7 +344,7 @@ const ENV: Record<string, string> = {
 /** Per command: examples, and which of ENV it reads (besides NO_COLOR). */
 const HELP: Record<string, { examples: string[]; env: string[] }> = {
   revision: {
-    examples: ['orchestrate revision --all -m add_invoices', 'orchestrate revision --extension billing -m add_due_date', 'orchestrate revision --check   # CI: exit 3 when a migration is missing', 'orchestrate revision --extension billing --merge -m merge   # after merging two branches'],
+    examples: ['orchestrate revision --all -m add_invoices', 'orchestrate revision --check   # CI: exit 3 when a migration is missing', 'orchestrate revision --extension billing --merge -m merge   # two heads after a git merge'],
     env: ['APP_EXTENSIONS', 'DATABASE_URL'],
   },
   migrate: {

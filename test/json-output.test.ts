@@ -29,12 +29,12 @@ describe('--json prints one JSON document on stdout and nothing else', () => {
     const on = { APP_EXTENSIONS: 'billing', DATABASE_URL: db.url };
 
     const revision = await jsonOf(dir, ['revision', '--all', '-m', 'init'], off);
-    expect(keys(revision)).toEqual(['check', 'owners']);
+    expect(keys(revision)).toEqual(['check', 'owners', 'problems', 'warnings']);
     expect(revision.owners).toEqual([
       expect.objectContaining({ owner: 'core', status: 'created', statements: expect.any(Number) }),
       expect.objectContaining({ owner: 'billing', status: 'created' }),
     ]);
-    expect(keys(await jsonOf(dir, ['revision', '--check'], off))).toEqual(['check', 'owners']);
+    expect(keys(await jsonOf(dir, ['revision', '--check'], off))).toEqual(['check', 'owners', 'problems', 'warnings']);
 
     const sql = await jsonOf(dir, ['migrate', '--sql'], on);
     expect(keys(sql)).toEqual(['applied', 'database', 'durationMs', 'owners', 'schemaChanges', 'sql', 'warnings']);
@@ -82,7 +82,12 @@ describe('--json prints one JSON document on stdout and nothing else', () => {
       },
     });
     const pending = await jsonOf(dir, ['revision', '--check'], { APP_EXTENSIONS: 'billing' }, 3);
-    expect(pending).toEqual({ check: true, owners: [{ owner: 'core', status: 'pending' }, { owner: 'billing', status: 'pending' }] });
+    expect(pending).toEqual({
+      check: true,
+      owners: [{ owner: 'core', status: 'pending' }, { owner: 'billing', status: 'pending' }],
+      warnings: [],
+      problems: [expect.objectContaining({ code: 'pending-changes', owner: 'core' }), expect.objectContaining({ code: 'pending-changes', owner: 'billing' })],
+    });
     const check = await jsonOf(dir, ['check'], { APP_EXTENSIONS: 'billing' }, 3);
     expect((check.problems as { code: string }[]).map((p) => p.code)).toEqual(['pending-changes', 'pending-changes']);
   });
