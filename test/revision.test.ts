@@ -79,11 +79,11 @@ async function gitInit(dir: string): Promise<void> {
   await execa('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'init'], { cwd: dir });
 }
 
-/** stderr without the progress lines (`[2/3] billing: 4 statements (12 ms)`). */
+/** stderr without the progress lines (`Diffing 3 owners ...`, `[2/3] billing: 4 statements (12 ms)`). */
 function withoutProgress(stderr: string): string {
   return stderr
     .split('\n')
-    .filter((l) => !/^\[\s*\d+\/\d+\] /.test(l))
+    .filter((l) => !/^(\[\s*\d+\/\d+\] |Diffing \d+ owners? )/.test(l))
     .join('\n');
 }
 

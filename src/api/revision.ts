@@ -12,10 +12,10 @@ import { CheckError, InterruptedError, UsageError, type Problem } from '../error
 import { DOWN_SQL, LOCK_FILE, MIGRATION_SQL, SNAPSHOT, lockFileContent, nextMigrationName, readMigrations, slugify, type MigrationFiles, type Requirement } from '../migrations/folder.js';
 import { findFork, forkMessage, type Fork } from '../migrations/heads.js';
 import { columnTypes, dataLoss, type DataLoss } from '../plan/data-loss.js';
-import { diffOwner, requirementsHeader, world } from '../plan/revision.js';
+import type * as PlanModule from '../plan/revision.js';
 import { assertInsideRoot, loadProject, selectOwners, transitiveDependencies, type Owner, type Project, type Selection } from '../project/project.js';
 import { assertSameProvider, coreSchemaProvider, type Provider } from '../project/provider.js';
-import { compose, validateComposed, type Composed } from '../schema/compose.js';
+import type { Composed } from '../schema/compose.js';
 import { ownerSource, readOwnerHistory, readSchemaText, relativePath, type OwnerHistory } from '../schema/sources.js';
 import { databaseSourceOf, type RunContext } from './context.js';
 
@@ -39,8 +39,18 @@ export interface RevisionOptions extends Selection {
   signal?: AbortSignal;
 }
 
-/** One owner diffed. */
-export interface RevisionProgress {
+/** The run starts (the project is read), then each owner is diffed. */
+export type RevisionProgress = RevisionStart | RevisionOwnerDone;
+
+export interface RevisionStart {
+  kind: 'start';
+  /** Selected owners, and those whose schema differs from their latest snapshot. */
+  owners: number;
+  changed: number;
+}
+
+export interface RevisionOwnerDone {
+  kind: 'owner';
   owner: string;
   /** 1-based position among the selected owners, and their number. */
   index: number;
@@ -102,6 +112,12 @@ export interface RevisionPlan {
 }
 
 const EMPTY_MIGRATION = '-- This is an empty migration.\n';
+
+/**
+ * Composition and the planner load the schema parser (a large part of start-up): they are
+ * imported once the run has said what it is about to do, so that the first line shows at once.
+ */
+const loadPlanner = (): Promise<[typeof import('../schema/compose.js'), typeof PlanModule]> => Promise.all([import('../schema/compose.js'), import('../plan/revision.js')]);
 const ownerFlag = (o: Owner) => (o.kind === 'core' ? '--core' : `--extension ${o.name}`);
 
 /** Statements of a script, not counting comments. */
@@ -186,17 +202,36 @@ export async function planRevisionRun(ctx: RunContext, opts: RevisionOptions): P
   const changed = opts.merge
     ? selected.filter((o) => forks.has(o.name))
     : selected.filter((o) => opts.regenerate || opts.empty || histories.get(o.name)!.snapshot !== current.get(o.name));
-  // Validate the whole enabled schema first (fast), so bad input never waits for the engine.
-  const all = compose(project.owners.map((o) => ownerSource(project, o, current.get(o.name)!)));
-  await validateComposed(all);
-  refuseReservedTables(project, all);
+  opts.onProgress?.({ kind: 'start', owners: selected.length, changed: changed.length });
+  const [{ compose, validateComposed }, { diffOwner }] = await loadPlanner();
+  // The engine loads while the whole enabled schema is validated; bad input is reported first
+  // (the engine is then closed unused).
+  const needsEngine = !opts.empty && changed.length > 0 && !(opts.regenerate && !opts.force);
+  let starting: Promise<DiffEngine> | null = needsEngine ? startEngine(ctx, opts.engine, provider) : null;
+  starting?.catch(() => {});
+  const closeStarting = async () => {
+    const e = starting;
+    starting = null;
+    await e?.then((x) => x.close()).catch(() => {});
+  };
+  let all: Composed;
+  try {
+    all = compose(project.owners.map((o) => ownerSource(project, o, current.get(o.name)!)));
+    await validateComposed(all);
+    refuseReservedTables(project, all);
+  } catch (error) {
+    await closeStarting();
+    throw error;
+  }
   // Who extends which model and uses which enum, across every enabled owner: an owner's own
   // world does not show it.
   const everyone = all.ownership;
   if (opts.regenerate) refuseOrphanedRequirements(project, folders, selected, histories);
+  // (Without --force this opens the database, so the engine waits for it: the embedded one has one opener.)
   if (opts.regenerate && !opts.force) await refuseAppliedRegeneration(ctx, project, selected, histories);
+  if (opts.signal?.aborted) await closeStarting();
   interrupted(opts.signal, 'before diffing');
-  const engine: DiffEngine | null = !opts.empty && changed.length > 0 ? await startEngine(ctx, opts.engine, provider) : null;
+  const engine: DiffEngine | null = starting ? await starting : !opts.empty && changed.length > 0 ? await startEngine(ctx, opts.engine, provider) : null;
   const planned: Planned[] = [];
   const changedNames = new Set(changed.map((o) => o.name));
   try {
@@ -208,7 +243,7 @@ export async function planRevisionRun(ctx: RunContext, opts: RevisionOptions): P
       const history = histories.get(owner.name)!;
       const head = history.migrations.at(-1)?.name;
       const progress = (p: Planned | null) =>
-        opts.onProgress?.({ owner: owner.name, index, total: selected.length, status: p ? 'pending' : 'unchanged', statements: p && !p.merge ? statementCount(p.up) : 0, durationMs: performance.now() - started });
+        opts.onProgress?.({ kind: 'owner', owner: owner.name, index, total: selected.length, status: p ? 'pending' : 'unchanged', statements: p && !p.merge ? statementCount(p.up) : 0, durationMs: performance.now() - started });
       if (!changedNames.has(owner.name)) {
         progress(null);
         continue;
@@ -271,6 +306,7 @@ async function planMerge(engine: DiffEngine, project: Project, owner: Owner, cur
     return readFileSync(file, 'utf8');
   };
   const [a, b] = fork.heads as [string, string];
+  const [, { world }] = await loadPlanner();
   const side = (text: string | null, file?: string) => {
     const w = world(project, owner, current, text, file);
     return w ? w.files : 'empty';
@@ -316,6 +352,7 @@ export function checkData(plan: RevisionPlan): RevisionData {
 async function refuseUnmigratedWorld(engine: DiffEngine, project: Project, folders: FolderCache, selected: Owner[], current: Map<string, string>, planned: Planned[]): Promise<void> {
   const selectedNames = new Set(selected.map((o) => o.name));
   const checked = new Map<string, boolean>();
+  const [, { diffOwner }] = await loadPlanner();
   for (const p of planned) {
     if (p.owner.kind !== 'extension') continue;
     for (const dep of [project.core, ...transitiveDependencies(p.owner, project)]) {
@@ -375,6 +412,7 @@ export async function writeRevisionRun(plan: RevisionPlan, options: { signal?: A
   const { project, folders, selected, planned, options: opts, provider } = plan;
   const latest = new Map<string, string | undefined>(project.owners.map((o) => [o.name, folders.migrations(o).at(-1)?.name]));
   const entries = new Map<string, RevisionEntry>(selected.map((o) => [o.name, { owner: o.name, status: 'unchanged' }]));
+  const [, { requirementsHeader }] = await loadPlanner();
   const result = (): RevisionData => ({ check: false, owners: [...entries.values()], warnings: planned.flatMap((p) => p.warnings), problems: [] });
   for (const p of planned) assertInsideRoot(project.settings, p.owner.migrationsDir, `The migrations folder of ${p.owner.name}`);
   for (const p of planned) removeStaleTemporaries(p.owner.migrationsDir);
@@ -395,6 +433,7 @@ export async function writeRevisionRun(plan: RevisionPlan, options: { signal?: A
     }
     const temp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${name}`);
     try {
+      if (options.signal?.aborted) throw new InterruptedError('interrupted');
       await mkdir(temp);
       await writeFile(path.join(temp, MIGRATION_SQL), requirementsHeader(requires, p.parents) + p.up);
       await writeFile(path.join(temp, DOWN_SQL), p.down);

@@ -14,6 +14,7 @@ export const COMPACT_FROM = 50;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function progressLine(e: RevisionProgress): string {
+  if (e.kind === 'start') return `Diffing ${plural(e.owners, 'owner')} (${e.changed} changed since their latest migration)...`;
   const width = String(e.total).length;
   const what = e.status === 'pending' ? (e.statements > 0 ? plural(e.statements, 'statement') : 'to write') : 'no changes';
   return `[${String(e.index).padStart(width)}/${e.total}] ${e.owner}: ${what} (${Math.round(e.durationMs)} ms)`;

@@ -61,7 +61,7 @@ function actions(text: string): string[] {
 export function columnTypes(createScript: string): Map<string, Map<string, string>> {
   const tables = new Map<string, Map<string, string>>();
   for (const statement of splitStatements(createScript)) {
-    const text = codeOf(statement).text.trim();
+    const text = codeOf(statement).text.trim().replace(/\s*;$/, '');
     const m = new RegExp(String.raw`^CREATE\s+TABLE\s+(${QUALIFIED})\s*\(([\s\S]*)\)$`, 'i').exec(text);
     if (!m) continue;
     const columns = new Map<string, string>();
@@ -83,7 +83,7 @@ export function columnTypes(createScript: string): Map<string, Map<string, strin
  *   // ['You are about to drop the column `bio` on the `User` table. All the data in the column will be lost.']
  */
 export function dataLoss(sql: string, before: Map<string, Map<string, string>> = new Map()): DataLoss[] {
-  const statements = splitStatements(sql).map((s) => codeOf(s).text.trim());
+  const statements = splitStatements(sql).map((s) => codeOf(s).text.trim().replace(/\s*;$/, ''));
   // SQLite's table redefinition creates "new_T", copies the rows, drops T and renames: no loss there.
   const redefined = new Set<string>();
   for (const text of statements) {
