@@ -23,7 +23,7 @@ export type {
   UpgradeRequest,
 } from './api/apply.js';
 export type { CheckReport } from './api/check.js';
-export type { RevisionOwnerPlan, RevisionPlanData, RevisionRequest, RevisionWritten } from './api/revision.js';
+export type { DataLossWarning, RevisionOwnerPlan, RevisionPlanData, RevisionProgress, RevisionRequest, RevisionWritten } from './api/revision.js';
 export type { MigrationStatus, StatusData, StatusOwner } from './api/status.js';
 export type { OwnerPlan, Step, Target } from './apply/plan.js';
 export { CheckError, InputErrors, OrchestrateError, RuntimeError, UsageError } from './errors.js';
