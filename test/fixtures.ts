@@ -47,12 +47,15 @@ export function makeProject(onCleanup: (fn: () => unknown) => void, spec: Projec
   return t.dir;
 }
 
-/** stderr holds exactly one line, an error sentence, besides the lines naming each migration as it starts. */
+/**
+ * stderr holds exactly one line, an error sentence, besides the progress lines (each migration as
+ * it starts, each owner revision diffs).
+ */
 export function oneErrorLine(stderr: string): string {
   const lines = stderr
     .trim()
     .split('\n')
-    .filter((l) => !/^(Applying|Rolling back) \S+\/\S+ …$/.test(l));
+    .filter((l) => !/^(Applying|Rolling back) \S+\/\S+ …$/.test(l) && !/^(Diffing \d+ owners? |\[\s*\d+\/\d+\] )/.test(l));
   if (lines.length !== 1 || !lines[0]!.startsWith('error: ')) throw new Error(`expected one error line, got:\n${stderr}`);
   return lines[0]!.slice('error: '.length);
 }

@@ -8,11 +8,12 @@ import path from 'node:path';
 import { loadSettings } from '../config/settings.js';
 import { explicitDatabaseUrl } from '../db/url.js';
 import type { DiffEngine, DiffSide } from '../engine/engine.js';
-import { CheckError, InterruptedError, UsageError, type Problem } from '../errors.js';
+import { CheckError, InterruptedError, UsageError, throwProblems, type Problem } from '../errors.js';
 import { DOWN_SQL, LOCK_FILE, MIGRATION_SQL, SNAPSHOT, lockFileContent, nextMigrationName, readMigrations, slugify, type MigrationFiles, type Requirement } from '../migrations/folder.js';
 import { findFork, forkMessage, type Fork } from '../migrations/heads.js';
 import { columnTypes, dataLoss, type DataLoss } from '../plan/data-loss.js';
 import type * as PlanModule from '../plan/revision.js';
+import type { Transfer } from '../plan/transfer.js';
 import { assertInsideRoot, loadProject, selectOwners, transitiveDependencies, type Owner, type Project, type Selection } from '../project/project.js';
 import { assertSameProvider, coreSchemaProvider, type Provider } from '../project/provider.js';
 import type { Composed } from '../schema/compose.js';
@@ -97,6 +98,8 @@ export interface Planned {
   parents: string[];
   merge: boolean;
   warnings: DataLossWarning[];
+  /** The side a diffed migration starts from (for the types its casts start from). */
+  before?: DiffSide;
 }
 
 /** What a revision run would write, computed without writing anything. */
@@ -117,7 +120,8 @@ const EMPTY_MIGRATION = '-- This is an empty migration.\n';
  * Composition and the planner load the schema parser (a large part of start-up): they are
  * imported once the run has said what it is about to do, so that the first line shows at once.
  */
-const loadPlanner = (): Promise<[typeof import('../schema/compose.js'), typeof PlanModule]> => Promise.all([import('../schema/compose.js'), import('../plan/revision.js')]);
+const loadPlanner = (): Promise<[typeof import('../schema/compose.js'), typeof PlanModule, typeof import('../plan/transfer.js')]> =>
+  Promise.all([import('../schema/compose.js'), import('../plan/revision.js'), import('../plan/transfer.js')]);
 const ownerFlag = (o: Owner) => (o.kind === 'core' ? '--core' : `--extension ${o.name}`);
 
 /** Statements of a script, not counting comments. */
@@ -203,7 +207,7 @@ export async function planRevisionRun(ctx: RunContext, opts: RevisionOptions): P
     ? selected.filter((o) => forks.has(o.name))
     : selected.filter((o) => opts.regenerate || opts.empty || histories.get(o.name)!.snapshot !== current.get(o.name));
   opts.onProgress?.({ kind: 'start', owners: selected.length, changed: changed.length });
-  const [{ compose, validateComposed }, { diffOwner }] = await loadPlanner();
+  const [{ compose, validateComposed }, { diffOwner }, transfer] = await loadPlanner();
   // The engine loads while the whole enabled schema is validated; bad input is reported first
   // (the engine is then closed unused).
   const needsEngine = !opts.empty && changed.length > 0 && !(opts.regenerate && !opts.force);
@@ -215,10 +219,19 @@ export async function planRevisionRun(ctx: RunContext, opts: RevisionOptions): P
     await e?.then((x) => x.close()).catch(() => {});
   };
   let all: Composed;
+  const snapshots = new Map(project.owners.map((o) => [o.name, latestSnapshot(folders, o)]));
+  let transfers: Transfer[] = [];
   try {
     all = compose(project.owners.map((o) => ownerSource(project, o, current.get(o.name)!)));
     await validateComposed(all);
     refuseReservedTables(project, all);
+    if (opts.regenerate) refuseOrphanedRequirements(project, folders, selected, histories);
+    // Models that moved between owners (see applyTransfers); refused moves stop here, before any diff.
+    if (!opts.regenerate && !opts.empty && !opts.merge) {
+      const found = transfer.findTransfersOf(project, selected, snapshots, all.ownership);
+      throwProblems(found.problems, CheckError);
+      transfers = found.transfers;
+    }
   } catch (error) {
     await closeStarting();
     throw error;
@@ -226,7 +239,6 @@ export async function planRevisionRun(ctx: RunContext, opts: RevisionOptions): P
   // Who extends which model and uses which enum, across every enabled owner: an owner's own
   // world does not show it.
   const everyone = all.ownership;
-  if (opts.regenerate) refuseOrphanedRequirements(project, folders, selected, histories);
   // (Without --force this opens the database, so the engine waits for it: the embedded one has one opener.)
   if (opts.regenerate && !opts.force) await refuseAppliedRegeneration(ctx, project, selected, histories);
   if (opts.signal?.aborted) await closeStarting();
@@ -256,17 +268,49 @@ export async function planRevisionRun(ctx: RunContext, opts: RevisionOptions): P
       } else {
         const diff = await diffOwner(engine!, project, owner, current, opts.regenerate ? null : history.snapshot, everyone, history.migrations.at(-1)?.snapshotPath);
         if (diff.up !== '') {
-          p = { owner, history, up: diff.up, down: diff.down, snapshot: current.get(owner.name)!, parents: head && !opts.regenerate ? [head] : [], merge: false, warnings: await lossOf(engine!, owner, diff.up, diff.before) };
+          p = { owner, history, up: diff.up, down: diff.down, snapshot: current.get(owner.name)!, parents: head && !opts.regenerate ? [head] : [], merge: false, warnings: [], before: diff.before };
         }
       }
       if (p) planned.push(p);
       progress(p);
     }
+    if (engine) await applyTransfers(engine, project, transfers, snapshots, current, planned, provider);
+    // Warnings about the SQL as it will be written (a handed-over table is not dropped).
+    for (const p of planned) if (p.before !== undefined) p.warnings = await lossOf(engine!, p.owner, p.up, p.before);
     if (!opts.check && !opts.merge && engine) await refuseUnmigratedWorld(engine, project, folders, selected, current, planned);
   } finally {
     await engine?.close();
   }
   return { project, selected, planned, folders, options: opts, provider };
+}
+
+/**
+ * A model that moved between owners is handed over instead of dropped and created again (see
+ * plan/transfer.ts): the giving owner keeps the table, the receiving one creates it only where
+ * it does not exist. Refused, before anything is written, when the move cannot be done that way.
+ */
+async function applyTransfers(engine: DiffEngine, project: Project, transfers: Transfer[], snapshots: Map<string, string | null>, current: Map<string, string>, planned: Planned[], provider: Provider): Promise<void> {
+  if (transfers.length === 0) return;
+  const [, , { changedWhileMoving, createTransferredIfMissing, keepTransferred }] = await loadPlanner();
+  throwProblems(await changedWhileMoving(engine, project, transfers, snapshots, current), CheckError);
+  for (const p of planned) {
+    const given = transfers.filter((t) => t.from === p.owner.name);
+    const taken = transfers.filter((t) => t.to === p.owner.name);
+    if (given.length > 0) {
+      p.up = keepTransferred(p.up, given);
+      p.down = createTransferredIfMissing(p.down, given, provider, 'restore');
+    }
+    if (taken.length > 0) p.up = createTransferredIfMissing(p.up, taken, provider, 'receive');
+  }
+}
+
+/** An owner's latest snapshot, or null when it has none (no migrations yet, or an adopted history). */
+function latestSnapshot(folders: FolderCache, owner: Owner): string | null {
+  try {
+    return folders.history(owner).snapshot ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** The data-loss warnings of a new migration; the column types it casts from come from the side it starts on. */
