@@ -21,7 +21,8 @@ describe('migration folders', () => {
     expect(parseDirectives('-- orchestrate:requires core 20260101000000_init\n-- orchestrate:no-transaction\nCREATE INDEX CONCURRENTLY x ON t(a);\n')).toEqual({
       noTransaction: true,
       requires: [{ owner: 'core', migration: '20260101000000_init' }],
+      parents: [],
     });
-    expect(parseDirectives('SELECT 1;\n-- orchestrate:no-transaction\n')).toEqual({ noTransaction: false, requires: [] });
+    expect(parseDirectives('SELECT 1;\n-- orchestrate:no-transaction\n')).toEqual({ noTransaction: false, requires: [], parents: [] });
   });
 });
