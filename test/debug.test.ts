@@ -44,6 +44,9 @@ describe('debug', () => {
         extensionsDir: path.join(dir, 'extensions'),
         historyTablePrefix: '_prisma_migrations',
         lockKey: 42,
+        baseline: {},
+        lintIgnoreTables: [],
+        prismaConfig: null,
       },
       error: null,
     });

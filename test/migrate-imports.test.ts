@@ -61,11 +61,13 @@ async function loaded(args: string[], env: Record<string, string>): Promise<stri
 
 // dist/schema/unmigrated.js compares schemas with their snapshots; it imports the schema parser
 // only when a schema differs from its snapshot, so the parser itself is what must not load.
+// dist/schema/files.js reads a schema file or folder as text (node:fs only).
 const forbidden = (modules: string[]) =>
   modules.filter(
     (m) =>
       /@prisma[+/]|@mrleebo[+/]|chevrotain|schema-engine|prisma-schema-wasm|\/dist\/engine\/|\/dist\/bridge\/|\/dist\/schema\/|\/dist\/plan\/|@electric-sql/.test(m) &&
-      !m.endsWith('/dist/schema/unmigrated.js'),
+      !m.endsWith('/dist/schema/unmigrated.js') &&
+      !m.endsWith('/dist/schema/files.js'),
   );
 
 describe('what the apply path loads', () => {

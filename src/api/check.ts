@@ -8,7 +8,7 @@ import { buildState, stateProblems } from '../apply/state.js';
 import { readHistory } from '../db/history.js';
 import type { Driver } from '../db/driver.js';
 import { OrchestrateError, RuntimeError, UsageError, messageOf, type Problem } from '../errors.js';
-import { MIGRATION_NAME, misnamedError, readMigrations, type MigrationFiles } from '../migrations/folder.js';
+import { MIGRATION_NAME, MisnamedMigrationsError, misnamedError, readMigrations, type MigrationFiles } from '../migrations/folder.js';
 import { baselineOf, describeBaseline, type Baseline } from '../project/baseline.js';
 import { loadProject, selectOwners, type Owner, type Project, type Selection } from '../project/project.js';
 import { loadSettings } from '../config/settings.js';
@@ -166,7 +166,12 @@ async function drift(project: Project, owners: Owner[], problems: Problem[]): Pr
 }
 
 /** Adds a problem unless the same one (code and message) is there already; the one with an owner wins. */
-function addOnce(problems: Problem[], p: Problem): void {
+function addOnce(problems: Problem[], p: Problem, supersedes = false): void {
+  // A fuller report of the same folder (e.g. every misnamed migration, not only those migrate refuses) replaces the earlier one.
+  if (supersedes) {
+    const where = p.message.split(' ')[0];
+    for (let i = problems.length - 1; i >= 0; i--) if (problems[i]!.code === p.code && problems[i]!.message.split(' ')[0] === where) problems.splice(i, 1);
+  }
   const same = problems.findIndex((q) => q.code === p.code && q.message === p.message);
   if (same < 0) problems.push(p);
   else if (problems[same]!.owner === undefined) problems[same] = p;
@@ -180,8 +185,18 @@ function readAllMigrations(project: Project, problems: Problem[], baselines: Bas
       files.set(owner.name, readMigrations(owner.migrationsDir));
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
+      // Names migrate refuses (spaces, control characters): name every folder check would flag
+      // too, strictly, rather than only those.
+      let reported: UsageError = error;
+      if (error instanceof MisnamedMigrationsError) {
+        try {
+          readMigrations(owner.migrationsDir, { strictNames: true });
+        } catch (strict) {
+          if (strict instanceof MisnamedMigrationsError) reported = strict;
+        }
+      }
       // Revision planning may have tripped over the same folder already: report it once, with its owner.
-      for (const p of problemsOf(error, owner.name)) addOnce(problems, p);
+      for (const p of problemsOf(reported, owner.name)) addOnce(problems, p, true);
     }
   }
   for (const owner of project.owners) {
