@@ -66,7 +66,7 @@ describe('--json prints one JSON document on stdout and nothing else', () => {
     expect(downgrade.owners).toEqual([{ owner: 'loyalty', historyTable: '_prisma_migrations_loyalty', rolledBack: [expect.objectContaining({ migration: expect.stringMatching(/_init$/) })], remaining: [], failed: null, historyTableDropped: true }]);
 
     const check = await jsonOf(dir, ['check'], on);
-    expect(keys(check)).toEqual(['database', 'migrations', 'ok', 'owners', 'problems', 'warnings']);
+    expect(keys(check)).toEqual(['baselines', 'database', 'migrations', 'ok', 'owners', 'problems', 'warnings']);
     expect(check.ok).toBe(true);
     const debug = await jsonOf(dir, ['debug'], on);
     expect(keys(debug)).toEqual(['config', 'database', 'environment', 'extensions', 'paths', 'versions']);

@@ -31,8 +31,11 @@ describe('revision progress', () => {
     const r = await child;
     expect(r.exitCode, r.stderr).toBe(0);
     expect(first).not.toBeNull();
-    // Within 1 s, past what loading the CLI itself takes on this machine at this moment.
-    expect(first!, `first line after ${first} ms; the CLI alone starts in ${startup} ms`).toBeLessThan(Math.max(1000, startup + 1000));
+    const total = performance.now() - started;
+    // Within 1 s past what loading the CLI itself takes on this machine at this moment (about
+    // 0.4 s on an idle 2-core machine); on a machine busy with other tests, within the first
+    // third of the run, which still means before the diffs rather than after them.
+    expect(first!, `first line after ${first} ms of ${total} ms; the CLI alone starts in ${startup} ms`).toBeLessThan(Math.max(1000, startup + 1000, total / 3));
 
     const lines = r.stderr.split('\n');
     expect(lines[0]).toBe('Diffing 51 owners (51 changed since their latest migration)...');
