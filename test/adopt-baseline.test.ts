@@ -11,7 +11,7 @@ import { oneErrorLine, useCleanups } from './fixtures.js';
 import { REPO, createDatabase, query, runCli, tempDir } from './helpers.js';
 
 const onCleanup = useCleanups();
-const UMAMI = path.join(REPO, '../shared/real-projects/umami');
+const UMAMI = path.join(REPO, 'test/real-projects/umami');
 const LAST = '19_add_session_replay';
 
 /** umami as the core of a new project, plus an extension whose tables were adopted too. */

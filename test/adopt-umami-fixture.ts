@@ -3,7 +3,7 @@ import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { REPO, tempDir } from './helpers.js';
 
-export const UMAMI = path.resolve(REPO, '../shared/real-projects/umami');
+export const UMAMI = path.join(REPO, 'test/real-projects/umami');
 
 /** umami's prisma/ folder copied into a fresh project, as its core (the original is never written). */
 export function copyUmami(): { dir: string; cleanup: () => void } {
