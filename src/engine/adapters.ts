@@ -56,10 +56,22 @@ export async function readOnlyPgFactory(config: ClientConfig & { max?: number })
  * transactions and shadow databases are never needed for a diff, so asking for one fails loudly.
  */
 export function readOnlyFactory(inner: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory & { disposeAll(): Promise<void> } {
-  const refuse = (what: string): never => {
+  return restrictedFactory(inner, () => true, (what) => {
     throw new EngineWriteRefused(`orchestrate refused a database write from the schema engine (${what}); the engine is only allowed to read.`);
-  };
-  // The engine does not always dispose what it connected; a live pool would keep the process up.
+  });
+}
+
+/**
+ * A factory over `inner` whose adapters run only the queries `allows` lets through; scripts, raw
+ * executions, transactions and shadow databases go to `refuse`. It can dispose of every adapter
+ * it handed out: the engine does not always dispose what it connected, and a live pool would
+ * keep the process up.
+ */
+export function restrictedFactory(
+  inner: SqlMigrationAwareDriverAdapterFactory,
+  allows: (sql: string) => boolean,
+  refuse: (what: string) => never,
+): SqlMigrationAwareDriverAdapterFactory & { disposeAll(): Promise<void> } {
   const open = new Set<SqlDriverAdapter>();
   return {
     provider: inner.provider,
@@ -72,30 +84,18 @@ export function readOnlyFactory(inner: SqlMigrationAwareDriverAdapterFactory): S
     async connect() {
       const adapter = await inner.connect();
       open.add(adapter);
-      return guard(adapter, refuse);
+      return {
+        provider: adapter.provider,
+        adapterName: adapter.adapterName,
+        queryRaw: async (query: SqlQuery) => (allows(query.sql) ? adapter.queryRaw(query) : refuse(query.sql.slice(0, 80))),
+        executeRaw: async (query: SqlQuery) => refuse(query.sql.slice(0, 80)),
+        executeScript: async (script: string) => refuse(script.slice(0, 80)),
+        startTransaction: async () => refuse('a transaction'),
+        getConnectionInfo: adapter.getConnectionInfo?.bind(adapter),
+        dispose: () => adapter.dispose(),
+      };
     },
-    async connectToShadowDb() {
-      return refuse('shadow database');
-    },
-  };
-}
-
-function guard(adapter: SqlDriverAdapter, refuse: (what: string) => never): SqlDriverAdapter {
-  return {
-    provider: adapter.provider,
-    adapterName: adapter.adapterName,
-    queryRaw: (query: SqlQuery) => adapter.queryRaw(query),
-    executeRaw(query: SqlQuery) {
-      return refuse(query.sql.slice(0, 80));
-    },
-    executeScript(script: string) {
-      return refuse(script.slice(0, 80));
-    },
-    startTransaction() {
-      return refuse('transaction');
-    },
-    getConnectionInfo: adapter.getConnectionInfo?.bind(adapter),
-    dispose: () => adapter.dispose(),
+    connectToShadowDb: async () => refuse('a shadow database'),
   };
 }
 

@@ -1,5 +1,6 @@
 import { ColumnTypeEnum } from '@prisma/driver-adapter-utils';
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory, SqlQuery, SqlResultSet } from '@prisma/driver-adapter-utils';
+import { restrictedFactory } from './adapters.js';
 
 /** Thrown (inside the engine) when a request needs a real database after all. */
 export class NoDatabaseError extends Error {}
@@ -70,33 +71,11 @@ export function versionOnlyFactory(
   inner: SqlMigrationAwareDriverAdapterFactory,
   refusal: (what: string) => string,
 ): SqlMigrationAwareDriverAdapterFactory & { disposeAll(): Promise<void> } {
-  const refuse = (what: string): never => {
-    throw new NoDatabaseError(refusal(what));
-  };
-  // The engine does not always dispose what it connected; a live pool would keep the process up.
-  const open = new Set<SqlDriverAdapter>();
-  return {
-    provider: inner.provider,
-    adapterName: inner.adapterName,
-    async disposeAll() {
-      const list = [...open];
-      open.clear();
-      await Promise.all(list.map((a) => a.dispose().catch(() => {})));
+  return restrictedFactory(
+    inner,
+    (sql) => PROBE.test(sql) || VERSION.test(sql),
+    (what) => {
+      throw new NoDatabaseError(refusal(what));
     },
-    async connect() {
-      const adapter = await inner.connect();
-      open.add(adapter);
-      return {
-        provider: adapter.provider,
-        adapterName: adapter.adapterName,
-        queryRaw: (query: SqlQuery) => (PROBE.test(query.sql) || VERSION.test(query.sql) ? adapter.queryRaw(query) : refuse(query.sql.slice(0, 80))),
-        executeRaw: async (query: SqlQuery) => refuse(query.sql.slice(0, 80)),
-        executeScript: async (script: string) => refuse(script.slice(0, 80)),
-        startTransaction: async () => refuse('a transaction'),
-        getConnectionInfo: adapter.getConnectionInfo?.bind(adapter),
-        dispose: () => adapter.dispose(),
-      };
-    },
-    connectToShadowDb: async () => refuse('a shadow database'),
-  };
+  );
 }
