@@ -3,7 +3,8 @@
  * interrupted first run (Ctrl-C, SIGKILL) leaves either nothing or a working database; a damaged
  * folder gets one sentence naming it and the fix.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -85,5 +86,40 @@ describe('a damaged embedded database folder', () => {
     expect(last).toMatch(new RegExp(`^error: The embedded database in ${dataDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is damaged and cannot be opened \\(.+\\); delete that folder`));
     expect(last).not.toMatch(/ASSERTIONS/);
     expect(stackLines(r.stderr)).toEqual([]);
+  }, 60_000);
+});
+
+describe('the cached fresh data directory', () => {
+  it('is written to the user cache folder by the first creation, and a damaged copy is replaced', async () => {
+    const cache = tempDir('orch-cache-');
+    const folder = path.join(cache.dir, 'orchestrate');
+    /** The one copy there: named after its checksum, readable by its user alone. */
+    const theCopy = (): string => {
+      const names = readdirSync(folder);
+      expect(names).toHaveLength(1);
+      const [, hash] = /^pglite-\d+\.\d+\.\d+-([0-9a-f]{32})\.tar$/.exec(names[0]!) ?? [];
+      const file = path.join(folder, names[0]!);
+      expect(createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 32)).toBe(hash);
+      expect(statSync(file).mode & 0o077).toBe(0);
+      return file;
+    };
+    try {
+      const env = { ...SAMPLE_ENV, XDG_CACHE_HOME: cache.dir };
+      let r = await runCli(project.dir, ['migrate', '--all'], env);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const file = theCopy();
+
+      // A new database starts from the copy; a copy cut short is deleted and made again.
+      for (const damage of [false, true]) {
+        if (damage) writeFileSync(file, readFileSync(file).subarray(0, 4096));
+        rmSync(stateDir(), { recursive: true });
+        r = await runCli(project.dir, ['migrate', '--all'], env);
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/^Applied 5 migrations/);
+        expect(statSync(theCopy()).size).toBeGreaterThan(1_000_000);
+      }
+    } finally {
+      cache.cleanup();
+    }
   }, 60_000);
 });

@@ -7,6 +7,7 @@ import { acquireFileLock, FileLockTimeout, type FileLock } from './file-lock.js'
 import { postgresDialect } from './postgres-dialect.js';
 import { extensionsCreatedBy, pgliteExtensionsFor, pgliteShips, unavailableExtensionError } from './pglite-extensions.js';
 import { ensureStateDir } from '../project/state-dir.js';
+import { createFreshPglite } from './pglite-template.js';
 
 /**
  * PGlite starts with search_path `pg_catalog` and then sets `public` for the session, so a
@@ -173,7 +174,7 @@ async function createInScratch(PGliteClass: typeof PGlite, dataDir: string): Pro
   const scratch = path.join(path.dirname(dataDir), `${scratchPrefix(dataDir)}${process.pid}`);
   rmSync(scratch, { recursive: true, force: true });
   try {
-    const created = await PGliteClass.create({ dataDir: scratch });
+    const created = await createFreshPglite(PGliteClass, { dataDir: scratch });
     await created.close();
     renameSync(scratch, dataDir);
   } catch (error) {

@@ -2,13 +2,10 @@
  * The shadow database: an in-memory PGlite that exists for one replay and is thrown away. It is
  * never the user's database, and nothing of it reaches the disk.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
-import type { Extension, PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Driver, Row } from '../db/driver.js';
 import { pgliteExtensionsFor } from '../db/pglite-extensions.js';
+import { createFreshPglite } from '../db/pglite-template.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
 
 export interface ShadowDatabase {
@@ -17,36 +14,6 @@ export interface ShadowDatabase {
   /** The PGlite itself, for the schema engine's driver adapter. */
   pglite: PGlite;
   close(): Promise<void>;
-}
-
-/**
- * Most of PGlite's start is initdb, the same work every time. The first shadow of a PGlite
- * version saves its fresh data directory in the system's temporary folder (never in the
- * project); later shadows start from that copy in about a third of the time. A copy that
- * cannot be read or loaded is deleted and made again.
- */
-async function createFromTemplate(PGliteClass: typeof PGlite, extensions: Record<string, Extension>): Promise<PGlite> {
-  const require = createRequire(import.meta.url);
-  const { version } = JSON.parse(readFileSync(path.join(path.dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json'), 'utf8')) as { version: string };
-  const template = path.join(os.tmpdir(), `orchestrate-shadow-pglite-${version}.tar`);
-  if (existsSync(template)) {
-    try {
-      return await PGliteClass.create({ extensions, loadDataDir: new Blob([readFileSync(template)]) });
-    } catch {
-      rmSync(template, { force: true });
-    }
-  }
-  const db = await PGliteClass.create({ extensions });
-  try {
-    const dump = await db.dumpDataDir('none');
-    // Written beside its final name and renamed: a concurrent reader never sees half of it.
-    const partial = `${template}.${process.pid}`;
-    writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
-    renameSync(partial, template);
-  } catch {
-    // Only a cache: the next shadow starts the slow way again.
-  }
-  return db;
 }
 
 /** As `db/pglite.ts`: PGlite's RESET ALL leaves search_path at pg_catalog, so set it back. */
@@ -64,7 +31,7 @@ export async function openShadow(scripts: string[]): Promise<ShadowDatabase> {
   // Extensions PGlite does not ship are left out: the migration's own CREATE EXTENSION then
   // fails with PostgreSQL's message naming it.
   const { extensions } = pgliteExtensionsFor({ sql: scripts });
-  const db = await createFromTemplate(PGlite, extensions);
+  const db = await createFreshPglite(PGlite, { extensions });
   let alive = true;
   const driver: Driver = {
     dialect,
