@@ -109,15 +109,13 @@ describe('the cached fresh data directory', () => {
       expect(r.exitCode, r.stderr).toBe(0);
       const file = theCopy();
 
-      // A new database starts from the copy; a copy cut short is deleted and made again.
-      for (const damage of [false, true]) {
-        if (damage) writeFileSync(file, readFileSync(file).subarray(0, 4096));
-        rmSync(stateDir(), { recursive: true });
-        r = await runCli(project.dir, ['migrate', '--all'], env);
-        expect(r.exitCode, r.stderr).toBe(0);
-        expect(r.stdout).toMatch(/^Applied 5 migrations/);
-        expect(statSync(theCopy()).size).toBeGreaterThan(1_000_000);
-      }
+      // A copy cut short is deleted and made again by the next new database.
+      writeFileSync(file, readFileSync(file).subarray(0, 4096));
+      rmSync(stateDir(), { recursive: true });
+      r = await runCli(project.dir, ['migrate', '--all'], env);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^Applied 5 migrations/);
+      expect(statSync(theCopy()).size).toBeGreaterThan(1_000_000);
     } finally {
       cache.cleanup();
     }

@@ -1,4 +1,4 @@
-import { createOrchestrator, type RevisionRequest, type RevisionWritten } from '../src/index.js';
+import { createOrchestrator, type CheckReport, type RevisionRequest, type RevisionWritten } from '../src/index.js';
 
 /**
  * `revision` in-process through the public API: for fixtures whose generation is not what a test
@@ -8,6 +8,16 @@ export async function reviseInProcess(root: string, extensions: string[], reques
   const orchestrator = createOrchestrator({ root, extensions, env: {}, ...(database !== undefined ? { database } : {}) });
   try {
     return await orchestrator.writeRevision(await orchestrator.planRevision(request));
+  } finally {
+    await orchestrator.close();
+  }
+}
+
+/** `check` in-process: the report `check --json` prints, as data. */
+export async function checkInProcess(root: string, extensions: string[], database?: string): Promise<CheckReport> {
+  const orchestrator = createOrchestrator({ root, extensions, env: {}, ...(database !== undefined ? { database } : {}) });
+  try {
+    return await orchestrator.check();
   } finally {
     await orchestrator.close();
   }

@@ -17,6 +17,7 @@ import { connectPostgres } from '../src/db/postgres.js';
 import { runPlan } from '../src/db/runner.js';
 import { historyRows, writeMigration } from './apply-fixtures.js';
 import { createDatabase, query, runCli, tempDir, writeProject } from './helpers.js';
+import { checkInProcess } from './in-process.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -264,10 +265,10 @@ describe('bytes checked before anything runs', () => {
       `error: ${file} is not valid UTF-8: the byte 0xe9 at byte offset 37 (line 2) is not part of a UTF-8 character; save the file as UTF-8 (e.g. \`iconv -f latin1 -t utf-8\`) before running anything, as psql would refuse it too.`,
     );
     expect(await query(s.url, `SELECT to_regclass('public.ok_t') AS t, to_regclass('public._prisma_migrations') AS h`)).toEqual([{ t: null, h: null }]);
-    const check = await runCli(s.dir, ['--json', 'check'], s.env);
-    expect(check.exitCode).toBe(3);
-    const problems = (JSON.parse(check.stdout) as { problems: { code: string; file?: string; line?: number; message: string }[] }).problems;
-    expect(problems.filter((p) => p.code === 'encoding')).toEqual([
+    // check's report (the data `check --json` prints) has it too.
+    const check = await checkInProcess(s.dir, [], s.url);
+    expect(check.ok).toBe(false);
+    expect(check.problems.filter((p) => p.code === 'encoding')).toEqual([
       expect.objectContaining({ file, line: 2, message: expect.stringContaining('is not valid UTF-8: the byte 0xe9 at byte offset 37 (line 2)') }),
     ]);
   });
@@ -282,9 +283,8 @@ describe('bytes checked before anything runs', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain(`${path.join(dir, 'down.sql')} is not valid UTF-8: the byte 0xff at byte offset 5 (line 1)`);
     expect(await query(s.url, `SELECT to_regclass('public.a_t') AS a, to_regclass('public.b_t') AS b`)).toEqual([{ a: 'a_t', b: 'b_t' }]);
-    const check = await runCli(s.dir, ['--json', 'check'], s.env);
-    expect(check.exitCode).toBe(3);
-    const problems = (JSON.parse(check.stdout) as { problems: { code: string; owner?: string; file?: string }[] }).problems;
-    expect(problems.filter((p) => p.code === 'encoding')).toEqual([expect.objectContaining({ owner: 'core', file: path.join(dir, 'down.sql') })]);
+    const check = await checkInProcess(s.dir, [], s.url);
+    expect(check.ok).toBe(false);
+    expect(check.problems.filter((p) => p.code === 'encoding')).toEqual([expect.objectContaining({ owner: 'core', file: path.join(dir, 'down.sql') })]);
   });
 });
