@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, createDatabase, query, runCli } from './helpers.js';
 import { makeProject, oneErrorLine, useCleanups } from './fixtures.js';
+import { reviseInProcess } from './in-process.js';
 
 const onCleanup = useCleanups();
 
@@ -13,8 +14,7 @@ function withPrismaConfig(dir: string, body: string): void {
 }
 
 async function withCoreMigration(dir: string): Promise<void> {
-  const r = await runCli(dir, ['revision', '--core', '-m', 'init']);
-  expect(r.exitCode, r.stderr as string).toBe(0);
+  await reviseInProcess(dir, [], { owners: ['core'], name: 'init' });
 }
 
 const tablesOf = async (url: string) =>

@@ -1,7 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createOrchestrator } from '../src/index.js';
 import { PG_ADMIN_URL, REPO, runCli } from './helpers.js';
+import { reviseInProcess } from './in-process.js';
 import { BILLING, makeProject, useCleanups } from './fixtures.js';
 
 const onCleanup = useCleanups();
@@ -114,8 +116,14 @@ describe('debug', () => {
 
   it('shows the embedded database version once it exists', async () => {
     const dir = makeProject(onCleanup);
-    expect((await runCli(dir, ['revision', '--core'])).exitCode).toBe(0);
-    expect((await runCli(dir, ['migrate'])).exitCode).toBe(0);
+    // The embedded database made in-process, as an app migrating at boot would.
+    await reviseInProcess(dir, []);
+    const app = createOrchestrator({ root: dir, extensions: [], env: {} });
+    try {
+      expect((await app.apply(await app.planUpgrade())).ok).toBe(true);
+    } finally {
+      await app.close();
+    }
     const r = await runCli(dir, ['debug', '--json']);
     const data = JSON.parse(r.stdout as string);
     expect(data.database).toMatchObject({ kind: 'embedded', source: 'embedded', location: '.orchestrate/pglite', exists: true, reachable: true, error: null });
