@@ -1,9 +1,11 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createOrchestrator, UsageError, type RevisionRequest, type RevisionWritten } from '../src/index.js';
 import { CORE } from './fixtures.js';
 import { PG_ADMIN_URL, catalogSnapshot, createDatabase, runCli, tempDir, writeProject } from './helpers.js';
+import { reviseInProcess } from './in-process.js';
 import pg from 'pg';
 
 const BILLING = `// braces in comments { and strings must not confuse composition }
@@ -39,6 +41,10 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
+const cleanupsAfterAll: (() => unknown)[] = [];
+afterAll(async () => {
+  while (cleanupsAfterAll.length) await cleanupsAfterAll.pop()!();
+});
 
 function project(spec: Parameters<typeof writeProject>[1] = {}) {
   const t = tempDir();
@@ -57,6 +63,43 @@ function project(spec: Parameters<typeof writeProject>[1] = {}) {
 // A server answers the engine's version query faster than an in-memory database starts;
 // the engine only reads from it. One test below runs without any database.
 const ALL = { APP_EXTENSIONS: 'billing,reports', DATABASE_URL: PG_ADMIN_URL };
+
+/**
+ * `revision` in this process, as the CLI runs it with ALL (or with `extensions` and no database):
+ * for the migrations a test starts from or examines as files, where no process output is checked.
+ */
+function revise(dir: string, request: RevisionRequest, extensions = ['billing', 'reports'], database: string | undefined = PG_ADMIN_URL): Promise<RevisionWritten> {
+  return reviseInProcess(dir, extensions, request, database);
+}
+
+/** Each owner's status in a revision plan: all `unchanged` is what `revision --check` exits 0 on. */
+async function unchanged(dir: string): Promise<string[]> {
+  const o = createOrchestrator({ root: dir, extensions: ['billing', 'reports'], database: PG_ADMIN_URL, env: {} });
+  try {
+    return (await o.planRevision()).owners.map((p) => `${p.owner}: ${p.status}`);
+  } finally {
+    await o.close();
+  }
+}
+
+// The default project with its first migrations (`revision --all -m init`), made once: most tests
+// start from it and examine what comes next.
+let initialized: string;
+beforeAll(async () => {
+  const t = tempDir();
+  cleanupsAfterAll.push(t.cleanup);
+  writeProject(t.dir, { core: CORE, extensions: { billing: { schema: BILLING }, reports: { schema: REPORTS, manifest: { dependsOn: ['billing'] } } } });
+  await revise(t.dir, { name: 'init' });
+  initialized = t.dir;
+});
+
+/** A copy of the default project after its first migrations. */
+function initializedProject(): string {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  cpSync(initialized, t.dir, { recursive: true });
+  return t.dir;
+}
 
 function migrationsOf(dir: string, owner: string): string[] {
   const folder = owner === 'core' ? path.join(dir, 'prisma/migrations') : path.join(dir, 'extensions', owner, 'migrations');
@@ -121,8 +164,7 @@ describe('revision', () => {
   });
 
   it('is idempotent and a change to one fragment gives exactly one new migration in that owner', async () => {
-    const dir = project();
-    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    const dir = initializedProject();
     await gitInit(dir);
     const again = await runCli(dir, ['revision', '--all'], ALL);
     expect(again.exitCode).toBe(0);
@@ -130,8 +172,7 @@ describe('revision', () => {
     expect(await gitStatus(dir)).toBe('');
 
     writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING.replace('  userId Int\n', '  userId Int\n  paidAt DateTime?\n'));
-    const r = await runCli(dir, ['revision', '--all', '-m', 'add paid at'], ALL);
-    expect(r.exitCode).toBe(0);
+    await revise(dir, { name: 'add paid at' });
     expect(migrationsOf(dir, 'core')).toHaveLength(1);
     expect(migrationsOf(dir, 'reports')).toHaveLength(1);
     expect(migrationsOf(dir, 'billing')).toHaveLength(2);
@@ -146,26 +187,24 @@ describe('revision', () => {
   });
 
   it("writes exactly the SQL Prisma's engine writes for the change", async () => {
-    const dir = project();
-    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    const dir = initializedProject();
     writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING.replace('  userId Int\n', '  userId Int\n  paidAt DateTime?\n  total  Decimal  @default(0) @db.Decimal(12, 2)\n'));
-    await runCli(dir, ['revision', '--extension', 'billing', '-m', 'amounts'], ALL);
+    await revise(dir, { owners: ['billing'], name: 'amounts' });
     const up = read(dir, 'billing', 1, 'migration.sql').replace(/^-- orchestrate:(requires|parent) .*\n/gm, '');
     expect(up).toBe('-- AlterTable\nALTER TABLE "billing_invoices" ADD COLUMN     "paidAt" TIMESTAMP(3),\nADD COLUMN     "total" DECIMAL(12,2) NOT NULL DEFAULT 0;\n');
     expect(read(dir, 'billing', 1, 'down.sql')).toBe('-- AlterTable\nALTER TABLE "billing_invoices" DROP COLUMN "paidAt",\nDROP COLUMN "total";\n');
 
     writeFileSync(path.join(dir, 'prisma/schema.prisma'), readFileSync(path.join(dir, 'prisma/schema.prisma'), 'utf8') + '\nenum Plan {\n  FREE\n  PRO\n}\n');
-    await runCli(dir, ['revision', '--core', '-m', 'plan enum'], ALL);
+    await revise(dir, { owners: ['core'], name: 'plan enum' });
     // The new migration names the one it was generated from (covered by the checksum, like `requires`).
     expect(read(dir, 'core', 1, 'migration.sql')).toBe(`-- orchestrate:parent ${migrationsOf(dir, 'core')[0]}\n-- CreateEnum\nCREATE TYPE "Plan" AS ENUM ('FREE', 'PRO');\n`);
     expect(read(dir, 'core', 1, 'down.sql')).toBe('-- DropEnum\nDROP TYPE "Plan";\n');
   });
 
   it('down.sql returns a real PostgreSQL database to its previous schema', async () => {
-    const dir = project();
-    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    const dir = initializedProject();
     writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING.replace('  userId Int\n', '  userId Int\n  paidAt DateTime? @unique\n'));
-    await runCli(dir, ['revision', '--all', '-m', 'paid'], ALL);
+    await revise(dir, { name: 'paid' });
     const db = await createDatabase();
     cleanups.push(db.drop);
     const client = new pg.Client({ connectionString: db.url });
@@ -197,7 +236,7 @@ describe('revision', () => {
     expect(r.exitCode).toBe(3);
     expect(r.stdout).toContain('core: prisma/schema.prisma has changes without a migration');
     expect(await gitStatus(dir)).toBe('');
-    await runCli(dir, ['revision', '--all'], ALL);
+    await revise(dir, {});
     const ok = await runCli(dir, ['revision', '--all', '--check', '--json'], ALL);
     expect(ok.exitCode).toBe(0);
     expect(JSON.parse(ok.stdout)).toEqual({ check: true, owners: [
@@ -208,16 +247,15 @@ describe('revision', () => {
   });
 
   it('--empty writes a blank migration and --regenerate replaces history with one initial migration', async () => {
-    const dir = project();
-    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    const dir = initializedProject();
     writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING.replace('  userId Int\n', '  userId Int\n  paidAt DateTime?\n'));
-    await runCli(dir, ['revision', '--extension', 'billing', '-m', 'paid'], ALL);
-    const empty = await runCli(dir, ['revision', '--extension', 'billing', '--empty', '-m', 'backfill'], ALL);
-    expect(empty.exitCode).toBe(0);
+    await revise(dir, { owners: ['billing'], name: 'paid' });
+    const empty = await revise(dir, { owners: ['billing'], empty: true, name: 'backfill' });
+    expect(empty.owners).toEqual([expect.objectContaining({ owner: 'billing', status: 'created' })]);
     expect(migrationsOf(dir, 'billing')).toHaveLength(3);
     expect(read(dir, 'billing', 2, 'migration.sql')).toContain('-- This is an empty migration.');
     // The empty migration keeps the snapshot, so nothing is pending afterwards.
-    expect((await runCli(dir, ['revision', '--all', '--check'], ALL)).exitCode).toBe(0);
+    expect(await unchanged(dir)).toEqual(['core: unchanged', 'billing: unchanged', 'reports: unchanged']);
 
     const regen = await runCli(dir, ['revision', '--extension', 'billing', '--extension', 'reports', '--regenerate', '-m', 'init'], ALL);
     expect(withoutProgress(regen.stderr)).toBe('');
@@ -232,7 +270,7 @@ describe('revision', () => {
       core: CORE,
       extensions: { billing: { schema: BILLING.replace('extend model User {\n', 'extend model User {\n  @@map("people")\n') } },
     });
-    await runCli(dir, ['revision', '--core', '-m', 'init'], { APP_EXTENSIONS: 'billing' });
+    await revise(dir, { owners: ['core'], name: 'init' }, ['billing'], undefined);
     await gitInit(dir);
     const r = await runCli(dir, ['revision', '--extension', 'billing', '-m', 'x'], { APP_EXTENSIONS: 'billing' });
     expect(r.exitCode).toBe(3);
@@ -244,8 +282,7 @@ describe('revision', () => {
 
 describe('revision: ownership across owners', () => {
   it('refuses a core change that would drop a table other extensions add columns to', async () => {
-    const dir = project();
-    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    const dir = initializedProject();
     const core = readFileSync(path.join(dir, 'prisma/schema.prisma'), 'utf8');
     writeFileSync(path.join(dir, 'prisma/schema.prisma'), core.replace('  organization   Organization @relation(fields: [organizationId], references: [id])\n', '  organization   Organization @relation(fields: [organizationId], references: [id])\n\n  @@map("users")\n'));
     await gitInit(dir);
@@ -258,9 +295,9 @@ describe('revision: ownership across owners', () => {
   it('allows an implicit many-to-many relation between an extension model and a core model', async () => {
     const tags = 'model Tag {\n  id    Int    @id @default(autoincrement())\n  label String\n  users User[]\n\n  @@map("billing_tags")\n}\n\nextend model User {\n  tags Tag[]\n}\n';
     const dir = project({ core: CORE, extensions: { billing: { schema: tags } } });
-    const r = await runCli(dir, ['revision', '--all', '-m', 'init'], { APP_EXTENSIONS: 'billing', DATABASE_URL: PG_ADMIN_URL });
-    expect(withoutProgress(r.stderr)).toBe('');
-    expect(r.exitCode).toBe(0);
+    const r = await revise(dir, { name: 'init' }, ['billing']);
+    expect(r.owners.map((o) => `${o.owner}: ${o.status}`)).toEqual(['core: created', 'billing: created']);
+    expect(r.warnings).toEqual([]);
     expect(read(dir, 'billing', 0, 'migration.sql')).toContain('CREATE TABLE "_TagToUser"');
   });
 
@@ -269,14 +306,13 @@ describe('revision: ownership across owners', () => {
       core: '/// Users; billing and crm extend\n' + CORE.replace('model Organization', '// organizations we may later extend\nmodel Organization'),
       extensions: { billing: { schema: BILLING } },
     });
-    const r = await runCli(dir, ['revision', '--all', '-m', 'init'], { APP_EXTENSIONS: 'billing', DATABASE_URL: PG_ADMIN_URL });
-    expect(withoutProgress(r.stderr)).toBe('');
-    expect(r.exitCode).toBe(0);
+    const r = await revise(dir, { name: 'init' }, ['billing']);
+    expect(r.owners.map((o) => `${o.owner}: ${o.status}`)).toEqual(['core: created', 'billing: created']);
+    expect(r.warnings).toEqual([]);
   });
 
   it('refuses an extension migration generated against unmigrated changes of a dependency', async () => {
-    const dir = project();
-    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    const dir = initializedProject();
     writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING.replace('  userId Int\n', '  userId Int\n  code   String? @unique\n'));
     writeFileSync(path.join(dir, 'extensions/reports/schema.prisma'), REPORTS.replace('  invoiceId Int\n', '  invoiceId Int\n  note      String?\n'));
     await gitInit(dir);
@@ -284,22 +320,21 @@ describe('revision: ownership across owners', () => {
     expect(r.exitCode).toBe(3);
     expect(withoutProgress(r.stderr)).toMatch(/^error: billing has schema changes without a migration, and reports's new migration would be generated against them; include it/);
     expect(await gitStatus(dir)).toBe('');
-    const both = await runCli(dir, ['revision', '--extension', 'billing', '--extension', 'reports', '-m', 'code'], ALL);
-    expect(both.exitCode).toBe(0);
+    const both = await revise(dir, { owners: ['billing', 'reports'], name: 'code' });
+    expect(both.owners.map((o) => `${o.owner}: ${o.status}`)).toEqual(['billing: created', 'reports: created']);
     expect(read(dir, 'reports', 1, 'migration.sql')).toContain(`-- orchestrate:requires billing ${migrationsOf(dir, 'billing')[1]}`);
   });
 
   it('--regenerate of a dependency refuses while dependents require its migrations, and works with them', async () => {
-    const dir = project();
-    await runCli(dir, ['revision', '--all', '-m', 'init'], ALL);
+    const dir = initializedProject();
     await gitInit(dir);
     const alone = await runCli(dir, ['revision', '--extension', 'billing', '--regenerate', '-m', 'init'], ALL);
     expect(alone.exitCode).toBe(2);
     expect(withoutProgress(alone.stderr)).toMatch(/^error: Cannot regenerate: extensions\/reports\/migrations\/\d{14}_init\/migration\.sql requires billing\/\d{14}_init, which would no longer exist; regenerate the dependents in the same run \(--extension reports --regenerate\)/);
     expect(await gitStatus(dir)).toBe('');
     await new Promise((r) => setTimeout(r, 1100));
-    const both = await runCli(dir, ['revision', '--extension', 'billing', '--extension', 'reports', '--regenerate', '-m', 'init'], ALL);
-    expect(both.exitCode).toBe(0);
+    const both = await revise(dir, { owners: ['billing', 'reports'], regenerate: true, name: 'init' });
+    expect(both.owners.map((o) => `${o.owner}: ${o.status}`)).toEqual(['billing: created', 'reports: created']);
     expect(read(dir, 'reports', 0, 'migration.sql')).toContain(`-- orchestrate:requires billing ${migrationsOf(dir, 'billing')[0]}`);
   });
 
@@ -312,7 +347,7 @@ describe('revision: ownership across owners', () => {
         reports: { schema: REPORTS.replace('  invoiceId Int\n', '  invoiceId Int\n  status    InvoiceStatus @default(PAID)\n'), manifest: { dependsOn: ['billing'] } },
       },
     });
-    expect((await runCli(dir, ['revision', '--all', '-m', 'init'], ALL)).exitCode).toBe(0);
+    await revise(dir, { name: 'init' });
     writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING + enumBlock.replace('  VOID\n', ''));
     await gitInit(dir);
     const r = await runCli(dir, ['revision', '--all', '-m', 'drop_void'], ALL);
@@ -321,9 +356,9 @@ describe('revision: ownership across owners', () => {
     expect(await gitStatus(dir)).toBe('');
     // Adding a value is fine.
     writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING + enumBlock.replace('  VOID\n', '  VOID\n  REFUNDED\n'));
-    const add = await runCli(dir, ['revision', '--all', '-m', 'refunded'], ALL);
-    expect(withoutProgress(add.stderr)).toBe('');
-    expect(add.exitCode).toBe(0);
+    const add = await revise(dir, { name: 'refunded' });
+    expect(add.owners.map((o) => `${o.owner}: ${o.status}`)).toEqual(['core: unchanged', 'billing: created', 'reports: unchanged']);
+    expect(add.warnings).toEqual([]);
   });
 
   it('refuses a model mapped onto a history table', async () => {
@@ -335,9 +370,14 @@ describe('revision: ownership across owners', () => {
 });
 
 describe('revision: bad input (exit 2, one sentence, nothing written)', () => {
-  const cases: { name: string; spec: Parameters<typeof writeProject>[1]; env?: Record<string, string>; args?: string[]; message: RegExp }[] = [
+  // Each message is checked on the error the library throws: a UsageError is what the CLI prints
+  // as `error: <message>` with exit 2 and no stack. `cli` cases also run the CLI, one per kind of
+  // source the error comes from (the environment, the fragment parser, composition across owners
+  // with a message of several lines, Prisma's validation).
+  const cases: { name: string; spec: Parameters<typeof writeProject>[1]; env?: Record<string, string>; cli?: boolean; message: RegExp }[] = [
     {
       name: 'fragment syntax error',
+      cli: true,
       spec: { core: CORE, extensions: { billing: { schema: 'model Invoice {\n  id Int @id\n  total Int Int Int @@\n}\n' } } },
       message: /^error: extensions\/billing\/schema\.prisma:3:\d+: syntax error, unexpected end of line; fix the schema/,
     },
@@ -365,6 +405,7 @@ describe('revision: bad input (exit 2, one sentence, nothing written)', () => {
       name: 'extend of a model owned by a non-dependency',
       spec: { core: CORE, extensions: { billing: { schema: BILLING }, reports: { schema: REPORTS } } },
       env: { APP_EXTENSIONS: 'billing,reports' },
+      cli: true,
       message: /^extensions\/reports\/schema\.prisma:4: field "invoice" refers to Invoice, owned by extension "billing", which extension "reports" does not depend on; add "billing" to dependsOn in extensions\/reports\/extension\.json\.$/m,
     },
     {
@@ -376,6 +417,7 @@ describe('revision: bad input (exit 2, one sentence, nothing written)', () => {
       name: 'invalid extension name',
       spec: { core: CORE },
       env: { APP_EXTENSIONS: 'a;drop table x' },
+      cli: true,
       message: /^error: APP_EXTENSIONS: invalid extension name "a;drop table x"; names must match/,
     },
     {
@@ -392,6 +434,7 @@ describe('revision: bad input (exit 2, one sentence, nothing written)', () => {
     },
     {
       name: 'Prisma validation error at the original line',
+      cli: true,
       spec: { core: CORE, extensions: { billing: { schema: 'model Invoice {\n  id Int @id\n  owner Usr\n}\n' } } },
       message: /^error: extensions\/billing\/schema\.prisma:3: Type "Usr" is neither a built-in type/,
     },
@@ -402,7 +445,19 @@ describe('revision: bad input (exit 2, one sentence, nothing written)', () => {
       cleanups.push(t.cleanup);
       writeProject(t.dir, c.spec);
       await gitInit(t.dir);
-      const r = await runCli(t.dir, c.args ?? ['revision', '--all', '-m', 'x'], c.env ?? { APP_EXTENSIONS: 'billing' });
+      const env = c.env ?? { APP_EXTENSIONS: 'billing' };
+      const o = createOrchestrator({ root: t.dir, env });
+      const error: unknown = await o.planRevision({ name: 'x' }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      await o.close();
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UsageError).exitCode).toBe(2);
+      expect(`error: ${(error as UsageError).message}`).toMatch(c.message);
+      expect(await gitStatus(t.dir)).toBe('');
+      if (!c.cli) return;
+      const r = await runCli(t.dir, ['revision', '--all', '-m', 'x'], env);
       expect(r.exitCode).toBe(2);
       expect(r.stdout).toBe('');
       expect(withoutProgress(r.stderr)).toMatch(c.message);
