@@ -2,8 +2,10 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { createOrchestrator, type Orchestrator } from '../src/index.js';
 import { CORE, makeProject, oneErrorLine, useCleanups } from './fixtures.js';
 import { createDatabase, query, runCli } from './helpers.js';
+import { reviseInProcess } from './in-process.js';
 
 const onCleanup = useCleanups();
 
@@ -56,10 +58,20 @@ async function db() {
   return d.url;
 }
 
-async function ok(dir: string, args: string[]) {
-  const r = await runCli(dir, args, ENV);
-  expect(r.exitCode, r.stderr).toBe(0);
-  return r;
+/** `revision` in this process with billing enabled: these tests examine its files, not its output. */
+const revise = (dir: string, request: Parameters<typeof reviseInProcess>[2]) => reviseInProcess(dir, ['billing'], request);
+
+/** An orchestrator with billing enabled on a database, closed after the test. */
+function on(dir: string, url: string): Orchestrator {
+  const o = createOrchestrator({ root: dir, extensions: ['billing'], database: url, env: {} });
+  onCleanup(() => o.close());
+  return o;
+}
+
+/** `migrate --all`: every pending migration, which must all succeed. */
+async function migrate(o: Orchestrator): Promise<void> {
+  const result = await o.apply(await o.planUpgrade());
+  expect(result.ok, result.error?.problem.message).toBe(true);
 }
 
 const latest = (dir: string, folder: string) => {
@@ -70,17 +82,20 @@ const latest = (dir: string, folder: string) => {
 describe('moving a model from core to an extension (splitting a monolith)', () => {
   it('keeps the rows of an upgraded database, and a fresh install ends in the same schema', async () => {
     const dir = makeProject(onCleanup, { core: CORE_WITH_AUDIT, extensions: { billing: { schema: BILLING } } });
-    await ok(dir, ['revision', '--all', '-m', 'init']);
+    await revise(dir, { name: 'init' });
     const upgraded = await db();
-    await ok(dir, ['migrate', '--all', '--url', upgraded]);
+    await migrate(on(dir, upgraded));
     await query(upgraded, `INSERT INTO "Organization" (name) VALUES ('acme')`);
     await query(upgraded, `INSERT INTO audit_log (message, "orgId", level) SELECT 'kept', id, 'WARN' FROM "Organization"`);
 
     // The split: AuditLog and its enum leave core's schema for billing's.
     writeFileSync(path.join(dir, 'prisma/schema.prisma'), readFileSync(path.join(dir, 'prisma/schema.prisma'), 'utf8').replace(AUDIT, '').replace('  audits AuditLog[]\n', ''));
     writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING_WITH_AUDIT);
-    const revised = await ok(dir, ['revision', '--all', '-m', 'move_audit']);
-    expect(revised.stdout).toMatch(/core: created .*move_audit/);
+    const revised = await revise(dir, { name: 'move_audit' });
+    expect(revised.owners).toEqual([
+      expect.objectContaining({ owner: 'core', status: 'created', migration: expect.stringMatching(/move_audit$/) }),
+      expect.objectContaining({ owner: 'billing', status: 'created', migration: expect.stringMatching(/move_audit$/) }),
+    ]);
 
     const coreUp = readFileSync(path.join(latest(dir, 'prisma/migrations'), 'migration.sql'), 'utf8');
     expect(coreUp).not.toMatch(/DROP/);
@@ -89,26 +104,31 @@ describe('moving a model from core to an extension (splitting a monolith)', () =
     expect(billingUp).toContain('CREATE TABLE IF NOT EXISTS "audit_log"');
     expect(billingUp).toMatch(/IF to_regtype\('"AuditLevel"'\) IS NULL THEN\n\s+CREATE TYPE "AuditLevel"/);
 
-    await ok(dir, ['migrate', '--all', '--url', upgraded]);
+    await migrate(on(dir, upgraded));
     expect(await query(upgraded, 'SELECT message, level::text FROM audit_log')).toEqual([{ message: 'kept', level: 'WARN' }]);
 
     const fresh = await db();
-    await ok(dir, ['migrate', '--all', '--url', fresh]);
+    const onFresh = on(dir, fresh);
+    await migrate(onFresh);
     expect(await dump(fresh)).toBe(await dump(upgraded));
 
     // Each owner's snapshot now matches its schema: nothing left to revise.
-    const check = await runCli(dir, ['revision', '--all', '--check'], ENV);
-    expect(check.exitCode, check.stdout + check.stderr).toBe(0);
+    expect((await onFresh.planRevision()).owners.map((o) => `${o.owner}: ${o.status}`)).toEqual(['core: unchanged', 'billing: unchanged']);
 
-    // Rolling the move back gives core its table again (billing's rollback drops its copy).
-    await ok(dir, ['downgrade', '--extension', 'billing', '--target', '-1', '--url', fresh, '--yes']);
-    await ok(dir, ['downgrade', '--core', '--target', '-1', '--url', fresh, '--yes']);
+    // Rolling the move back gives core its table again (billing's rollback drops its copy): each
+    // owner back to its migration before the move.
+    const before = (folder: string) => readdirSync(path.join(dir, folder)).filter((n) => /^\d{14}_init$/.test(n))[0]!;
+    for (const [owner, folder] of [['billing', 'extensions/billing/migrations'], ['core', 'prisma/migrations']] as const) {
+      const rolledBack = await onFresh.apply(await onFresh.planDowngrade({ owners: [owner], target: before(folder) }));
+      expect(rolledBack.ok, rolledBack.error?.problem.message).toBe(true);
+      expect(rolledBack.results.map((r) => [r.owner, r.direction, r.status])).toEqual([[owner, 'Down', 'Success']]);
+    }
     expect(await query(fresh, `SELECT to_regclass('audit_log')::text AS t`)).toEqual([{ t: 'audit_log' }]);
   });
 
   it('asks for both owners in one run, and refuses a move that also changes the model', async () => {
     const dir = makeProject(onCleanup, { core: CORE_WITH_AUDIT, extensions: { billing: { schema: BILLING } } });
-    await ok(dir, ['revision', '--all', '-m', 'init']);
+    await revise(dir, { name: 'init' });
     writeFileSync(path.join(dir, 'prisma/schema.prisma'), readFileSync(path.join(dir, 'prisma/schema.prisma'), 'utf8').replace(AUDIT, '').replace('  audits AuditLog[]\n', ''));
     writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING_WITH_AUDIT.replace('  message   String       @unique', '  message   String       @unique\n  source    String?'));
 
@@ -126,7 +146,7 @@ describe('moving a model from core to an extension (splitting a monolith)', () =
 
   it('refuses to promote an extension model to core: fresh installs would create it twice', async () => {
     const dir = makeProject(onCleanup, { core: CORE, extensions: { billing: { schema: BILLING_WITH_AUDIT } } });
-    await ok(dir, ['revision', '--all', '-m', 'init']);
+    await revise(dir, { name: 'init' });
     writeFileSync(path.join(dir, 'prisma/schema.prisma'), readFileSync(path.join(dir, 'prisma/schema.prisma'), 'utf8').replace('  users User[]\n', '  users User[]\n  audits AuditLog[]\n') + '\n' + AUDIT);
     writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING);
     const r = await runCli(dir, ['revision', '--all', '-m', 'promote'], ENV);
