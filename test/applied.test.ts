@@ -1,8 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createOrchestrator } from '../src/index.js';
 import { createDatabase, query, runCli } from './helpers.js';
 import { BILLING, makeProject, oneErrorLine, useCleanups } from './fixtures.js';
+import { reviseInProcess } from './in-process.js';
 
 const onCleanup = useCleanups();
 
@@ -14,8 +16,15 @@ describe('revision --regenerate and the migrations applied in the target databas
     onCleanup(db.drop);
     const dir = makeProject(onCleanup, { extensions: { billing: { schema: BILLING } } });
     const env = { APP_EXTENSIONS: 'billing', DATABASE_URL: db.url };
-    expect((await runCli(dir, ['revision', '--all', '-m', 'init'], { APP_EXTENSIONS: 'billing' })).exitCode).toBe(0);
-    expect((await runCli(dir, ['migrate', '--all'], env)).exitCode).toBe(0);
+    // The migrations and the database they are applied to are made in this process: what is
+    // examined is what the CLI's revision says about them.
+    await reviseInProcess(dir, ['billing'], { name: 'init' });
+    const orchestrator = createOrchestrator({ root: dir, extensions: ['billing'], database: db.url, env: {} });
+    try {
+      expect((await orchestrator.apply(await orchestrator.planUpgrade())).ok).toBe(true);
+    } finally {
+      await orchestrator.close();
+    }
     const [init] = billingMigrations(dir);
 
     const refused = await runCli(dir, ['revision', '--extension', 'billing', '--regenerate', '-m', 'init'], env);
@@ -33,11 +42,12 @@ describe('revision --regenerate and the migrations applied in the target databas
   });
 
   it('treats an embedded database that was never created as "nothing applied", without creating it', async () => {
+    // No database is given (no DATABASE_URL, no prisma.config.ts): the embedded one is the target.
     const dir = makeProject(onCleanup);
-    expect((await runCli(dir, ['revision', '--core', '-m', 'init'])).exitCode).toBe(0);
-    const r = await runCli(dir, ['revision', '--core', '--regenerate', '-m', 'init']);
-    expect(r.exitCode, r.stderr as string).toBe(0);
-    expect(r.stdout).toMatch(/replacing 1 migration\(s\)$/);
+    const [init] = (await reviseInProcess(dir, [], { owners: ['core'], name: 'init' })).owners;
+    expect(existsSync(path.join(dir, '.orchestrate'))).toBe(false);
+    const r = await reviseInProcess(dir, [], { owners: ['core'], regenerate: true, name: 'init' });
+    expect(r.owners).toEqual([expect.objectContaining({ owner: 'core', status: 'created', replaced: [init!.migration] })]);
     expect(existsSync(path.join(dir, '.orchestrate'))).toBe(false);
   });
 });
