@@ -7,9 +7,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createOrchestrator } from '../src/index.js';
 // @ts-expect-error plain JavaScript shared with the benchmarks
 import { writeSyntheticProject } from '../bench/synthetic.mjs';
-import { CLI, createDatabase, runCli, tempDir } from './helpers.js';
+import { CLI, createDatabase, tempDir } from './helpers.js';
+import { reviseInProcess } from './in-process.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -75,17 +77,20 @@ describe('revision interrupted while writing', () => {
       outcomes.push(`${delay} ms: exit ${result.exitCode}, ${state.complete}/21 written`);
 
       if (delay === 0) {
-        // The next run writes the rest; then the project checks clean and migrates.
-        const rest = await runCli(t.dir, ['revision', '--all', '-m', 'init'], env);
-        expect(rest.exitCode, rest.stderr).toBe(0);
+        // The next run writes the rest; then the project checks clean and migrates. (What the
+        // interrupted process left is examined as data, in this process.)
+        await reviseInProcess(t.dir, exts, { name: 'init' });
         expect(inspect(t.dir, exts).complete).toBe(21);
         const db = await createDatabase('orch_sigint');
         cleanups.push(db.drop);
-        const check = await runCli(t.dir, ['check'], { ...env, DATABASE_URL: db.url });
-        expect(check.exitCode, check.stdout + check.stderr).toBe(0);
-        const migrate = await runCli(t.dir, ['migrate', '--all'], { ...env, DATABASE_URL: db.url });
-        expect(migrate.exitCode, migrate.stderr).toBe(0);
-        expect(migrate.stdout).toMatch(/^Applied 21 migrations/);
+        const o = createOrchestrator({ root: t.dir, extensions: exts, database: db.url, env: {} });
+        cleanups.push(() => o.close());
+        const check = await o.check();
+        expect(check.problems).toEqual([]);
+        expect(check.ok).toBe(true);
+        const migrate = await o.apply(await o.planUpgrade());
+        expect(migrate.ok, migrate.error?.problem.message).toBe(true);
+        expect(migrate.results.filter((r) => r.status === 'Success')).toHaveLength(21);
       }
     }
     // At least one run was cut inside the write phase (some owners written, not all).
@@ -98,18 +103,19 @@ describe('temporary folders', () => {
     const t = tempDir('orch-stray-');
     cleanups.push(t.cleanup);
     writeSyntheticProject(t.dir, 1);
-    const env = { APP_EXTENSIONS: 'ext01' };
-    expect((await runCli(t.dir, ['revision', '--core', '-m', 'init'], env)).exitCode).toBe(0);
+    await reviseInProcess(t.dir, ['ext01'], { owners: ['core'], name: 'init' });
     // What a killed revision leaves: a folder under a temporary name holding migration.sql only.
     // (No process has pid 2^22 + 1: Linux pids stay below 2^22.)
     const stray = path.join(t.dir, 'extensions/ext01/migrations', `.orchestrate-tmp-${2 ** 22 + 1}-20260101000000_init`);
     const { mkdirSync, writeFileSync } = await import('node:fs');
     mkdirSync(stray, { recursive: true });
     writeFileSync(path.join(stray, 'migration.sql'), 'CREATE TABLE "half" ();\n');
-    const check = await runCli(t.dir, ['revision', '--check'], env);
-    expect(check.stdout).toContain('ext01: extensions/ext01/schema.prisma has changes without a migration');
-    const r = await runCli(t.dir, ['revision', '--all', '-m', 'init'], env);
-    expect(r.exitCode, r.stderr).toBe(0);
+    const o = createOrchestrator({ root: t.dir, extensions: ['ext01'], env: {} });
+    cleanups.push(() => o.close());
+    const plan = await o.planRevision({ name: 'init' });
+    expect(plan.owners.map((p) => `${p.owner}: ${p.status}`)).toEqual(['core: unchanged', 'ext01: pending']);
+    expect(plan.owners[1]!.up).toContain('CREATE TABLE');
+    await o.writeRevision(plan);
     expect(existsSync(stray)).toBe(false);
     expect(inspect(t.dir, ['ext01'])).toEqual({ complete: 2, incomplete: [], stray: [] });
   });
