@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { writeSyntheticProject } from '../bench/synthetic.mjs';
 import { BILLING, makeProject, useCleanups } from './fixtures.js';
 import { CLI, runCli, tempDir } from './helpers.js';
+import { reviseInProcess } from './in-process.js';
 
 describe('revision progress', () => {
   const onCleanup = useCleanups();
@@ -60,7 +61,7 @@ describe('revision progress', () => {
     const REFUND = '\nmodel Refund {\n  id     Int @id @default(autoincrement())\n  amount Int\n\n  @@map("billing_refunds")\n}\n';
     const dir = makeProject(onCleanup, { extensions: { billing: { schema: BILLING.replace('  userId Int\n', '  userId Int\n  note   String?\n  total  Int?\n') + REFUND } } });
     const env = { APP_EXTENSIONS: 'billing' };
-    expect((await runCli(dir, ['revision', '--all', '-m', 'init'], env)).exitCode).toBe(0);
+    await reviseInProcess(dir, ['billing'], { name: 'init' });
     writeFileSync(path.join(dir, 'extensions/billing/schema.prisma'), BILLING.replace('  userId Int\n', '  userId Int\n  total  BigInt\n'));
     const r = await runCli(dir, ['revision', '--all', '-m', 'slim', '--json'], env);
     expect(r.exitCode, r.stderr).toBe(0);
