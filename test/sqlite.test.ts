@@ -1,4 +1,10 @@
-/** What is particular to SQLite projects: foreign keys around rebuilds, triggers, providers, files. */
+/**
+ * What is particular to SQLite projects: foreign keys around rebuilds, triggers, providers, files.
+ *
+ * Runs whose outcome is data (what was applied, the file's rows, status, history, problems,
+ * refusals as errors) go through the library in this process; the CLI runs where its output
+ * lines, exit codes and signals are the subject.
+ */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +15,16 @@ import { describe, expect, it } from 'vitest';
 import { sha256, writeMigration } from './apply-fixtures.js';
 import { oneErrorLine, useCleanups } from './fixtures.js';
 import { CLI, runCli, tempDir, writeProject } from './helpers.js';
+import { reviseInProcess } from './in-process.js';
+import { check } from '../src/commands/check.js';
+import { makeContext, silentReporter } from '../src/commands/context.js';
+import { create } from '../src/commands/create.js';
+import { current } from '../src/commands/current.js';
+import { generate } from '../src/commands/generate.js';
+import { history } from '../src/commands/history.js';
+import { stamp } from '../src/commands/stamp.js';
+import { status } from '../src/commands/status.js';
+import { createOrchestrator, OrchestrateError, type ApplyResult, type OrchestrateEvent, type Orchestrator } from '../src/index.js';
 
 const SQLITE = 'datasource db {\n  provider = "sqlite"\n}\n';
 const INIT = '20240101000000_init';
@@ -40,6 +56,44 @@ function project(onCleanup: (fn: () => unknown) => void, core = 'model Parent {\
   return t.dir;
 }
 
+/** The environment of runCli's processes, with `extra`. */
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ ...process.env, DATABASE_URL: undefined, APP_EXTENSIONS: '', ...extra });
+
+/** What a CLI command computes (the data of its --json, its exit code), in this process. */
+const ctx = (dir: string, extra: Record<string, string> = {}) => makeContext({ cwd: dir }, silentReporter, env(extra));
+
+interface LibraryOptions {
+  env?: Record<string, string>;
+  extensions?: string[];
+  onEvent?: (event: OrchestrateEvent) => void;
+}
+
+/** The library on the project, closed after `fn`. */
+async function withLibrary<T>(dir: string, fn: (o: Orchestrator) => Promise<T>, options: LibraryOptions = {}): Promise<T> {
+  const orchestrator = createOrchestrator({ root: dir, extensions: options.extensions ?? [], env: env(options.env), ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
+  try {
+    return await fn(orchestrator);
+  } finally {
+    await orchestrator.close();
+  }
+}
+
+/** `migrate` through the library: everything pending, applied. */
+const migrate = (dir: string, options: LibraryOptions = {}): Promise<ApplyResult> => withLibrary(dir, async (o) => o.apply(await o.planUpgrade()), options);
+
+const applied = (r: ApplyResult) => r.results.filter((x) => x.status === 'Success').map((x) => `${x.owner}/${x.migration}`);
+
+/** The OrchestrateError a call rejects with (the CLI prints its message as its one error line, and exits with its code). */
+async function refusal(promise: Promise<unknown>): Promise<{ message: string; exitCode: number }> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(OrchestrateError);
+  const { message, exitCode } = error as OrchestrateError;
+  return { message, exitCode };
+}
+
 async function rows(dir: string, sql: string, file = DB): Promise<Record<string, unknown>[]> {
   const client = createClient({ url: pathToFileURL(path.join(dir, file)).href });
   try {
@@ -57,9 +111,9 @@ describe('SQLite projects', () => {
     const dir = project(onCleanup);
     writeMigration(dir, 'core', INIT, { sql: PARENT_CHILD });
     writeMigration(dir, 'core', '20240102000000_kind', { sql: REBUILD_PARENT });
-    const result = await runCli(dir, ['migrate']);
-    expect(result.stderr).not.toContain('error');
-    expect(result.exitCode).toBe(0);
+    const result = await migrate(dir);
+    expect(result.error?.problem.message ?? null).toBeNull();
+    expect(applied(result)).toEqual([`core/${INIT}`, 'core/20240102000000_kind']);
     expect(await rows(dir, 'SELECT "id", "parentId" FROM "Child" ORDER BY "id"')).toEqual([
       { id: 10, parentId: 1 },
       { id: 11, parentId: 1 },
@@ -98,13 +152,14 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
 `,
       down: 'DROP TRIGGER "item_audit";\nDROP TABLE "Audit";\nDROP TABLE "Item";\n',
     });
-    expect((await runCli(dir, ['migrate'])).exitCode).toBe(0);
+    expect((await migrate(dir)).ok).toBe(true);
     expect(await rows(dir, 'SELECT "itemId", "what" FROM "Audit" ORDER BY rowid')).toEqual([
       { itemId: 1, what: 'insert;' },
       { itemId: 1, what: 'no name' },
     ]);
-    const down = await runCli(dir, ['downgrade', '--core', '--target', 'base', '--yes']); // Item and Audit hold rows
-    expect(down.exitCode).toBe(0);
+    const down = await withLibrary(dir, async (o) => o.apply(await o.planDowngrade({ owners: ['core'], target: 'base' })));
+    expect(down.error?.problem.message ?? null).toBeNull();
+    expect(applied(down)).toEqual([`core/${INIT}`]);
     expect(await rows(dir, `SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name`)).toEqual([]);
   });
 
@@ -113,7 +168,7 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
     const sql = 'CREATE TABLE "A" ("id" INTEGER);\n';
     writeMigration(dir, 'core', INIT, { sql });
     const started = Date.now();
-    expect((await runCli(dir, ['migrate'])).exitCode).toBe(0);
+    expect((await migrate(dir)).ok).toBe(true);
     expect((await rows(dir, `SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info('_prisma_migrations') ORDER BY cid`)).map((r) => `${r.name} ${r.type}${r.notnull ? ' NOT NULL' : ''}${r.dflt_value ? ` DEFAULT ${r.dflt_value}` : ''}${r.pk ? ' PK' : ''}`)).toEqual([
       'id TEXT NOT NULL PK',
       'checksum TEXT NOT NULL',
@@ -132,39 +187,38 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
     expect(row!.applied_steps_count).toBe(1);
     // Rows Prisma or a person wrote with current_timestamp text are read too.
     await rows(dir, `INSERT INTO "_prisma_migrations" ("id", "checksum", "finished_at", "migration_name", "started_at", "applied_steps_count") VALUES ('x', '${sha256('y')}', '2024-01-02 03:04:05', '20231231000000_old', '2024-01-02 03:04:05', 1)`);
-    const history = await runCli(dir, ['history', 'core', '--json']);
-    expect(history.exitCode).toBe(0);
-    expect(history.stdout).toContain('2024-01-02T03:04:05.000Z');
+    const { data } = await history(ctx(dir), { owner: 'core' });
+    expect(data.owners[0]!.entries.find((e) => e.migration === '20231231000000_old')).toMatchObject({ startedAt: '2024-01-02T03:04:05.000Z', finishedAt: '2024-01-02T03:04:05.000Z' });
   });
 
   it('status, history, current, stamp, check and --sql work on the file; --sql touches nothing', async () => {
     const dir = project(onCleanup);
     writeMigration(dir, 'core', INIT, { sql: 'CREATE TABLE "A" ("id" INTEGER);\n', down: 'DROP TABLE "A";\n' });
     writeMigration(dir, 'core', '20240102000000_b', { sql: 'CREATE TABLE "B" ("id" INTEGER);\n', down: 'DROP TABLE "B";\n' });
-    const printed = await runCli(dir, ['migrate', '--sql']);
-    expect(printed.exitCode).toBe(0);
-    expect(printed.stdout).toContain(`-- core/${INIT}\nPRAGMA foreign_keys=OFF;\nBEGIN IMMEDIATE;\nCREATE TABLE IF NOT EXISTS "_prisma_migrations" (`);
-    expect(printed.stdout).toContain('PRAGMA foreign_key_check;\nCOMMIT;');
+    // What `migrate --sql` prints.
+    const printed = await withLibrary(dir, async (o) => o.sql(await o.planUpgrade()));
+    expect(printed).toContain(`-- core/${INIT}\nPRAGMA foreign_keys=OFF;\nBEGIN IMMEDIATE;\nCREATE TABLE IF NOT EXISTS "_prisma_migrations" (`);
+    expect(printed).toContain('PRAGMA foreign_key_check;\nCOMMIT;');
     expect(existsSync(path.join(dir, DB))).toBe(false);
 
-    const status = await runCli(dir, ['status', '--exit-code']);
-    expect(status.exitCode).toBe(3);
-    expect(status.stderr).toContain(`No SQLite database in ${DB} yet`);
-    expect((await runCli(dir, ['stamp', 'core', INIT])).exitCode).toBe(0);
-    expect((await runCli(dir, ['migrate'])).stdout).toMatch(/^Applied 1 migration \(core: 1\)/);
+    const none = await runCli(dir, ['status', '--exit-code']);
+    expect(none.exitCode).toBe(3);
+    expect(none.stderr).toContain(`No SQLite database in ${DB} yet`);
+    expect((await stamp(ctx(dir), { owner: 'core', migration: INIT })).data.stamped).toEqual([INIT]);
+    expect(applied(await migrate(dir))).toEqual(['core/20240102000000_b']);
     expect(await rows(dir, `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('A', 'B') ORDER BY name`)).toEqual([{ name: 'B' }]);
-    const current = await runCli(dir, ['current', '--json']);
-    expect(JSON.parse(current.stdout).owners[0]).toMatchObject({ owner: 'core', current: '20240102000000_b' });
-    expect((await runCli(dir, ['status', '--exit-code'])).exitCode).toBe(0);
-    const history = await runCli(dir, ['history', '--json']);
-    expect(JSON.parse(history.stdout).owners[0].entries.map((m: { migration: string; state: string }) => `${m.migration} ${m.state}`)).toEqual([`${INIT} applied`, '20240102000000_b applied']);
+    expect((await current(ctx(dir), {})).data.owners[0]).toMatchObject({ owner: 'core', current: '20240102000000_b' });
+    expect((await status(ctx(dir), { exitCode: true })).exitCode).toBe(0);
+    const { data: recorded } = await history(ctx(dir), {});
+    expect(recorded.owners[0]!.entries.map((m) => `${m.migration} ${m.state}`)).toEqual([`${INIT} applied`, '20240102000000_b applied']);
     // A history table of an extension that is not enabled is found in sqlite_master.
     await rows(dir, `CREATE TABLE "_prisma_migrations_gone" AS SELECT * FROM "_prisma_migrations" WHERE 0`);
-    const check = await runCli(dir, ['check', '--json']);
-    expect(check.exitCode).toBe(3);
-    expect(JSON.parse(check.stdout).problems.map((p: { code: string; owner: string }) => `${p.code} ${p.owner}`)).toContain('orphan-history gone');
-    const downSql = await runCli(dir, ['downgrade', '--core', '--target', INIT, '--sql']);
-    expect(downSql.stdout).toContain('DROP TABLE "B";');
+    const checked = await check(ctx(dir));
+    expect(checked.exitCode).toBe(3);
+    expect(checked.data.problems.map((p) => `${p.code} ${p.owner}`)).toContain('orphan-history gone');
+    // What `downgrade --sql` prints.
+    const downSql = await withLibrary(dir, async (o) => o.sql(await o.planDowngrade({ owners: ['core'], target: INIT })));
+    expect(downSql).toContain('DROP TABLE "B";');
     expect(await rows(dir, `SELECT name FROM sqlite_master WHERE name = 'B'`)).toEqual([{ name: 'B' }]);
   });
 
@@ -185,12 +239,13 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
     rmSync(path.join(dir, 'orchestrate.config.json'));
     // Spaces, `%` and `#` are part of the file name.
     mkdirSync(path.join(dir, 'my data'));
-    const odd = await runCli(dir, ['migrate'], { DATABASE_URL: 'file:./my data/app%20#1.db' });
-    expect(odd.exitCode).toBe(0);
+    const odd = await migrate(dir, { env: { DATABASE_URL: 'file:./my data/app%20#1.db' } });
+    expect(odd.ok).toBe(true);
     expect(await rows(dir, 'SELECT count(*) AS n FROM "_prisma_migrations"', 'my data/app%20#1.db')).toEqual([{ n: 1 }]);
-    const missing = await runCli(dir, ['migrate'], { DATABASE_URL: 'file:./nowhere/app.db' });
-    expect(missing.exitCode).toBe(2);
-    expect(oneErrorLine(missing.stderr)).toBe(`The folder of the SQLite database ${path.join(dir, 'nowhere/app.db')} does not exist; create it, or point the file: URL at an existing folder.`);
+    expect(await refusal(migrate(dir, { env: { DATABASE_URL: 'file:./nowhere/app.db' } }))).toEqual({
+      exitCode: 2,
+      message: `The folder of the SQLite database ${path.join(dir, 'nowhere/app.db')} does not exist; create it, or point the file: URL at an existing folder.`,
+    });
   });
 
   it('refuses a URL of the other provider, and a migrations folder written for another provider', async () => {
@@ -205,24 +260,24 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
     writeFileSync(path.join(dir, 'prisma/migrations/migration_lock.toml'), 'provider = "postgresql"\n');
     writeFileSync(path.join(dir, 'prisma/migrations', INIT, 'snapshot.prisma'), `${SQLITE}\nmodel Parent {\n  id Int @id\n}\n`);
     writeFileSync(path.join(dir, 'prisma/schema.prisma'), `${SQLITE}\nmodel Parent {\n  id Int @id\n  name String?\n}\n`);
-    const revision = await runCli(dir, ['revision', '--core', '-m', 'name']);
-    expect(revision.exitCode).toBe(2);
-    expect(oneErrorLine(revision.stderr)).toBe(
-      'The datasource provider "sqlite" does not match "postgresql" in prisma/migrations/migration_lock.toml: core\'s migrations were written for postgresql; move them away (or delete them) and run `orchestrate revision --all` to start a new history for sqlite.',
-    );
+    expect(await refusal(withLibrary(dir, (o) => o.planRevision({ owners: ['core'], name: 'name' })))).toEqual({
+      exitCode: 2,
+      message:
+        'The datasource provider "sqlite" does not match "postgresql" in prisma/migrations/migration_lock.toml: core\'s migrations were written for postgresql; move them away (or delete them) and run `orchestrate revision --all` to start a new history for sqlite.',
+    });
 
     const pg = tempDir('orch-pg-');
     onCleanup(pg.cleanup);
     writeProject(pg.dir, {});
-    const fileUrl = await runCli(pg.dir, ['status'], { DATABASE_URL: 'file:./dev.db' });
+    const fileUrl = await refusal(withLibrary(pg.dir, (o) => o.status(), { env: { DATABASE_URL: 'file:./dev.db' } }));
     expect(fileUrl.exitCode).toBe(2);
-    expect(oneErrorLine(fileUrl.stderr)).toMatch(/^DATABASE_URL is a file: \(SQLite\) URL, but the core datasource's provider is "postgresql"/);
+    expect(fileUrl.message).toMatch(/^DATABASE_URL is a file: \(SQLite\) URL, but the core datasource's provider is "postgresql"/);
   });
 
   it('revision writes provider = "sqlite" into migration_lock.toml', async () => {
     const dir = project(onCleanup, 'model Parent {\n  id   Int    @id\n  name String\n}\n');
-    const result = await runCli(dir, ['revision', '--core', '-m', 'init']);
-    expect(result.exitCode).toBe(0);
+    const result = await reviseInProcess(dir, [], { owners: ['core'], name: 'init' });
+    expect(result.owners.map((o) => [o.owner, o.status])).toEqual([['core', 'created']]);
     expect(readFileSync(path.join(dir, 'prisma/migrations/migration_lock.toml'), 'utf8')).toBe(
       '# Please do not edit this file manually\n# It should be added in your version-control system (e.g., Git)\nprovider = "sqlite"\n',
     );
@@ -231,15 +286,14 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
   it('create scaffolds an SQLite extension and applies it; generate writes the merged SQLite schema', { timeout: 60_000 }, async () => {
     const dir = project(onCleanup, 'model User {\n  id    Int    @id @default(autoincrement())\n  email String @unique\n}\n');
     writeFileSync(path.join(dir, 'prisma/schema.prisma'), readFileSync(path.join(dir, 'prisma/schema.prisma'), 'utf8') + 'generator client {\n  provider = "prisma-client"\n  output   = "../generated/client"\n}\n');
-    expect((await runCli(dir, ['revision', '--core', '-m', 'init'])).exitCode).toBe(0);
-    expect((await runCli(dir, ['migrate'])).exitCode).toBe(0);
-    const created = await runCli(dir, ['create', 'shop']);
-    expect(created.stderr).not.toContain('error');
-    expect(created.exitCode).toBe(0);
+    await reviseInProcess(dir, [], { owners: ['core'], name: 'init' });
+    expect((await migrate(dir)).ok).toBe(true);
+    const created = await create(ctx(dir), 'shop', {});
+    expect(created.data.migration).toMatch(/^\d{14}_init$/);
     expect(readFileSync(path.join(dir, 'extensions/shop/migrations/migration_lock.toml'), 'utf8')).toContain('provider = "sqlite"');
     expect(await rows(dir, `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'shop%' ORDER BY name`)).toEqual([{ name: 'shop_items' }]);
-    const generated = await runCli(dir, ['generate'], { APP_EXTENSIONS: 'shop' });
-    expect(generated.exitCode).toBe(0);
+    const generated = await generate(ctx(dir, { APP_EXTENSIONS: 'shop' }));
+    expect(generated.data.owners).toEqual(['core', 'shop']);
     const merged = readFileSync(path.join(dir, '.orchestrate/generated/schema.prisma'), 'utf8');
     expect(merged).toContain('provider = "sqlite"');
     expect(merged).toContain('@@map("shop_items")');
@@ -253,11 +307,11 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
     writeFileSync(path.join(dir, 'prisma/schema.prisma'), `${SQLITE}\nmodel Parent {\n  id Int @id\n}\n`);
     writeMigration(dir, 'shop', '20240105000000_init', { sql: 'CREATE TABLE "shop_a" ("id" SERIAL);\n' });
     writeFileSync(path.join(dir, 'extensions/shop/migrations/migration_lock.toml'), 'provider = "postgresql"\n');
-    const result = await runCli(dir, ['migrate', '--all'], { APP_EXTENSIONS: 'shop' });
-    expect(result.exitCode).toBe(2);
-    expect(oneErrorLine(result.stderr)).toBe(
-      'The datasource provider "sqlite" does not match "postgresql" in extensions/shop/migrations/migration_lock.toml: shop\'s migrations were written for postgresql; move them away (or delete them) and run `orchestrate revision --all` to start a new history for sqlite.',
-    );
+    expect(await refusal(migrate(dir, { extensions: ['shop'] }))).toEqual({
+      exitCode: 2,
+      message:
+        'The datasource provider "sqlite" does not match "postgresql" in extensions/shop/migrations/migration_lock.toml: shop\'s migrations were written for postgresql; move them away (or delete them) and run `orchestrate revision --all` to start a new history for sqlite.',
+    });
     expect(existsSync(path.join(dir, DB))).toBe(false);
   });
 
@@ -298,8 +352,9 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
     expect(result.stderr).toContain('interrupted: Interrupted while applying core/20240102000000_slow: its transaction was rolled back, so nothing of it remains; the 1 migration(s) applied before it stay applied; run migrate again to continue.');
     expect(await rows(dir, `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%\\_t' ESCAPE '\\' ORDER BY name`)).toEqual([{ name: 'first_t' }]);
     expect(existsSync(path.join(dir, `${DB}.orchestrate-lock`))).toBe(false);
-    const again = await runCli(dir, ['migrate']);
-    expect(again.stderr).not.toMatch(/Waiting/);
-    expect(again.stdout).toMatch(/^Applied 1 migration \(core: 1\)/);
+    const events: OrchestrateEvent[] = [];
+    const again = await migrate(dir, { onEvent: (e) => events.push(e) });
+    expect(events.filter((e) => e.type === 'lock:wait' || (e.type === 'notice' && /Waiting/.test(e.message)))).toEqual([]);
+    expect(applied(again)).toEqual(['core/20240102000000_slow']);
   });
 });
