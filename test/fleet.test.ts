@@ -2,6 +2,10 @@
  * `orchestrate fleet` on the real server: many tenant databases migrated from the sample app,
  * each migration exactly once; reruns apply nothing; a broken tenant stops the rollout at the
  * canary or at itself; Ctrl-C stops it and the rerun resumes.
+ *
+ * The CLI runs where its output (progress lines, the report for people, the SQL, refusals),
+ * exit codes and signals are the subject; the other runs call the same command in this
+ * process and read its report (what --json prints) and exit code.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +13,10 @@ import { execa } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli } from './helpers.js';
-import { DEFAULT_LOCK_KEY } from '../src/config/settings.js';
+import { fleet, type FleetOptions } from '../src/commands/fleet.js';
+import { makeContext } from '../src/commands/context.js';
+import { DEFAULT_LOCK_KEY, prepareSettings } from '../src/config/settings.js';
+import { OrchestrateError } from '../src/errors.js';
 import { FAKE_PASSWORD, SAMPLE_EXTENSIONS, SAMPLE_MIGRATIONS, copySampleApp, createTenants, exec, historyCounts, inParallel, writeTenantFile, type Tenants } from './fleet-helpers.js';
 
 /** 200 (the issue's figure) takes longer than a test may on two shared cores; bench/fleet.mjs runs 200. */
@@ -24,6 +31,26 @@ interface Report {
 }
 
 const parse = (stdout: string) => JSON.parse(stdout) as Report;
+
+/** `fleet` in this process, as the CLI runs it in `dir` with ENV: its report as --json prints it, exit code and progress lines. */
+async function fleetHere(dir: string, opts: FleetOptions): Promise<{ report: Report; exitCode: number; output: string }> {
+  const lines: string[] = [];
+  const ctx = makeContext({ cwd: dir }, { info: (l) => lines.push(l), warn: (l) => lines.push(l) }, { ...process.env, DATABASE_URL: undefined, ...ENV });
+  await prepareSettings(ctx.root);
+  const result = await fleet(ctx, opts);
+  const json = JSON.stringify(result.data, null, 2);
+  return { report: parse(json), exitCode: result.exitCode ?? 0, output: `${json}\n${lines.join('\n')}` };
+}
+
+/** The error `fleet` refuses these options with in this process (the CLI prints its message, exits with its code). */
+async function fleetRefusal(dir: string, opts: FleetOptions): Promise<OrchestrateError> {
+  const error = await fleetHere(dir, opts).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(OrchestrateError);
+  return error as OrchestrateError;
+}
 
 /** Every tenant has each of the sample app's migrations recorded exactly once. */
 async function expectMigratedOnce(urls: string[]): Promise<void> {
@@ -59,9 +86,9 @@ describe(`fleet over ${N} tenant databases`, () => {
     expect(first.stderr).toMatch(new RegExp(`\\[done ${N}/${N}\\] orch_fleet_\\w+: applied ${SAMPLE_MIGRATIONS} migrations`));
     await expectMigratedOnce(tenants.urls);
 
-    const again = await runCli(app.dir, ['fleet', '--file', file, '--concurrency', '8', '--json'], ENV, { timeout: 30_000 });
-    expect(again.exitCode, again.stderr).toBe(0);
-    expect(parse(again.stdout).totals).toMatchObject({ applied: 0, upToDate: N, migrationsApplied: 0 });
+    const again = await fleetHere(app.dir, { file, concurrency: 8 });
+    expect(again.exitCode).toBe(0);
+    expect(again.report.totals).toMatchObject({ applied: 0, upToDate: N, migrationsApplied: 0 });
     await expectMigratedOnce(tenants.urls);
   }, 60_000);
 });
@@ -90,9 +117,9 @@ describe('fleet with a broken tenant', () => {
     writeFileSync(json, JSON.stringify({ tenants: list }));
     await breakTenant(tenants.urls[2]!);
 
-    const canaryRun = await runCli(app.dir, ['fleet', '--file', json, '--canary', 'canary', '--concurrency', '2', '--json'], ENV, { timeout: 30_000 });
-    expect(canaryRun.exitCode, canaryRun.stderr).toBe(1);
-    const r1 = parse(canaryRun.stdout);
+    const canaryRun = await fleetHere(app.dir, { file: json, canary: 'canary', concurrency: 2 });
+    expect(canaryRun.exitCode).toBe(1);
+    const r1 = canaryRun.report;
     expect(r1.stopped).toEqual({ reason: 'canary-failed', database: c });
     // what ran before the failing migration is in the report
     expect(r1.databases.find((x) => x.name === c)).toMatchObject({
@@ -101,7 +128,7 @@ describe('fleet with a broken tenant', () => {
       error: { message: expect.stringContaining('billing_invoice_status') },
     });
     expect(r1.notStarted).toEqual([a, b, d, e, f]);
-    expect(canaryRun.stdout + canaryRun.stderr).not.toContain(FAKE_PASSWORD);
+    expect(canaryRun.output).not.toContain(FAKE_PASSWORD);
 
     // without a canary, one at a time, stop at the failing tenant: the ones after it never start
     const stopRun = await runCli(app.dir, ['fleet', '--file', json, '--concurrency', '1', '--on-error', 'stop'], ENV, { timeout: 30_000 });
@@ -113,16 +140,16 @@ describe('fleet with a broken tenant', () => {
     expect((await historyCounts(tenants.urls[3]!)).size).toBe(0);
 
     // --on-error continue: every other tenant is migrated; the report still names the failure
-    const goOn = await runCli(app.dir, ['fleet', '--file', json, '--concurrency', '3', '--on-error', 'continue', '--json'], ENV, { timeout: 30_000 });
+    const goOn = await fleetHere(app.dir, { file: json, concurrency: 3, onError: 'continue' });
     expect(goOn.exitCode).toBe(1);
-    const r3 = parse(goOn.stdout);
+    const r3 = goOn.report;
     expect(r3.totals).toMatchObject({ failed: 1, notStarted: 0 });
     expect(r3.databases.filter((x) => x.status === 'applied').map((x) => x.name)).toEqual([d, e, f]);
 
     await fixTenant(tenants.urls[2]!);
-    const rerun = await runCli(app.dir, ['fleet', '--file', json, '--canary', 'canary', '--json'], ENV, { timeout: 30_000 });
-    expect(rerun.exitCode, rerun.stderr).toBe(0);
-    const r4 = parse(rerun.stdout);
+    const rerun = await fleetHere(app.dir, { file: json, canary: 'canary' });
+    expect(rerun.exitCode).toBe(0);
+    const r4 = rerun.report;
     expect(r4.databases.find((x) => x.name === c)!.applied).toHaveLength(SAMPLE_MIGRATIONS - 1); // core was applied before billing failed
     expect(r4.totals).toMatchObject({ applied: 1, upToDate: 5, failed: 0 });
     await expectMigratedOnce(tenants.urls);
@@ -143,10 +170,9 @@ describe('fleet interrupted, --plan and input errors', () => {
 
   it('--plan reports what each database would get and touches nothing', async () => {
     const file = writeTenantFile(app.dir, tenants.urls);
-    const plan = await runCli(app.dir, ['fleet', '--file', file, '--plan', '--json'], ENV, { timeout: 30_000 });
-    expect(plan.exitCode, plan.stderr).toBe(0);
-    const r = parse(plan.stdout);
-    expect(r.totals).toMatchObject({ pending: 4, applied: 0, migrationsApplied: 0 });
+    const plan = await fleetHere(app.dir, { file, plan: true });
+    expect(plan.exitCode).toBe(0);
+    expect(plan.report.totals).toMatchObject({ pending: 4, applied: 0, migrationsApplied: 0 });
     const sql = await runCli(app.dir, ['fleet', '--file', file, '--sql'], ENV, { timeout: 30_000 });
     expect(sql.stdout).toContain(`-- ===== ${tenants.names[1]} (`);
     expect(sql.stdout).toContain('CREATE TABLE "billing_invoices"');
@@ -184,9 +210,9 @@ describe('fleet interrupted, --plan and input errors', () => {
     } finally {
       await holder.end();
     }
-    const rerun = await runCli(app.dir, ['fleet', '--file', file, '--json'], ENV, { timeout: 30_000 });
-    expect(rerun.exitCode, rerun.stderr).toBe(0);
-    expect(parse(rerun.stdout).totals).toMatchObject({ applied: 4 });
+    const rerun = await fleetHere(app.dir, { file });
+    expect(rerun.exitCode).toBe(0);
+    expect(rerun.report.totals).toMatchObject({ applied: 4 });
     await expectMigratedOnce(tenants.urls);
   }, 60_000);
 
@@ -194,18 +220,21 @@ describe('fleet interrupted, --plan and input errors', () => {
     const none = await runCli(app.dir, ['fleet'], ENV);
     expect(none.exitCode).toBe(2);
     expect(none.stderr).toContain('fleet needs a tenant list: --file <path>, --command <cmd> or --query <sql>');
-    const missing = await runCli(app.dir, ['fleet', '--file', 'nope.txt'], ENV);
-    expect(missing.exitCode).toBe(2);
-    expect(missing.stderr).toMatch(/--file nope\.txt: cannot read .*nope\.txt \(ENOENT\)/);
+    // Flags are parsed by the CLI alone.
     const dup = writeTenantFile(app.dir, [tenants.urls[0]!, tenants.urls[0]!], 'dup.txt');
-    const twice = await runCli(app.dir, ['fleet', '--file', dup], ENV);
-    expect(twice.exitCode).toBe(2);
-    expect(twice.stderr).toContain(`line 3 of ${dup}: tenant "${tenants.names[0]}" is listed twice (first at line 2 of ${dup})`);
-    const label = await runCli(app.dir, ['fleet', '--command', `printf '%s\\n' '${tenants.urls[0]}'`, '--canary', 'eu'], ENV);
-    expect(label.exitCode).toBe(2);
-    expect(label.stderr).toContain('--canary eu: no tenant has the label "eu" (the list has no labels)');
     const conc = await runCli(app.dir, ['fleet', '--file', dup, '--concurrency', '0'], ENV);
     expect(conc.exitCode).toBe(2);
-    for (const r of [none, missing, twice, label, conc]) expect(r.stderr + r.stdout).not.toContain(FAKE_PASSWORD);
+    for (const r of [none, conc]) expect(r.stderr + r.stdout).not.toContain(FAKE_PASSWORD);
+    // The tenant lists, read by the command.
+    const missing = await fleetRefusal(app.dir, { file: 'nope.txt' });
+    expect(missing.exitCode).toBe(2);
+    expect(missing.message).toMatch(/--file nope\.txt: cannot read .*nope\.txt \(ENOENT\)/);
+    const twice = await fleetRefusal(app.dir, { file: dup });
+    expect(twice.exitCode).toBe(2);
+    expect(twice.message).toContain(`line 3 of ${dup}: tenant "${tenants.names[0]}" is listed twice (first at line 2 of ${dup})`);
+    const label = await fleetRefusal(app.dir, { command: `printf '%s\\n' '${tenants.urls[0]}'`, canary: 'eu' });
+    expect(label.exitCode).toBe(2);
+    expect(label.message).toContain('--canary eu: no tenant has the label "eu" (the list has no labels)');
+    for (const e of [missing, twice, label]) expect(e.message).not.toContain(FAKE_PASSWORD);
   }, 60_000);
 });
