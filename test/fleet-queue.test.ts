@@ -2,6 +2,9 @@
  * `fleet enqueue` / `fleet worker` / `fleet status` on graphile-worker in a real control
  * database: worker processes share the jobs, a worker killed with SIGKILL mid-job has its job
  * taken over, connection errors are retried and migration failures are final.
+ *
+ * Workers are processes (killed, signalled, on hosts of their own); enqueueing and reading a
+ * rollout's status call the same commands in this process, and the CLI shows the status for people.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,11 +12,13 @@ import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeContext, silentReporter } from '../src/commands/context.js';
+import { fleetEnqueue, fleetStatus, type EnqueueCommandOptions } from '../src/commands/fleet.js';
 import { DEFAULT_LOCK_KEY } from '../src/config/settings.js';
+import { createOrchestrator } from '../src/index.js';
 import { CLI, createDatabase, query, runCli } from './helpers.js';
 import { FAKE_PASSWORD, SAMPLE_EXTENSIONS, SAMPLE_MIGRATIONS, copySampleApp, createTenants, exec, historyCounts, inParallel, writeTenantFile, type Tenants } from './fleet-helpers.js';
 
-const ENV = { APP_EXTENSIONS: SAMPLE_EXTENSIONS };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Status {
@@ -57,9 +62,20 @@ function startWorker(dir: string, control: string, extra: string[] = []) {
   });
 }
 
+/** The command context of a CLI run in `dir` (runCli's environment), with `--extensions`. */
+const here = (dir: string, extensions?: string) =>
+  makeContext({ cwd: dir, ...(extensions ? { extensions } : {}) }, silentReporter, { ...process.env, DATABASE_URL: undefined, APP_EXTENSIONS: '' });
+
+/** `fleet status --json`, in this process: the report as printed, and the exit code. */
 async function statusOf(dir: string, control: string, rollout?: string): Promise<{ status: Status; exitCode: number | undefined; text: string }> {
-  const r = await runCli(dir, ['fleet', 'status', '--control-url', control, '--json', ...(rollout ? ['--rollout', rollout] : [])], {});
-  return { status: JSON.parse(r.stdout) as Status, exitCode: r.exitCode, text: r.stdout + r.stderr };
+  const r = await fleetStatus(here(dir), { controlUrl: control, ...(rollout ? { rollout } : {}) });
+  const json = JSON.stringify(r.data, null, 2);
+  return { status: JSON.parse(json) as Status, exitCode: r.exitCode ?? 0, text: json };
+}
+
+/** `fleet enqueue --extensions <sample>`, in this process: what it prints. */
+async function enqueue(dir: string, opts: EnqueueCommandOptions): Promise<string> {
+  return (await fleetEnqueue(here(dir, SAMPLE_EXTENSIONS), opts)).text;
 }
 
 describe('fleet over a job queue', () => {
@@ -80,8 +96,13 @@ describe('fleet over a job queue', () => {
   async function brokenList(): Promise<string> {
     // billing's first migration creates this type: on "broken" it fails
     await exec(broken.urls[0]!, `DO $$ BEGIN CREATE TYPE "billing_invoice_status" AS ENUM ('BROKEN'); EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
-    const pre = await runCli(app.dir, ['migrate', '--url', tenants.urls[0]!], ENV);
-    expect(pre.exitCode, pre.stderr).toBe(0);
+    const orchestrator = createOrchestrator({ root: app.dir, database: tenants.urls[0]!, extensions: SAMPLE_EXTENSIONS.split(','), env: { ...process.env, DATABASE_URL: undefined } });
+    try {
+      const pre = await orchestrator.apply(await orchestrator.planUpgrade());
+      expect(pre.error?.problem.message ?? null).toBeNull();
+    } finally {
+      await orchestrator.close();
+    }
     const list = [
       { name: 'broken', url: viaSocket(broken.urls[0]!), labels: ['canary'] },
       { name: 'unreachable', url: `postgresql://postgres:${FAKE_PASSWORD}@127.0.0.1:1/nowhere`, labels: [] },
@@ -103,9 +124,7 @@ describe('fleet over a job queue', () => {
     await holder.query(`SELECT pg_advisory_lock(${DEFAULT_LOCK_KEY})`);
     let released = false;
     try {
-      const enq = await runCli(app.dir, ['fleet', 'enqueue', '--file', file, '--control-url', control.url, '--rollout', 'r1', '--extensions', SAMPLE_EXTENSIONS], {});
-      expect(enq.exitCode, enq.stderr).toBe(0);
-      expect(enq.stdout).toContain('Rollout r1: 12 jobs queued for 12 databases.');
+      expect(await enqueue(app.dir, { file, controlUrl: control.url, rollout: 'r1' })).toContain('Rollout r1: 12 jobs queued for 12 databases.');
       const workers = [startWorker(app.dir, control.url), startWorker(app.dir, control.url), startWorker(app.dir, control.url)];
 
       // find the worker process running the blocked tenant's job, and kill it
@@ -165,9 +184,7 @@ describe('fleet over a job queue', () => {
   it('a failed canary, or with --on-error stop any failure, takes the rest off the queue', async () => {
     const json = await brokenList();
     // a failed canary: nothing else is queued
-    const e1 = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--rollout', 'r2', '--canary', 'canary', '--extensions', SAMPLE_EXTENSIONS], {});
-    expect(e1.exitCode, e1.stderr).toBe(0);
-    expect(e1.stdout).toContain('Rollout r2: 1 job queued for 5 databases; 4 more databases queued once the 1 canary succeed.');
+    expect(await enqueue(app.dir, { file: json, controlUrl: control.url, rollout: 'r2', canary: 'canary' })).toContain('Rollout r2: 1 job queued for 5 databases; 4 more databases queued once the 1 canary succeed.');
     const w1 = await startWorker(app.dir, control.url);
     expect(w1.exitCode, w1.stderr).toBe(0);
     const s1 = await statusOf(app.dir, control.url, 'r2');
@@ -183,8 +200,7 @@ describe('fleet over a job queue', () => {
     expect((await historyCounts(broken.urls[1]!)).size).toBe(0);
 
     // --on-error stop without a canary, one job at a time: the failure takes the rest off the queue
-    const e1b = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--rollout', 'r2b', '--extensions', SAMPLE_EXTENSIONS], {});
-    expect(e1b.exitCode, e1b.stderr).toBe(0);
+    expect(await enqueue(app.dir, { file: json, controlUrl: control.url, rollout: 'r2b' })).toMatch(/^Rollout r2b: 5 jobs queued/);
     const w1b = await startWorker(app.dir, control.url, ['--concurrency', '1']);
     expect(w1b.stderr).toContain('[r2b] stopped: broken failed; the databases not started yet are taken off the queue.');
     const s1b = await statusOf(app.dir, control.url, 'r2b');
@@ -196,8 +212,7 @@ describe('fleet over a job queue', () => {
     const json = await brokenList();
     const list = JSON.parse(readFileSync(json, 'utf8')) as { name: string }[];
     // --on-error continue, 2 attempts: the unreachable one is retried once, the broken one is not
-    const e2 = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--rollout', 'r3', '--on-error', 'continue', '--max-attempts', '2', '--extensions', SAMPLE_EXTENSIONS], {});
-    expect(e2.exitCode, e2.stderr).toBe(0);
+    expect(await enqueue(app.dir, { file: json, controlUrl: control.url, rollout: 'r3', onError: 'continue', maxAttempts: 2 })).toMatch(/^Rollout r3: 5 jobs queued/);
     const w2 = await startWorker(app.dir, control.url);
     expect(w2.exitCode, w2.stderr).toBe(0);
     expect(w2.stderr).toContain('[r3] unreachable: attempt 1 could not reach the database');
@@ -214,8 +229,7 @@ describe('fleet over a job queue', () => {
     // fixed: a new rollout over the reachable ones completes; what was done stays done
     await exec(broken.urls[0]!, `DROP TYPE "billing_invoice_status"`);
     writeFileSync(json, JSON.stringify(list.filter((l) => l.name !== 'unreachable')));
-    const e3 = await runCli(app.dir, ['fleet', 'enqueue', '--file', json, '--control-url', control.url, '--canary', 'canary', '--extensions', SAMPLE_EXTENSIONS], {});
-    expect(e3.exitCode, e3.stderr).toBe(0);
+    expect(await enqueue(app.dir, { file: json, controlUrl: control.url, canary: 'canary' })).toMatch(/^Rollout \S+: 1 job queued for 4 databases/);
     const w3 = await startWorker(app.dir, control.url);
     expect(w3.exitCode, w3.stderr).toBe(0);
     const s3 = await statusOf(app.dir, control.url);
