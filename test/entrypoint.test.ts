@@ -6,7 +6,7 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, historyRows, stackLines, tables } from './apply-fixtures.js';
 import { CLI, REPO, createDatabase, tempDir } from './helpers.js';
 
@@ -47,19 +47,18 @@ function copySampleApp(to: string): void {
   for (const dir of ['prisma', 'extensions']) cpSync(path.join(REPO, dir), path.join(to, dir), { recursive: true });
 }
 
+/**
+ * One database per Dockerfile: a container restarted on a migrated database is a case of its own
+ * (nothing to apply), so the tests that migrate may find it migrated.
+ */
 let db: Awaited<ReturnType<typeof createDatabase>>;
-beforeEach(async () => {
-  db = await createDatabase();
-});
-afterEach(async () => {
-  await db.drop();
-});
 
 describe('the README Dockerfile of this repository', () => {
   const dockerfile = readmeDockerfile('repository');
   let repo: { dir: string; cleanup: () => void };
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    db = await createDatabase();
     // What `COPY . .` and `pnpm build` leave in /app: the sources, the built dist/, node_modules.
     repo = tempDir('orch-entrypoint-repo-');
     copySampleApp(repo.dir);
@@ -68,9 +67,13 @@ describe('the README Dockerfile of this repository', () => {
     symlinkSync(path.join(REPO, 'dist'), path.join(repo.dir, 'dist'));
     symlinkSync(path.join(REPO, 'node_modules'), path.join(repo.dir, 'node_modules'));
   });
-  afterAll(() => repo.cleanup());
+  afterAll(async () => {
+    repo.cleanup();
+    await db.drop();
+  });
 
   it('finds dist/cli.js beside the script, migrates every owner, then execs the command with its arguments', async () => {
+    expect(await tables(db.url)).toEqual([]);
     expect(existsSync(path.join(repo.dir, 'node_modules/.bin/orchestrate'))).toBe(false);
     const r = await run(repo.dir, dockerfile, { DATABASE_URL: db.url }, ['sh', '-c', 'echo "started with $1 strict=$ORCHESTRATE_STRICT"', 'sh', 'arg one']);
     expect(r.stderr).not.toMatch(/not found|warning/);
@@ -136,6 +139,7 @@ describe('the README Dockerfile of an application that installed the package', (
   let app: { dir: string; cleanup: () => void };
 
   beforeAll(async () => {
+    db = await createDatabase();
     app = tempDir('orch-entrypoint-app-');
     const packed = path.join(app.dir, 'packed');
     mkdirSync(packed);
@@ -146,7 +150,10 @@ describe('the README Dockerfile of an application that installed the package', (
     await execa('pnpm', ['add', '--prefer-offline', path.join(packed, 'orchestrate-0.1.0.tgz')], { cwd: project });
     copySampleApp(project);
   }, 60_000);
-  afterAll(() => app.cleanup());
+  afterAll(async () => {
+    app.cleanup();
+    await db.drop();
+  });
 
   it('runs orchestrate from node_modules/.bin and starts the command; a failing check keeps it from starting', async () => {
     const project = path.join(app.dir, 'app');
