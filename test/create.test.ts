@@ -4,6 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { CLI, catalogSnapshot, createDatabase, query, runCli, tempDir, writeProject } from './helpers.js';
 import { CORE, makeProject, oneErrorLine, useCleanups } from './fixtures.js';
+import { reviseInProcess } from './in-process.js';
+import { createOrchestrator, type Orchestrator } from '../src/index.js';
+import { UsageError } from '../src/errors.js';
+import { validateExtensionName } from '../src/project/project.js';
 
 const onCleanup = useCleanups();
 
@@ -33,21 +37,19 @@ extend model User {
 }
 `;
 
-async function json<T>(dir: string, args: string[], env: Record<string, string>): Promise<T> {
-  const r = await runCli(dir, ['--json', ...args], env);
-  expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return JSON.parse(r.stdout as string) as T;
+/** An orchestrator on the project's database (its embedded one when `url` is undefined). */
+function orchestrator(dir: string, extensions: string[], url: string | undefined): Orchestrator {
+  return createOrchestrator({ root: dir, extensions, env: {}, ...(url !== undefined ? { database: url } : {}) });
 }
-
-type Status = { owners: { owner: string; historyTableExists: boolean; counts: { applied: number; pending: number } }[] };
 
 describe.each([
   { label: 'embedded database (PGlite)', real: false },
   { label: 'PostgreSQL', real: true },
 ])('create, relate, migrate and uninstall an extension on the $label', ({ real }) => {
-  // One story in three steps (each a few CLI runs), sharing the project; a step fails when an
-  // earlier one did.
-  const project: { dir: string; env: Record<string, string>; coreOnly: string | null } = { dir: '', env: {}, coreOnly: null };
+  // One story in three steps, sharing the project; a step fails when an earlier one did. Only
+  // \`create\` runs as a process (its output is what users read); the steps around it are data,
+  // checked in-process.
+  const project: { dir: string; env: Record<string, string>; url: string | undefined; coreOnly: string | null } = { dir: '', env: {}, url: undefined, coreOnly: null };
   const afterStory: (() => unknown)[] = [];
   beforeAll(async () => {
     const t = tempDir();
@@ -58,12 +60,18 @@ describe.each([
       const db = await createDatabase();
       afterStory.push(db.drop);
       project.env.DATABASE_URL = db.url;
+      project.url = db.url;
     }
-    // Core with its migration applied. Revisions need no database; `create` runs one against
+    // Core with its migration applied. Revisions need no database; \`create\` runs one against
     // the target database itself.
-    expect((await runCli(t.dir, ['revision', '--core', '-m', 'init'])).exitCode).toBe(0);
-    expect((await runCli(t.dir, ['migrate'], project.env)).exitCode).toBe(0);
-    project.coreOnly = real ? await catalogSnapshot(project.env.DATABASE_URL!) : null;
+    await reviseInProcess(t.dir, [], { name: 'init' });
+    const o = orchestrator(t.dir, [], project.url);
+    try {
+      expect((await o.apply(await o.planUpgrade())).ok).toBe(true);
+    } finally {
+      await o.close();
+    }
+    project.coreOnly = real ? await catalogSnapshot(project.url!) : null;
   });
   afterAll(async () => {
     while (afterStory.length) await afterStory.pop()!();
@@ -93,8 +101,7 @@ describe.each([
   it('relates it to core\'s User with `extend model`, in a migration of its own', async () => {
     const { dir } = project;
     writeFileSync(path.join(dir, 'extensions/loyalty/schema.prisma'), RELATED);
-    const rev = await runCli(dir, ['revision', '--extension', 'loyalty', '-m', 'link users'], { APP_EXTENSIONS: 'loyalty' });
-    expect(rev.exitCode, rev.stderr).toBe(0);
+    await reviseInProcess(dir, ['loyalty'], { owners: ['loyalty'], name: 'link users' });
     expect(migrationDirs(dir, 'loyalty')[1]).toMatch(/^\d{14}_link_users$/);
     const link = migrationFile(dir, 'loyalty', 1, 'migration.sql');
     expect(link).toContain('ALTER TABLE "loyalty_items" ADD COLUMN     "userId" INTEGER;');
@@ -104,28 +111,34 @@ describe.each([
   });
 
   it('migrates it, then uninstalls it leaving core as it was', async () => {
-    const { dir, env } = project;
-    const enabled = { ...env, APP_EXTENSIONS: 'loyalty' };
-    const migrated = await json<{ owners: { owner: string; applied: unknown[]; skipped: string[] }[] }>(dir, ['migrate', '--all'], enabled);
-    expect(migrated.owners.map((o) => [o.owner, o.skipped.length, o.applied.length])).toEqual([['core', 1, 0], ['loyalty', 1, 1]]);
-    if (real) {
-      const fk = await query(env.DATABASE_URL!, `SELECT conname FROM pg_constraint WHERE conrelid = 'loyalty_items'::regclass AND contype = 'f'`);
-      expect(fk.map((r) => r.conname)).toEqual(['loyalty_items_userId_fkey']);
-    }
+    const { dir, url } = project;
+    const o = orchestrator(dir, ['loyalty'], url);
+    try {
+      // Core and loyalty's first migration are applied already: only the new one runs.
+      const migrated = await o.apply(await o.planUpgrade());
+      expect(migrated.ok).toBe(true);
+      expect(migrated.results.map((r) => [r.owner, r.migration, r.status])).toEqual([['loyalty', migrationDirs(dir, 'loyalty')[1], 'Success']]);
+      if (real) {
+        const fk = await query(url!, `SELECT conname FROM pg_constraint WHERE conrelid = 'loyalty_items'::regclass AND contype = 'f'`);
+        expect(fk.map((r) => r.conname)).toEqual(['loyalty_items_userId_fkey']);
+      }
 
-    // Uninstall: its tables and history go, core stays exactly as it was.
-    const down = await runCli(dir, ['downgrade', '--extension', 'loyalty', '--target', 'base'], enabled);
-    expect(down.exitCode, down.stderr).toBe(0);
-    const status = await json<Status>(dir, ['status'], enabled);
-    expect(status.owners.map((o) => [o.owner, o.counts.applied, o.counts.pending, o.historyTableExists])).toEqual([
-      ['core', 1, 0, true],
-      ['loyalty', 0, 2, false],
-    ]);
-    if (real) expect(await catalogSnapshot(env.DATABASE_URL!)).toBe(project.coreOnly);
+      // Uninstall: its tables and history go, core stays exactly as it was.
+      expect((await o.apply(await o.planDowngrade({ owners: ['loyalty'], target: 'base' }))).ok).toBe(true);
+      const status = await o.status();
+      expect(status.owners.map((s) => [s.owner, s.counts.applied, s.counts.pending, s.historyTableExists])).toEqual([
+        ['core', 1, 0, true],
+        ['loyalty', 0, 2, false],
+      ]);
+    } finally {
+      await o.close();
+    }
+    if (real) expect(await catalogSnapshot(url!)).toBe(project.coreOnly);
   });
 });
 
 describe('create: bad input is refused before anything is written', () => {
+  // The rule and its two sentences, for every kind of bad name; it runs before anything else.
   it.each([
     ['a;drop table x'],
     ['Loyalty'],
@@ -133,7 +146,19 @@ describe('create: bad input is refused before anything is written', () => {
     ['core'],
     ['with-dash'],
     ['x'.repeat(41)],
-  ])('refuses the name %j with exit 2 and one sentence', async (name) => {
+  ])('refuses the name %j with one sentence', (name) => {
+    let message = '';
+    try {
+      validateExtensionName(name, 'create');
+    } catch (error) {
+      expect(error).toBeInstanceOf(UsageError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(name === 'core' ? /^create: "core" is reserved/ : /^create: invalid extension name .*; names must match \^\[a-z\]\[a-z0-9_\]\{0,39\}\$/);
+  });
+
+  // A process for each of the two sentences: exit 2, nothing written, nothing on stdout.
+  it.each([['a;drop table x'], ['core']])('create %j exits 2 with that one sentence and writes nothing', async (name) => {
     const dir = makeProject(onCleanup);
     const r = await runCli(dir, ['create', name]);
     expect(r.exitCode).toBe(2);
@@ -166,7 +191,7 @@ describe('create: bad input is refused before anything is written', () => {
   it('removes everything it wrote when its migration cannot be applied', async () => {
     // Core has a migration that is not applied: the extension's requires it, so migrate refuses.
     const other = makeProject(onCleanup, { extensions: { billing: { schema: '// empty\n' } } });
-    expect((await runCli(other, ['revision', '--core', '-m', 'init'])).exitCode).toBe(0);
+    await reviseInProcess(other, [], { owners: ['core'], name: 'init' });
     const failed = await runCli(other, ['create', 'loyalty']);
     expect(failed.exitCode).toBe(3);
     expect(failed.stderr).toContain('loyalty/');
@@ -194,7 +219,7 @@ describe('create options', () => {
   /** A project whose core has its migration: an extension migration requires the one it was made against. */
   async function withCoreMigration(): Promise<string> {
     const dir = makeProject(onCleanup, { extensions: { billing: { schema: '// nothing yet\n' } } });
-    expect((await runCli(dir, ['revision', '--core', '-m', 'init'], { APP_EXTENSIONS: 'billing' })).exitCode).toBe(0);
+    await reviseInProcess(dir, ['billing'], { owners: ['core'], name: 'init' });
     return dir;
   }
 
@@ -224,18 +249,35 @@ describe('create options', () => {
 
 describe('init', () => {
   it('generates and applies the initial migration of a hand-written extension folder', async () => {
-    const env = {};
+    // A real server: the embedded database's start is paid once per process, and the stories
+    // above already run create's apply on it.
+    const db = await createDatabase();
+    onCleanup(db.drop);
+    const env = { DATABASE_URL: db.url };
     const dir = makeProject(onCleanup, {
       extensions: { tags: { schema: 'model Tag {\n  id    Int    @id @default(autoincrement())\n  label String\n\n  @@map("tags_tags")\n}\n' } },
     });
-    expect((await runCli(dir, ['revision', '--core', '-m', 'init'], env)).exitCode).toBe(0);
-    expect((await runCli(dir, ['migrate', '--core'], env)).exitCode).toBe(0);
+    // Core's migration applied, in-process: what is tested starts with `init`.
+    await reviseInProcess(dir, [], { owners: ['core'], name: 'init' });
+    const before = orchestrator(dir, [], db.url);
+    try {
+      expect((await before.apply(await before.planUpgrade())).ok).toBe(true);
+    } finally {
+      await before.close();
+    }
     const r = await runCli(dir, ['init', 'tags'], env);
     expect(r.exitCode, r.stderr as string).toBe(0);
     expect(r.stdout).toMatch(/^tags: created extensions\/tags\/migrations\/\d{14}_init \(1 statement\)$/m);
     expect(r.stdout).toContain('  APP_EXTENSIONS=tags');
-    const history = await json<{ owners: { owner: string; entries: { migration: string; state: string }[] }[] }>(dir, ['history', 'tags'], { APP_EXTENSIONS: 'tags' });
-    expect(history.owners).toEqual([{ owner: 'tags', historyTable: '_prisma_migrations_tags', entries: [expect.objectContaining({ migration: migrationDirs(dir, 'tags')[0], state: 'applied' })] }]);
+    const after = orchestrator(dir, ['tags'], db.url);
+    try {
+      const status = await after.status({ owners: ['tags'] });
+      expect(status.owners).toEqual([
+        expect.objectContaining({ owner: 'tags', historyTable: '_prisma_migrations_tags', migrations: [expect.objectContaining({ migration: migrationDirs(dir, 'tags')[0], status: 'applied' })] }),
+      ]);
+    } finally {
+      await after.close();
+    }
 
     const again = await runCli(dir, ['init', 'tags'], env);
     expect(again.exitCode).toBe(2);
