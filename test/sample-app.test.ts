@@ -5,8 +5,9 @@
  */
 import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PG_ADMIN_URL, REPO, catalogSnapshot, createDatabase, query, runCli, tempDir } from './helpers.js';
+import { reviseInProcess } from './in-process.js';
 
 const ENV = { APP_EXTENSIONS: 'billing,crm,analytics' };
 const OWNERS: Record<string, string> = {
@@ -21,13 +22,13 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-/** A copy of the sample app; `fresh` (an owner) drops that owner's migrations so that its revision starts over. */
-function copySample(fresh: string | null): string {
+/** A copy of the sample app; the `fresh` owners' migrations are dropped so that their revision starts over. */
+function copySample(fresh: string[] = []): string {
   const t = tempDir('orch-sample-');
-  cleanups.push(t.cleanup);
+  (fresh.length > 0 ? afterRevisions : cleanups).push(t.cleanup);
   cpSync(path.join(REPO, 'prisma'), path.join(t.dir, 'prisma'), { recursive: true });
   cpSync(path.join(REPO, 'extensions'), path.join(t.dir, 'extensions'), { recursive: true });
-  if (fresh) rmSync(path.join(t.dir, OWNERS[fresh]!), { recursive: true, force: true });
+  for (const owner of fresh) rmSync(path.join(t.dir, OWNERS[owner]!), { recursive: true, force: true });
   return t.dir;
 }
 
@@ -43,15 +44,36 @@ function migrationFiles(dir: string, only: string): Record<string, string> {
   return out;
 }
 
+/** Copies of the sample app without any migration, revised by each engine (see below). */
+let revisions: Promise<[string, string]>;
+const afterRevisions: (() => unknown)[] = [];
+
+beforeAll(() => {
+  const copies = [copySample(Object.keys(OWNERS)), copySample(Object.keys(OWNERS))] as const;
+  revisions = Promise.all(
+    (['wasm', 'prisma-cli'] as const).map(async (engine, i) => {
+      await reviseInProcess(copies[i], ENV.APP_EXTENSIONS.split(','), { name: 'init', engine });
+      return copies[i];
+    }),
+  ).then(([a, b]) => [a!, b!]);
+  // A failure is reported by the tests that await it.
+  revisions.catch(() => {});
+});
+
+afterAll(async () => {
+  await revisions.catch(() => {});
+  while (afterRevisions.length) await afterRevisions.pop()!();
+});
+
 describe('sample app', () => {
   it('has a migration for every schema change', async () => {
-    const r = await runCli(copySample(null), ['revision', '--all', '--check'], { ...ENV, DATABASE_URL: PG_ADMIN_URL });
+    const r = await runCli(copySample(), ['revision', '--all', '--check'], { ...ENV, DATABASE_URL: PG_ADMIN_URL });
     expect(r.stdout).toBe('No changes: the migrations of 4 owner(s) match their schemas.');
     expect(r.exitCode).toBe(0);
   });
 
   it('migrates on a real server, then rolls every owner back to an empty database', async () => {
-    const dir = copySample(null);
+    const dir = copySample();
     const db = await createDatabase();
     cleanups.push(db.drop);
     const empty = await catalogSnapshot(db.url);
@@ -68,16 +90,11 @@ describe('sample app', () => {
     expect(await catalogSnapshot(db.url)).toBe(empty);
   });
 
-  // One owner per test: the Prisma CLI starts a process for every diff, and four owners at once
-  // take longer than a test may on a busy two-core machine.
+  // One revision of every owner per engine, in-process (the `--engine` flag itself is tested in
+  // prisma-cli-engine.test.ts); the Prisma CLI still runs as a process for every diff. Both start
+  // at once, and each owner's comparison is a test of its own.
   it.each(Object.keys(OWNERS))('revision --engine prisma-cli writes byte-identical SQL for %s', async (owner) => {
-    const [viaWasm, viaCli] = [copySample(owner), copySample(owner)];
-    const flag = owner === 'core' ? ['--core'] : ['--extension', owner];
-    const [a, b] = await Promise.all([
-      runCli(viaWasm, ['revision', ...flag, '-m', 'init'], ENV),
-      runCli(viaCli, ['revision', ...flag, '-m', 'init', '--engine', 'prisma-cli'], ENV),
-    ]);
-    expect([a.exitCode, b.exitCode], `${a.stderr}${b.stderr}`).toEqual([0, 0]);
+    const [viaWasm, viaCli] = await revisions;
     const wasmFiles = migrationFiles(viaWasm, owner);
     expect(Object.keys(wasmFiles)).toEqual([`${owner}/<ts>_init/migration.sql`, `${owner}/<ts>_init/down.sql`, `${owner}/<ts>_init/snapshot.prisma`]);
     expect(wasmFiles[`${owner}/<ts>_init/migration.sql`]).toMatch(/CREATE TABLE/);
