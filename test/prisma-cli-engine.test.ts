@@ -6,6 +6,7 @@ import { startWasmEngine, type DiffEngine, type DiffSide, type SchemaFile } from
 import { startPrismaCliEngine } from '../src/engine/prisma-cli.js';
 import { UsageError } from '../src/errors.js';
 import { DATASOURCE, REPO, runCli, tempDir, writeProject } from './helpers.js';
+import { reviseInProcess } from './in-process.js';
 
 const core = (body: string): SchemaFile => ({ path: 'prisma/schema.prisma', content: `${DATASOURCE}\n${body}` });
 
@@ -51,15 +52,24 @@ const BILLING: SchemaFile = {
 };
 const CRM: SchemaFile = { path: 'extensions/crm/schema.prisma', content: 'model crm_Contact {\n  id Int @id\n}\n' };
 
+/** The same models under other names, so that several changes can share one diff. */
+const renamed = (body: string, suffix: string): string =>
+  body.replace(/\b(User|Role|Post)\b/g, `$1${suffix}`).replace('"blog_posts"', `"blog_posts_${suffix}"`);
+const USER_ROLES_CHANGED = USER_NAME.replace('  ADMIN\n', '  OWNER\n');
+
+// Every Prisma CLI run is a process of its own (Node start, engine start): each pair covers
+// categories of change that do not depend on each other. Changes inside one schema share a diff
+// (models renamed apart); empty sides, several files and no change each take a different path
+// through the CLI's arguments or its output, so they keep a diff of their own.
 const PAIRS: [string, DiffSide, DiffSide][] = [
-  ['create table', 'empty', [core(USER)]],
+  ['create tables from several files, in the given order (not by name)', 'empty', [CRM, core(USER), BILLING]],
   ['add column and enum', [core(USER)], [core(USER_NAME)]],
-  ['relation with foreign key and index', [core(USER_NAME)], [core(USER_POSTS)]],
-  ['drop table, foreign key and column', [core(USER_POSTS)], [core(USER)]],
-  ['change enum values', [core(USER_NAME)], [core(USER_NAME.replace('  ADMIN\n', '  OWNER\n'))]],
+  [
+    'relation with foreign key and index, drop table, foreign key and column, change enum values',
+    [core(renamed(USER_NAME, 'Rel') + renamed(USER_POSTS, 'Drop') + renamed(USER_NAME, 'Enum'))],
+    [core(renamed(USER_POSTS, 'Rel') + renamed(USER, 'Drop') + renamed(USER_ROLES_CHANGED, 'Enum'))],
+  ],
   ['drop everything', [core(USER_POSTS)], 'empty'],
-  ['several files, order kept', [core(USER)], [core(USER), BILLING, CRM]],
-  ['several files, other order', [core(USER)], [CRM, core(USER), BILLING]],
   ['no change', [core(USER_POSTS)], [core(USER_POSTS)]],
 ];
 
@@ -67,6 +77,8 @@ let cli: DiffEngine;
 let wasm: DiffEngine;
 let scratch: string;
 const tmpdirBefore = process.env.TMPDIR;
+/** The Prisma CLI's script of every pair, by name, for the assertions about its content. */
+const scripts = new Map<string, string>();
 
 beforeAll(async () => {
   // A private TMPDIR: the engine's temporary folders can be counted without other test files.
@@ -82,26 +94,36 @@ afterAll(async () => {
 });
 
 describe('prisma-cli engine', () => {
-  it.each(PAIRS)('%s: the script is byte-identical to the in-process engine', async (_name, from, to) => {
+  it.each(PAIRS)('%s: the script is byte-identical to the in-process engine', async (name, from, to) => {
     const [viaCli, inProcess] = await Promise.all([cli.diff(from, to), wasm.diff(from, to)]);
     expect(viaCli).toBe(inProcess);
+    scripts.set(name, viaCli);
   });
 
-  it('produces the statements one expects, and nothing for equal schemas', async () => {
-    expect(await cli.diff([core(USER)], [core(USER_NAME)])).toBe(`-- CreateEnum
+  it('produces the statements one expects, and nothing for equal schemas', () => {
+    expect(scripts.get('add column and enum')).toBe(`-- CreateEnum
 CREATE TYPE "Role" AS ENUM ('MEMBER', 'ADMIN');
 
 -- AlterTable
 ALTER TABLE "User" ADD COLUMN     "name" TEXT,
 ADD COLUMN     "role" "Role" NOT NULL DEFAULT 'MEMBER';
 `);
-    expect(await cli.diff([core(USER_POSTS)], [core(USER_POSTS)])).toBe('');
+    expect(scripts.get('no change')).toBe('');
+    // The shared diff holds each of its changes, so that none of them goes untested.
+    const shared = scripts.get('relation with foreign key and index, drop table, foreign key and column, change enum values')!;
+    expect(shared).toContain('CREATE TABLE "blog_posts_Rel"');
+    expect(shared).toContain('CREATE INDEX "blog_posts_Rel_authorId_idx"');
+    expect(shared).toContain('FOREIGN KEY ("authorId") REFERENCES "UserRel"("id") ON DELETE CASCADE');
+    expect(shared).toContain('DROP TABLE "blog_posts_Drop"');
+    expect(shared).toContain('ALTER TABLE "blog_posts_Drop" DROP CONSTRAINT');
+    expect(shared).toContain('ALTER TABLE "UserDrop" DROP COLUMN "name"');
+    expect(shared).toContain('"RoleEnum_new" AS ENUM (\'MEMBER\', \'OWNER\')');
   });
 
-  it('keeps the order of several files, as the in-process engine does', async () => {
-    const script = await cli.diff('empty', [core(USER), BILLING, CRM]);
+  it('keeps the order of several files, as the in-process engine does', () => {
+    const script = scripts.get('create tables from several files, in the given order (not by name)')!;
     const tables = [...script.matchAll(/CREATE TABLE "([^"]+)"/g)].map((m) => m[1]);
-    expect(tables).toEqual(['User', 'billing_invoices', 'crm_Contact']);
+    expect(tables).toEqual(['crm_Contact', 'User', 'billing_invoices']);
   });
 
   it('reports an invalid schema like the in-process engine, at the original file name', async () => {
@@ -113,9 +135,9 @@ ADD COLUMN     "role" "Role" NOT NULL DEFAULT 'MEMBER';
     expect((viaCli as Error).message).not.toContain('orchestrate-diff-');
   });
 
-  it('leaves no temporary folder behind, after success or failure', async () => {
-    await cli.diff('empty', [core(USER)]);
-    await cli.diff('empty', [core('model X {\n  bad\n}\n')]).catch(() => {});
+  it('leaves no temporary folder behind, after success or failure', () => {
+    // The diffs above, which succeeded and failed, all ran with this private TMPDIR.
+    expect(scripts.size).toBe(PAIRS.length);
     expect(readdirSync(scratch)).toEqual([]);
   });
 
@@ -136,14 +158,19 @@ describe('orchestrate revision --engine prisma-cli', () => {
         },
       },
     };
-    // Both engines at once: the Prisma CLI's processes are most of the time.
+    // Both engines at once: the Prisma CLI's processes are most of the time. The default engine
+    // runs in-process (it is the reference); the CLI process is for the `--engine` flag.
     const runs = await Promise.all(
-      [[], ['--engine', 'prisma-cli']].map(async (engine) => {
+      [null, ['--engine', 'prisma-cli']].map(async (engine) => {
         const t = tempDir('orch-cli-revision-');
         try {
           writeProject(t.dir, spec);
-          const result = await runCli(t.dir, ['revision', '--all', '-m', 'init', ...engine], { APP_EXTENSIONS: 'billing' });
-          expect(result.exitCode, result.stderr).toBe(0);
+          if (engine) {
+            const result = await runCli(t.dir, ['revision', '--all', '-m', 'init', ...engine], { APP_EXTENSIONS: 'billing' });
+            expect(result.exitCode, result.stderr).toBe(0);
+          } else {
+            await reviseInProcess(t.dir, ['billing'], { name: 'init' });
+          }
           const files: Record<string, string> = {};
           for (const owner of ['prisma/migrations', 'extensions/billing/migrations']) {
             const [migration] = readdirSync(path.join(t.dir, owner)).filter((d) => /^\d{14}_init$/.test(d));
