@@ -56,10 +56,11 @@ function dir(name: string, files: Record<string, string>): string {
 const USER = `${DATASOURCE}\nmodel User {\n  id   Int    @id\n  name String\n}\n`;
 const USER_EMAIL = `${DATASOURCE}\nmodel User {\n  id    Int     @id\n  name  String\n  email String?\n}\n`;
 
-const CREATE_USER = `-- CreateSchema
+const CREATE_SCHEMA = `-- CreateSchema
 CREATE SCHEMA IF NOT EXISTS "public";
 
--- CreateTable
+`;
+const CREATE_USER_TABLE = `-- CreateTable
 CREATE TABLE "User" (
     "id" INTEGER NOT NULL,
     "name" TEXT NOT NULL,
@@ -67,6 +68,7 @@ CREATE TABLE "User" (
     CONSTRAINT "User_pkey" PRIMARY KEY ("id")
 );
 `;
+const CREATE_USER = CREATE_SCHEMA + CREATE_USER_TABLE;
 
 describe('the bridge executable', () => {
   it('prints the version line of the native engine, with the commit of the bundled wasm engine', async () => {
@@ -152,13 +154,26 @@ describe('the Prisma CLI through the bridge', () => {
     expect(result.stdout).toMatch(new RegExp(`Schema Engine\\s+: schema-engine-cli ${gitHash} \\(at .*, resolved by PRISMA_SCHEMA_ENGINE_BINARY\\)`));
   });
 
-  it('migrate diff --from-empty --to-schema --script prints the script', async () => {
-    const d = dir('diff1', { 'schema.prisma': USER });
-    const result = await prisma(['migrate', 'diff', '--from-empty', '--to-schema', 'schema.prisma', '--script'], { cwd: d });
+  it('migrate diff --from-empty --to-schema reads a folder of schema files (multi-file schema) and prints the script', async () => {
+    const d = dir('diff1', {
+      'schema/prisma/schema.prisma': USER,
+      'schema/extensions/billing/schema.prisma': 'model billing_Invoice {\n  id     Int @id\n  userId Int\n}\n',
+    });
+    const result = await prisma(['migrate', 'diff', '--from-empty', '--to-schema', 'schema', '--script'], { cwd: d });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
-    // The script, then the CLI's own console.log of its (empty) return value.
-    expect(result.stdout).toBe(`${CREATE_USER}\n`);
+    // The files in name order (extensions/ before prisma/), then the CLI's own console.log of
+    // its (empty) return value.
+    expect(result.stdout).toBe(`${CREATE_SCHEMA}-- CreateTable
+CREATE TABLE "billing_Invoice" (
+    "id" INTEGER NOT NULL,
+    "userId" INTEGER NOT NULL,
+
+    CONSTRAINT "billing_Invoice_pkey" PRIMARY KEY ("id")
+);
+
+${CREATE_USER_TABLE}
+`);
   });
 
   it('migrate diff --exit-code exits 2 when the schemas differ and 0 when they do not', async () => {
@@ -169,17 +184,6 @@ describe('the Prisma CLI through the bridge', () => {
     const same = await prisma(['migrate', 'diff', '--from-schema', 'a.prisma', '--to-schema', 'a.prisma', '--script', '--exit-code'], { cwd: d });
     expect(same.exitCode).toBe(0);
     expect(same.stdout).toBe('-- This is an empty migration.\n\n');
-  });
-
-  it('migrate diff reads a folder of schema files (multi-file schema)', async () => {
-    const d = dir('diff3', {
-      'schema/prisma/schema.prisma': USER,
-      'schema/extensions/billing/schema.prisma': 'model billing_Invoice {\n  id     Int @id\n  userId Int\n}\n',
-    });
-    const result = await prisma(['migrate', 'diff', '--from-empty', '--to-schema', 'schema', '--script'], { cwd: d });
-    expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain('CREATE TABLE "User"');
-    expect(result.stdout).toContain('CREATE TABLE "billing_Invoice"');
   });
 
   it('migrate diff from a migrations folder (shadow database) fails with one sentence', async () => {
@@ -234,28 +238,6 @@ describe('the Prisma CLI through the bridge', () => {
     });
   });
 
-  it('migrate deploy creates a missing database (P1003 → cli create-database) and applies migrations', async () => {
-    const name = `orch_bridge_deploy_${Date.now().toString(36)}`;
-    const url = new URL(PG_ADMIN_URL);
-    url.pathname = `/${name}`;
-    const d = dir('deploy', {
-      'prisma.config.ts': `export default { schema: 'prisma/schema.prisma', datasource: { url: ${JSON.stringify(url.toString())} } };\n`,
-      'prisma/schema.prisma': USER,
-      'prisma/migrations/migration_lock.toml': 'provider = "postgresql"\n',
-      'prisma/migrations/20240101000000_init/migration.sql': CREATE_USER,
-    });
-    try {
-      const result = await prisma(['migrate', 'deploy'], { cwd: d });
-      expect(result.stderr).not.toContain('Error');
-      expect(result.exitCode).toBe(0);
-      expect(result.stdout).toContain(`PostgreSQL database ${name} created`);
-      expect(result.stdout).toContain('All migrations have been successfully applied.');
-      expect(await query(url.toString(), 'SELECT migration_name FROM _prisma_migrations')).toEqual([{ migration_name: '20240101000000_init' }]);
-    } finally {
-      await query(PG_ADMIN_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    }
-  });
-
   describe('migrate deploy of a history PostgreSQL must split itself', () => {
     // Statements a `;` split breaks: dollar-quoted bodies, DO blocks, semicolons in strings and comments.
     const INIT = `-- A history as people write it by hand; comments may hold a ; too.
@@ -293,12 +275,14 @@ DO $$ BEGIN RAISE EXCEPTION 'stop here; on purpose'; END $$;
       leftover: await query(url, `SELECT to_regclass('"Leftover"') IS NOT NULL AS present`),
     });
 
-    let viaPrisma: Awaited<ReturnType<typeof createDatabase>>;
+    // Prisma's database does not exist yet: the first deploy creates it (P1003 → cli create-database).
+    const name = `orch_bridge_deploy_${Date.now().toString(36)}`;
+    const viaPrisma = { name, url: Object.assign(new URL(PG_ADMIN_URL), { pathname: `/${name}` }).toString() };
     let viaPsql: Awaited<ReturnType<typeof createDatabase>>;
     beforeAll(async () => {
-      [viaPrisma, viaPsql] = await Promise.all([createDatabase('orch_bridge_whole'), createDatabase('orch_bridge_psql')]);
+      viaPsql = await createDatabase('orch_bridge_psql');
     });
-    afterAll(() => Promise.all([viaPrisma?.drop(), viaPsql?.drop()]));
+    afterAll(() => Promise.all([query(PG_ADMIN_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`), viaPsql?.drop()]));
 
     const psql = (url: string, file: string, ...flags: string[]) => execa('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...flags, '-d', url, '-f', file], { reject: false });
 
@@ -306,7 +290,7 @@ DO $$ BEGIN RAISE EXCEPTION 'stop here; on purpose'; END $$;
     let d: string;
     let expected: Awaited<ReturnType<typeof state>>;
 
-    it('applies DO blocks, dollar-quoted functions and semicolons in strings as psql -f does', async () => {
+    it('creates the missing database, and applies DO blocks, dollar-quoted functions and semicolons in strings as psql -f does', async () => {
       d = dir('deploy-whole', {
         'prisma.config.ts': `export default { schema: 'prisma/schema.prisma', datasource: { url: ${JSON.stringify(viaPrisma.url)} } };\n`,
         'prisma/schema.prisma': USER,
@@ -316,7 +300,9 @@ DO $$ BEGIN RAISE EXCEPTION 'stop here; on purpose'; END $$;
       const applied = await prisma(['migrate', 'deploy'], { cwd: d });
       expect(applied.stderr).not.toContain('Error');
       expect(applied.exitCode).toBe(0);
+      expect(applied.stdout).toContain(`PostgreSQL database ${name} created`);
       expect(applied.stdout).toContain('All migrations have been successfully applied.');
+      expect(await query(viaPrisma.url, 'SELECT migration_name FROM _prisma_migrations')).toEqual([{ migration_name: '20240101000000_init' }]);
 
       const first = await psql(viaPsql.url, path.join(d, 'prisma/migrations/20240101000000_init/migration.sql'));
       expect(first.stderr).toBe('');
