@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,33 +158,45 @@ describe('orchestrate revision --engine prisma-cli', () => {
         },
       },
     };
-    // Both engines at once: the Prisma CLI's processes are most of the time. The default engine
-    // runs in-process (it is the reference); the CLI process is for the `--engine` flag.
-    const runs = await Promise.all(
-      [null, ['--engine', 'prisma-cli']].map(async (engine) => {
-        const t = tempDir('orch-cli-revision-');
-        try {
-          writeProject(t.dir, spec);
-          if (engine) {
-            const result = await runCli(t.dir, ['revision', '--all', '-m', 'init', ...engine], { APP_EXTENSIONS: 'billing' });
-            expect(result.exitCode, result.stderr).toBe(0);
-          } else {
-            await reviseInProcess(t.dir, ['billing'], { name: 'init' });
-          }
-          const files: Record<string, string> = {};
-          for (const owner of ['prisma/migrations', 'extensions/billing/migrations']) {
-            const [migration] = readdirSync(path.join(t.dir, owner)).filter((d) => /^\d{14}_init$/.test(d));
-            for (const f of ['migration.sql', 'down.sql']) {
-              files[`${owner}/${f}`] = readFileSync(path.join(t.dir, owner, migration!, f), 'utf8').replace(/\b\d{14}_/g, '<timestamp>_');
+    // Core's migration exists already (written in-process, copied to both projects): the Prisma
+    // CLI then runs for the extension's diffs only, and core's SQL through it is compared with
+    // the in-process engine above and in sample-app.test.ts.
+    const base = tempDir('orch-cli-revision-');
+    try {
+      writeProject(base.dir, spec);
+      await reviseInProcess(base.dir, ['billing'], { owners: ['core'], name: 'init' });
+      // Both engines at once: the Prisma CLI's processes are most of the time. The default engine
+      // runs in-process (it is the reference); the CLI process is for the `--engine` flag.
+      const runs = await Promise.all(
+        [null, ['--engine', 'prisma-cli']].map(async (engine) => {
+          const t = tempDir('orch-cli-revision-');
+          try {
+            cpSync(base.dir, t.dir, { recursive: true });
+            if (engine) {
+              const result = await runCli(t.dir, ['revision', '--all', '-m', 'init', ...engine], { APP_EXTENSIONS: 'billing' });
+              expect(result.exitCode, result.stderr).toBe(0);
+            } else {
+              await reviseInProcess(t.dir, ['billing'], { name: 'init' });
             }
+            const files: Record<string, string> = {};
+            for (const owner of ['prisma/migrations', 'extensions/billing/migrations']) {
+              const migrations = readdirSync(path.join(t.dir, owner)).filter((d) => /^\d{14}_/.test(d));
+              files[`${owner}/`] = migrations.map((m) => m.replace(/^\d{14}_/, '<timestamp>_')).join(',');
+              for (const f of ['migration.sql', 'down.sql']) {
+                files[`${owner}/${f}`] = readFileSync(path.join(t.dir, owner, migrations.at(-1)!, f), 'utf8').replace(/\b\d{14}_/g, '<timestamp>_');
+              }
+            }
+            return files;
+          } finally {
+            t.cleanup();
           }
-          return files;
-        } finally {
-          t.cleanup();
-        }
-      }),
-    );
-    expect(runs[1]).toEqual(runs[0]);
-    expect(runs[0]!['extensions/billing/migrations/migration.sql']).toContain('ALTER TABLE "User" ADD COLUMN     "billing_customer_id" TEXT;');
+        }),
+      );
+      expect(runs[1]).toEqual(runs[0]);
+      expect(runs[0]!['prisma/migrations/']).toBe('<timestamp>_init');
+      expect(runs[0]!['extensions/billing/migrations/migration.sql']).toContain('ALTER TABLE "User" ADD COLUMN     "billing_customer_id" TEXT;');
+    } finally {
+      base.cleanup();
+    }
   });
 });
