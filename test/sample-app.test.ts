@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PG_ADMIN_URL, REPO, catalogSnapshot, createDatabase, query, runCli, tempDir } from './helpers.js';
 import { reviseInProcess } from './in-process.js';
+import { createOrchestrator } from '../src/index.js';
 
 const ENV = { APP_EXTENSIONS: 'billing,crm,analytics' };
 const OWNERS: Record<string, string> = {
@@ -44,24 +45,36 @@ function migrationFiles(dir: string, only: string): Record<string, string> {
   return out;
 }
 
-/** Copies of the sample app without any migration, revised by each engine (see below). */
-let revisions: Promise<[string, string]>;
+/**
+ * Per owner, two copies of the sample app without that owner's migrations, revised in-process by
+ * each engine (the `--engine` flag itself is tested in prisma-cli-engine.test.ts). The Prisma CLI
+ * runs as a process for every diff: owners go one after the other, from the start of the file,
+ * so that each comparison waits for its own owner only.
+ */
+const revisions = new Map<string, Promise<[string, string]>>();
 const afterRevisions: (() => unknown)[] = [];
 
 beforeAll(() => {
-  const copies = [copySample(Object.keys(OWNERS)), copySample(Object.keys(OWNERS))] as const;
-  revisions = Promise.all(
-    (['wasm', 'prisma-cli'] as const).map(async (engine, i) => {
-      await reviseInProcess(copies[i], ENV.APP_EXTENSIONS.split(','), { name: 'init', engine });
-      return copies[i];
-    }),
-  ).then(([a, b]) => [a!, b!]);
-  // A failure is reported by the tests that await it.
-  revisions.catch(() => {});
+  let previous: Promise<unknown> = Promise.resolve();
+  for (const owner of Object.keys(OWNERS)) {
+    const revised = previous.then(async (): Promise<[string, string]> => {
+      const [viaWasm, viaCli] = [copySample([owner]), copySample([owner])];
+      const only = { owners: [owner], name: 'init' };
+      await Promise.all([
+        reviseInProcess(viaWasm, ENV.APP_EXTENSIONS.split(','), { ...only, engine: 'wasm' }),
+        reviseInProcess(viaCli, ENV.APP_EXTENSIONS.split(','), { ...only, engine: 'prisma-cli' }),
+      ]);
+      return [viaWasm, viaCli];
+    });
+    // A failure is reported by the test that awaits it; the next owner still runs.
+    revised.catch(() => {});
+    previous = revised.catch(() => {});
+    revisions.set(owner, revised);
+  }
 });
 
 afterAll(async () => {
-  await revisions.catch(() => {});
+  await Promise.all([...revisions.values()].map((r) => r.catch(() => {})));
   while (afterRevisions.length) await afterRevisions.pop()!();
 });
 
@@ -72,29 +85,34 @@ describe('sample app', () => {
     expect(r.exitCode).toBe(0);
   });
 
+  // Data only (what was applied, what is left), so in-process: the CLI's wording of migrate and
+  // downgrade is tested with their own commands.
   it('migrates on a real server, then rolls every owner back to an empty database', async () => {
     const dir = copySample();
     const db = await createDatabase();
     cleanups.push(db.drop);
     const empty = await catalogSnapshot(db.url);
-    const up = await runCli(dir, ['migrate', '--all'], { ...ENV, DATABASE_URL: db.url });
-    expect(up.stdout).toMatch(/^Applied 6 migrations \(core: 1, billing: 2, analytics: 1, crm: 2\)/);
-    const columns = await query<{ column_name: string }>(db.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'User' ORDER BY 1`);
-    expect(columns.map((c) => c.column_name)).toContain('billing_customer_id');
-    for (const owner of ['crm', 'analytics', 'billing']) {
-      const down = await runCli(dir, ['downgrade', '--extension', owner, '--target', 'base'], { ...ENV, DATABASE_URL: db.url });
-      expect(down.exitCode).toBe(0);
+    const o = createOrchestrator({ root: dir, database: db.url, extensions: ENV.APP_EXTENSIONS.split(','), env: {} });
+    try {
+      const up = await o.apply(await o.planUpgrade());
+      expect(up.ok).toBe(true);
+      const perOwner = new Map<string, number>();
+      for (const r of up.results) perOwner.set(r.owner, (perOwner.get(r.owner) ?? 0) + (r.status === 'Success' ? 1 : 0));
+      expect([...perOwner]).toEqual([['core', 1], ['billing', 2], ['analytics', 1], ['crm', 2]]);
+      const columns = await query<{ column_name: string }>(db.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'User' ORDER BY 1`);
+      expect(columns.map((c) => c.column_name)).toContain('billing_customer_id');
+      for (const owner of ['crm', 'analytics', 'billing', 'core']) {
+        const down = await o.apply(await o.planDowngrade({ owners: [owner], target: 'base' }));
+        expect(down.ok, owner).toBe(true);
+      }
+    } finally {
+      await o.close();
     }
-    const down = await runCli(dir, ['downgrade', '--core', '--target', 'base'], { ...ENV, DATABASE_URL: db.url });
-    expect(down.exitCode).toBe(0);
     expect(await catalogSnapshot(db.url)).toBe(empty);
   });
 
-  // One revision of every owner per engine, in-process (the `--engine` flag itself is tested in
-  // prisma-cli-engine.test.ts); the Prisma CLI still runs as a process for every diff. Both start
-  // at once, and each owner's comparison is a test of its own.
   it.each(Object.keys(OWNERS))('revision --engine prisma-cli writes byte-identical SQL for %s', async (owner) => {
-    const [viaWasm, viaCli] = await revisions;
+    const [viaWasm, viaCli] = await revisions.get(owner)!;
     const wasmFiles = migrationFiles(viaWasm, owner);
     expect(Object.keys(wasmFiles)).toEqual([`${owner}/<ts>_init/migration.sql`, `${owner}/<ts>_init/down.sql`, `${owner}/<ts>_init/snapshot.prisma`]);
     expect(wasmFiles[`${owner}/<ts>_init/migration.sql`]).toMatch(/CREATE TABLE/);
