@@ -6,7 +6,7 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkInProcess } from './check-in-process.js';
+import { checkData } from './check-in-process.js';
 import { oneErrorLine, useCleanups } from './fixtures.js';
 import { REPO, createDatabase, query, runCli, tempDir } from './helpers.js';
 
@@ -33,7 +33,7 @@ describe('a baseline of migrations that predate orchestrate', () => {
     const dir = umamiProject({ lint: { ignoreTables: ['counter*'] } });
     const r = await runCli(dir, ['check'], { APP_EXTENSIONS: 'stats' });
     expect(r.stdout.split('\n')).toContain('core: 19 migrations up to 19_add_session_replay are a baseline: downgrade stops there.');
-    const data = await checkInProcess(dir, ['stats']);
+    const data = await checkData(dir, ['stats']);
     expect(data.baselines).toEqual([{ owner: 'core', last: LAST, count: 19, explicit: false }]);
     const codes = data.problems.map((p) => p.code);
     expect(codes).not.toContain('missing-down');
@@ -45,7 +45,7 @@ describe('a baseline of migrations that predate orchestrate', () => {
 
   it('orchestrate.config.json can name it: later migrations without down.sql are problems again', async () => {
     const dir = umamiProject({ baseline: { core: '10_add_distinct_id' } });
-    const data = await checkInProcess(dir, []);
+    const data = await checkData(dir, []);
     expect(data.baselines).toEqual([{ owner: 'core', last: '10_add_distinct_id', count: 10, explicit: true }]);
     expect(data.problems.filter((p) => p.code === 'missing-down').map((p) => p.migration)).toEqual([
       '11_add_segment',
@@ -59,7 +59,7 @@ describe('a baseline of migrations that predate orchestrate', () => {
       LAST,
     ]);
     writeFileSync(path.join(dir, 'orchestrate.config.json'), JSON.stringify({ baseline: { core: '10_nope', stat: '01_init' } }));
-    const wrong = await checkInProcess(dir, []);
+    const wrong = await checkData(dir, []);
     expect(wrong.problems.map((p) => p.message)).toContain(
       `orchestrate.config.json: "baseline" names 10_nope for core, but ${path.join(dir, 'prisma/migrations')} has no such migration; give the full name of the last migration that predates orchestrate, or remove the entry to let orchestrate find it.`,
     );

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkInProcess, migrateInProcess } from './check-in-process.js';
+import { checkData, migrateInProcess } from './check-in-process.js';
 import { useCleanups } from './fixtures.js';
 import { createDatabase, query, runCli, tempDir, writeProject } from './helpers.js';
 import { reviseInProcess } from './in-process.js';
@@ -67,7 +67,7 @@ describe('a core schema that is a folder of .prisma files', () => {
     await migrateInProcess(dir, ['blog'], db.url);
     expect(await tables(db.url)).toEqual(['Post', 'User', '_prisma_migrations', '_prisma_migrations_blog', 'blog_tags']);
 
-    const check = await checkInProcess(dir, ['blog'], { database: db.url });
+    const check = await checkData(dir, ['blog'], { database: db.url });
     expect(check.problems).toEqual([]);
     expect(check.ok).toBe(true);
 
@@ -80,7 +80,7 @@ describe('a core schema that is a folder of .prisma files', () => {
     // Composition and validation errors point at the file of the folder and its line.
     writeFileSync(path.join(dir, 'prisma/schema/content/more.prisma'), '\nmodel Comment {\n  id   Int @id\n  post Pst\n}\n');
     writeFileSync(path.join(dir, 'extensions/blog/schema/dup.prisma'), '// again\n\nmodel Post {\n  id Int @id\n}\n');
-    const bad = await checkInProcess(dir, ['blog'], { database: db.url });
+    const bad = await checkData(dir, ['blog'], { database: db.url });
     expect(bad.ok).toBe(false);
     expect(bad.problems.map((p) => p.message).join('\n')).toContain('extensions/blog/schema/dup.prisma:3: model "Post" is already declared in prisma/schema/content/post.prisma:2 (core)');
     writeFileSync(path.join(dir, 'extensions/blog/schema/dup.prisma'), '// nothing\n');

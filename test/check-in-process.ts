@@ -14,10 +14,10 @@ export interface InProcessOptions {
   env?: Record<string, string>;
 }
 
-/** check's report, with `owner: null` for problems of the whole project as `check --json` prints them. */
+/** check's report as `check --json` prints it: `owner: null` for problems of the whole project, plus the notes the text ends with. */
 export type CheckResult = Omit<CheckReport, 'problems'> & { problems: CheckProblem[] };
 
-export async function checkInProcess(root: string, extensions: string[], options: InProcessOptions = {}): Promise<CheckResult> {
+export async function checkData(root: string, extensions: string[], options: InProcessOptions = {}): Promise<CheckResult> {
   const orchestrator = createOrchestrator({ root, extensions, env: options.env ?? {}, ...(options.database !== undefined ? { database: options.database } : {}) });
   try {
     const report = await orchestrator.check();

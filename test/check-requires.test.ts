@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BILLING_INIT, CORE_INIT, useSampleOnPostgres } from './apply-fixtures.js';
-import { checkInProcess } from './check-in-process.js';
+import { checkData } from './check-in-process.js';
 import { runCli } from './helpers.js';
 
 const sample = useSampleOnPostgres('orch-check-req-');
@@ -25,7 +25,7 @@ describe('check and requires', () => {
 
   it('reports a requires line naming a migration that does not exist', async () => {
     rmSync(path.join(sample.dir, 'prisma/migrations', CORE_INIT), { recursive: true });
-    const { ok, problems } = await checkInProcess(sample.dir, ['billing', 'crm'], { database: sample.url });
+    const { ok, problems } = await checkData(sample.dir, ['billing', 'crm'], { database: sample.url });
     expect(ok).toBe(false);
     expect(problems.filter((p) => p.code === 'unknown-requirement').map((p) => p.owner)).toEqual(['billing']);
   });

@@ -1,7 +1,7 @@
 import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkInProcess, migrateInProcess } from './check-in-process.js';
+import { checkData, migrateInProcess } from './check-in-process.js';
 import { createDatabase, query, runCli, tempDir, writeProject } from './helpers.js';
 import { BILLING, CORE, makeProject, useCleanups } from './fixtures.js';
 import { reviseInProcess } from './in-process.js';
@@ -55,7 +55,7 @@ describe('check without a database', () => {
       'ok: 3 owner(s) (core, billing, crm), 3 migration(s), schemas match their migrations.',
     ]);
     // The same report as data (what --json prints, beside the notes the text ends with).
-    expect(await checkInProcess(dir, ['billing', 'crm'])).toEqual({
+    expect(await checkData(dir, ['billing', 'crm'])).toEqual({
       ok: true,
       owners: ['core', 'billing', 'crm'],
       migrations: 3,
@@ -89,7 +89,7 @@ describe('check without a database', () => {
     const dir = await migratedProject();
     const empty = path.join(dir, 'extensions/crm/migrations/20990101000000_empty');
     mkdirSync(empty);
-    const data = await checkInProcess(dir, ['billing', 'crm']);
+    const data = await checkData(dir, ['billing', 'crm']);
     expect(data.ok).toBe(false);
     expect(data.problems).toEqual([
       {
@@ -110,7 +110,7 @@ describe('check without a database', () => {
         notes: { schema: 'model Note {\n  id   Int   @id\n  body Strin\n\n  @@map("notes_notes")\n}\n' },
       },
     });
-    const dup = await checkInProcess(dir, ['billing', 'crm']);
+    const dup = await checkData(dir, ['billing', 'crm']);
     expect(dup.ok).toBe(false);
     expect(dup.problems).toEqual([
       {
@@ -134,7 +134,7 @@ describe('check with a database', () => {
     const dir = await migratedProject();
     await migrateInProcess(dir, ['billing', 'crm'], db.url);
 
-    const clean = await checkInProcess(dir, ['billing', 'crm'], { database: db.url });
+    const clean = await checkData(dir, ['billing', 'crm'], { database: db.url });
     expect(clean.problems).toEqual([]);
     expect(clean.ok).toBe(true);
     expect(clean.database).toEqual({ checked: true, location: db.url });
@@ -142,7 +142,7 @@ describe('check with a database', () => {
     // crm switched off with its tables still there; billing's applied migration edited.
     const billingSql = path.join(migrationDir(dir, 'billing'), 'migration.sql');
     appendFileSync(billingSql, '\n-- an edit after it was applied\n');
-    const data = await checkInProcess(dir, ['billing'], { database: db.url });
+    const data = await checkData(dir, ['billing'], { database: db.url });
     expect(data.ok).toBe(false);
     expect(data.problems.map((p) => [p.code, p.owner])).toEqual([
       ['checksum-mismatch', 'billing'],
@@ -158,7 +158,7 @@ describe('check with a database', () => {
     // An empty leftover history table (its extension folder deleted) is reported too.
     writeFileSync(billingSql, readFileSync(billingSql, 'utf8').replace('\n-- an edit after it was applied\n', ''));
     await query(db.url, 'CREATE TABLE "_prisma_migrations_gone" (LIKE "_prisma_migrations_crm")');
-    const leftover = await checkInProcess(dir, ['billing', 'crm'], { database: db.url });
+    const leftover = await checkData(dir, ['billing', 'crm'], { database: db.url });
     expect(leftover.problems).toEqual([
       {
         code: 'orphan-history',
@@ -171,7 +171,7 @@ describe('check with a database', () => {
   it('checks the embedded database when it exists', async () => {
     const dir = await migratedProject();
     await migrateInProcess(dir, ['billing', 'crm']);
-    const data = await checkInProcess(dir, ['billing']);
+    const data = await checkData(dir, ['billing']);
     expect(data.ok).toBe(false);
     expect(data.database).toEqual({ checked: true, location: '.orchestrate/pglite' });
     expect(data.problems.map((p) => [p.code, p.owner])).toEqual([['orphan-history', 'crm']]);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { BILLING_INIT, BILLING_PLAN, CORE_INIT, CORE_NAME, CRM_INIT, historyRows, stackLines, tables, useSampleOnPostgres, writeMigration } from './apply-fixtures.js';
-import { checkInProcess, migrateInProcess } from './check-in-process.js';
+import { checkData, migrateInProcess } from './check-in-process.js';
 import { CLI, query, runCli, tempDir } from './helpers.js';
 import type { CheckData } from '../src/commands/check.js';
 import type { MigrateData } from '../src/commands/migrate.js';
@@ -69,7 +69,7 @@ describe('extensions that are not enabled', () => {
     mkdirSync(path.join(sample.dir, 'extensions/loyalty'));
     writeFileSync(path.join(sample.dir, 'extensions/loyalty/schema.prisma'), '// loyalty\n');
     // The report as data in-process; the CLI run below keeps --strict.
-    const data = await checkInProcess(sample.dir, ['billing'], { database: sample.url });
+    const data = await checkData(sample.dir, ['billing'], { database: sample.url });
     expect(data.problems.filter((p) => p.code === 'orphan-history').map((p) => p.message)).toEqual([
       'History table "_prisma_migrations_crm" records 1 applied migration(s) of extension "crm", which is not enabled, so its tables are still in the database; enable it (APP_EXTENSIONS=billing,crm), or uninstall it with `orchestrate --extensions billing,crm downgrade --extension crm --target base`.',
     ]);
@@ -117,7 +117,7 @@ describe('nothing is written outside the project, misnamed migration folders are
 
   it('check flags folders not named <timestamp>_<slug>; migrate refuses them, applying nothing', async () => {
     for (const name of ['zzz', 'add users', 'x\ny']) writeMigration(sample.dir, 'crm', name, { sql: 'CREATE TABLE "crm_bad" ("id" INTEGER);\n' });
-    const check = await checkInProcess(sample.dir, ['billing', 'crm'], { database: sample.url });
+    const check = await checkData(sample.dir, ['billing', 'crm'], { database: sample.url });
     expect(check.problems.filter((p) => p.code === 'migration-name')).toEqual([
       {
         code: 'migration-name',
