@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyUmami } from './adopt-umami-fixture.js';
+import { checkData } from './check-in-process.js';
 import { runCli } from './helpers.js';
 
 const RECONCILE = '-- CreateIndex\nCREATE INDEX "session_replay_visit_id_idx" ON "session_replay"("visit_id");\n';
@@ -16,9 +17,8 @@ describe('umami adopted as core: drift', () => {
   afterAll(() => project.cleanup());
 
   it('check reports the missing index as drift of core, with the SQL, and not also as pending changes', async () => {
-    const r = await runCli(project.dir, ['check', '--json']);
-    expect(r.exitCode).toBe(3);
-    const report = JSON.parse(r.stdout) as { problems: { code: string; owner: string | null; file?: string; sql?: string; message: string }[] };
+    const report = await checkData(project.dir, []);
+    expect(report.ok).toBe(false);
     const drift = report.problems.filter((p) => p.code === 'drift');
     expect(drift).toEqual([
       {

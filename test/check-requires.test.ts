@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BILLING_INIT, CORE_INIT, useSampleOnPostgres } from './apply-fixtures.js';
+import { checkData } from './check-in-process.js';
 import { runCli } from './helpers.js';
 
 const sample = useSampleOnPostgres('orch-check-req-');
@@ -24,9 +25,8 @@ describe('check and requires', () => {
 
   it('reports a requires line naming a migration that does not exist', async () => {
     rmSync(path.join(sample.dir, 'prisma/migrations', CORE_INIT), { recursive: true });
-    const r = await runCli(sample.dir, ['--json', 'check'], sample.env);
-    expect(r.exitCode).toBe(3);
-    const problems = (JSON.parse(r.stdout) as { problems: { code: string; owner: string }[] }).problems;
+    const { ok, problems } = await checkData(sample.dir, ['billing', 'crm'], { database: sample.url });
+    expect(ok).toBe(false);
     expect(problems.filter((p) => p.code === 'unknown-requirement').map((p) => p.owner)).toEqual(['billing']);
   });
 });

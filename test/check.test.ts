@@ -1,18 +1,12 @@
 import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkData, migrateInProcess } from './check-in-process.js';
 import { createDatabase, query, runCli, tempDir, writeProject } from './helpers.js';
 import { BILLING, CORE, makeProject, useCleanups } from './fixtures.js';
+import { reviseInProcess } from './in-process.js';
 
 const onCleanup = useCleanups();
-
-interface CheckJson {
-  ok: boolean;
-  owners: string[];
-  migrations: number;
-  database: { checked: boolean; location: string | null };
-  problems: { code: string; owner: string | null; message: string }[];
-}
 
 const CRM = `model Contact {
   id       Int    @id @default(autoincrement())
@@ -27,11 +21,6 @@ function migrationDir(dir: string, owner: string, index = 0): string {
   return path.join(folder, readdirSync(folder).filter((n) => n !== 'migration_lock.toml').sort()[index]!);
 }
 
-async function checkJson(dir: string, env: Record<string, string>): Promise<{ exitCode: number | undefined; data: CheckJson }> {
-  const r = await runCli(dir, ['check', '--json'], env);
-  return { exitCode: r.exitCode, data: JSON.parse(r.stdout as string) as CheckJson };
-}
-
 let template: { dir: string; cleanup: () => void } | undefined;
 afterAll(() => template?.cleanup());
 
@@ -40,8 +29,12 @@ afterAll(() => template?.cleanup());
 beforeAll(async () => {
   template = tempDir();
   writeProject(template.dir, { core: CORE, extensions: { billing: { schema: BILLING }, crm: { schema: CRM } } });
-  const r = await runCli(template.dir, ['revision', '--all', '-m', 'init'], { APP_EXTENSIONS: 'billing,crm' });
-  expect(r.exitCode, r.stderr).toBe(0);
+  const written = await reviseInProcess(template.dir, ['billing', 'crm'], { name: 'init' });
+  expect(written.owners.map((o) => [o.owner, o.status])).toEqual([
+    ['core', 'created'],
+    ['billing', 'created'],
+    ['crm', 'created'],
+  ]);
 });
 
 /** A copy of the template project. */
@@ -61,8 +54,17 @@ describe('check without a database', () => {
       'No database configured (--url, DATABASE_URL or prisma.config.ts) and no embedded database in .orchestrate/pglite: skipped the checks of applied migrations and orphan history tables.',
       'ok: 3 owner(s) (core, billing, crm), 3 migration(s), schemas match their migrations.',
     ]);
-    const { data } = await checkJson(dir, { APP_EXTENSIONS: 'billing,crm' });
-    expect(data).toEqual({ ok: true, owners: ['core', 'billing', 'crm'], migrations: 3, database: { checked: false, location: null }, problems: [], warnings: [], baselines: [] });
+    // The same report as data (what --json prints, beside the notes the text ends with).
+    expect(await checkData(dir, ['billing', 'crm'])).toEqual({
+      ok: true,
+      owners: ['core', 'billing', 'crm'],
+      migrations: 3,
+      database: { checked: false, location: null },
+      problems: [],
+      warnings: [],
+      notes: ['No database configured (--url, DATABASE_URL or prisma.config.ts) and no embedded database in .orchestrate/pglite: skipped the checks of applied migrations and orphan history tables.'],
+      baselines: [],
+    });
   });
 
   it('reports unprefixed names, a missing down.sql and changes without a migration, one line each, exit 3', async () => {
@@ -87,8 +89,8 @@ describe('check without a database', () => {
     const dir = await migratedProject();
     const empty = path.join(dir, 'extensions/crm/migrations/20990101000000_empty');
     mkdirSync(empty);
-    const { exitCode, data } = await checkJson(dir, { APP_EXTENSIONS: 'billing,crm' });
-    expect(exitCode).toBe(3);
+    const data = await checkData(dir, ['billing', 'crm']);
+    expect(data.ok).toBe(false);
     expect(data.problems).toEqual([
       {
         code: 'migrations',
@@ -108,9 +110,9 @@ describe('check without a database', () => {
         notes: { schema: 'model Note {\n  id   Int   @id\n  body Strin\n\n  @@map("notes_notes")\n}\n' },
       },
     });
-    const dup = await checkJson(dir, { APP_EXTENSIONS: 'billing,crm' });
-    expect(dup.exitCode).toBe(3);
-    expect(dup.data.problems).toEqual([
+    const dup = await checkData(dir, ['billing', 'crm']);
+    expect(dup.ok).toBe(false);
+    expect(dup.problems).toEqual([
       {
         code: 'composition',
         owner: 'crm',
@@ -130,17 +132,18 @@ describe('check with a database', () => {
     const db = await createDatabase();
     onCleanup(db.drop);
     const dir = await migratedProject();
-    expect((await runCli(dir, ['migrate', '--all'], { APP_EXTENSIONS: 'billing,crm', DATABASE_URL: db.url })).exitCode).toBe(0);
+    await migrateInProcess(dir, ['billing', 'crm'], db.url);
 
-    const clean = await checkJson(dir, { APP_EXTENSIONS: 'billing,crm', DATABASE_URL: db.url });
-    expect(clean.exitCode).toBe(0);
-    expect(clean.data.database).toEqual({ checked: true, location: db.url });
+    const clean = await checkData(dir, ['billing', 'crm'], { database: db.url });
+    expect(clean.problems).toEqual([]);
+    expect(clean.ok).toBe(true);
+    expect(clean.database).toEqual({ checked: true, location: db.url });
 
     // crm switched off with its tables still there; billing's applied migration edited.
     const billingSql = path.join(migrationDir(dir, 'billing'), 'migration.sql');
     appendFileSync(billingSql, '\n-- an edit after it was applied\n');
-    const { exitCode, data } = await checkJson(dir, { APP_EXTENSIONS: 'billing', DATABASE_URL: db.url });
-    expect(exitCode).toBe(3);
+    const data = await checkData(dir, ['billing'], { database: db.url });
+    expect(data.ok).toBe(false);
     expect(data.problems.map((p) => [p.code, p.owner])).toEqual([
       ['checksum-mismatch', 'billing'],
       ['orphan-history', 'crm'],
@@ -155,8 +158,8 @@ describe('check with a database', () => {
     // An empty leftover history table (its extension folder deleted) is reported too.
     writeFileSync(billingSql, readFileSync(billingSql, 'utf8').replace('\n-- an edit after it was applied\n', ''));
     await query(db.url, 'CREATE TABLE "_prisma_migrations_gone" (LIKE "_prisma_migrations_crm")');
-    const leftover = await checkJson(dir, { APP_EXTENSIONS: 'billing,crm', DATABASE_URL: db.url });
-    expect(leftover.data.problems).toEqual([
+    const leftover = await checkData(dir, ['billing', 'crm'], { database: db.url });
+    expect(leftover.problems).toEqual([
       {
         code: 'orphan-history',
         owner: 'gone',
@@ -167,10 +170,9 @@ describe('check with a database', () => {
 
   it('checks the embedded database when it exists', async () => {
     const dir = await migratedProject();
-    const migrated = await runCli(dir, ['migrate', '--all'], { APP_EXTENSIONS: 'billing,crm' });
-    expect(migrated.exitCode, migrated.stderr as string).toBe(0);
-    const { exitCode, data } = await checkJson(dir, { APP_EXTENSIONS: 'billing' });
-    expect(exitCode).toBe(3);
+    await migrateInProcess(dir, ['billing', 'crm']);
+    const data = await checkData(dir, ['billing']);
+    expect(data.ok).toBe(false);
     expect(data.database).toEqual({ checked: true, location: '.orchestrate/pglite' });
     expect(data.problems.map((p) => [p.code, p.owner])).toEqual([['orphan-history', 'crm']]);
   });
