@@ -6,7 +6,7 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkData } from './check-in-process.js';
+import { checkData } from './in-process.js';
 import { oneErrorLine, useCleanups } from './fixtures.js';
 import { REPO, createDatabase, query, runCli, tempDir } from './helpers.js';
 

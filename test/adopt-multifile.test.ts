@@ -5,10 +5,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkData, migrateInProcess } from './check-in-process.js';
 import { useCleanups } from './fixtures.js';
 import { createDatabase, query, runCli, tempDir, writeProject } from './helpers.js';
-import { reviseInProcess } from './in-process.js';
+import { checkData, migrateInProcess, reviseInProcess } from './in-process.js';
 
 const onCleanup = useCleanups();
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyUmami } from './adopt-umami-fixture.js';
-import { checkData } from './check-in-process.js';
+import { checkData } from './in-process.js';
 import { runCli } from './helpers.js';
 
 const RECONCILE = '-- CreateIndex\nCREATE INDEX "session_replay_visit_id_idx" ON "session_replay"("visit_id");\n';

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BILLING_INIT, CORE_INIT, useSampleOnPostgres } from './apply-fixtures.js';
-import { checkData } from './check-in-process.js';
+import { checkData } from './in-process.js';
 import { runCli } from './helpers.js';
 
 const sample = useSampleOnPostgres('orch-check-req-');

@@ -1,10 +1,9 @@
 import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkData, migrateInProcess } from './check-in-process.js';
 import { createDatabase, query, runCli, tempDir, writeProject } from './helpers.js';
 import { BILLING, CORE, makeProject, useCleanups } from './fixtures.js';
-import { reviseInProcess } from './in-process.js';
+import { checkData, migrateInProcess, reviseInProcess } from './in-process.js';
 
 const onCleanup = useCleanups();
 

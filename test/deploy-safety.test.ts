@@ -10,7 +10,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { BILLING_INIT, BILLING_PLAN, CORE_INIT, CORE_NAME, CRM_INIT, historyRows, stackLines, tables, useSampleOnPostgres, writeMigration } from './apply-fixtures.js';
-import { checkData, migrateInProcess } from './check-in-process.js';
+import { checkData, migrateInProcess } from './in-process.js';
 import { CLI, query, runCli, tempDir } from './helpers.js';
 import type { CheckData } from '../src/commands/check.js';
 import type { MigrateData } from '../src/commands/migrate.js';

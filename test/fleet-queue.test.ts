@@ -244,6 +244,8 @@ describe('fleet over a job queue', () => {
       reject: false,
       env: { NO_COLOR: '1', DATABASE_URL: '' },
       timeout: 30_000,
+      // Not execa's SIGKILL 5 s after the SIGTERM: the graceful stop is what is examined.
+      forceKillAfterDelay: false,
     });
     // the worker is up once its queue connection is open
     for (let i = 0; i < 100; i++) {

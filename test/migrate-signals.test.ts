@@ -40,6 +40,9 @@ function start(cwd: string, args: string[], env: Record<string, string | undefin
     env: { APP_EXTENSIONS: '', DATABASE_URL: undefined, NO_COLOR: '1', ...env },
     stdin: 'ignore',
     timeout: 50_000,
+    // execa would follow a SIGTERM with SIGKILL after 5 s: a graceful stop on a busy machine
+    // may take longer, and the graceful stop is what these tests examine.
+    forceKillAfterDelay: false,
   });
 }
 

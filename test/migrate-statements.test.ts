@@ -17,7 +17,7 @@ import { connectPostgres } from '../src/db/postgres.js';
 import { runPlan } from '../src/db/runner.js';
 import { historyRows, writeMigration } from './apply-fixtures.js';
 import { createDatabase, query, runCli, tempDir, writeProject } from './helpers.js';
-import { checkInProcess } from './in-process.js';
+import { checkData } from './in-process.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -266,7 +266,7 @@ describe('bytes checked before anything runs', () => {
     );
     expect(await query(s.url, `SELECT to_regclass('public.ok_t') AS t, to_regclass('public._prisma_migrations') AS h`)).toEqual([{ t: null, h: null }]);
     // check's report (the data `check --json` prints) has it too.
-    const check = await checkInProcess(s.dir, [], s.url);
+    const check = await checkData(s.dir, [], { database: s.url });
     expect(check.ok).toBe(false);
     expect(check.problems.filter((p) => p.code === 'encoding')).toEqual([
       expect.objectContaining({ file, line: 2, message: expect.stringContaining('is not valid UTF-8: the byte 0xe9 at byte offset 37 (line 2)') }),
@@ -283,7 +283,7 @@ describe('bytes checked before anything runs', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain(`${path.join(dir, 'down.sql')} is not valid UTF-8: the byte 0xff at byte offset 5 (line 1)`);
     expect(await query(s.url, `SELECT to_regclass('public.a_t') AS a, to_regclass('public.b_t') AS b`)).toEqual([{ a: 'a_t', b: 'b_t' }]);
-    const check = await checkInProcess(s.dir, [], s.url);
+    const check = await checkData(s.dir, [], { database: s.url });
     expect(check.ok).toBe(false);
     expect(check.problems.filter((p) => p.code === 'encoding')).toEqual([expect.objectContaining({ owner: 'core', file: path.join(dir, 'down.sql') })]);
   });
