@@ -88,7 +88,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  process.env.TMPDIR = tmpdirBefore;
+  if (tmpdirBefore === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = tmpdirBefore;
   await Promise.all([cli?.close(), wasm?.close()]);
   rmSync(scratch, { recursive: true, force: true });
 });
