@@ -82,8 +82,11 @@ async function save(db: PGlite, dir: string, prefix: string): Promise<void> {
  *   const db = await createFreshPglite(PGlite, { extensions });            // a shadow
  *   const db = await createFreshPglite(PGlite, { dataDir: scratch });      // an embedded database
  */
-export async function createFreshPglite(PGliteClass: typeof PGlite, options: { dataDir?: string; extensions?: Record<string, Extension> } = {}): Promise<PGlite> {
-  const dir = pgliteCacheDir();
+export async function createFreshPglite(
+  PGliteClass: typeof PGlite,
+  options: { dataDir?: string; extensions?: Record<string, Extension>; cacheDir?: string | null } = {},
+): Promise<PGlite> {
+  const dir = options.cacheDir !== undefined ? options.cacheDir : pgliteCacheDir();
   const prefix = `pglite-${pgliteVersion()}-`;
   const base = { ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}), ...(options.extensions ? { extensions: options.extensions } : {}) };
   const copy = dir === null ? null : readCopy(dir, prefix);
