@@ -16,8 +16,9 @@ import path from 'node:path';
 import type { Extension, PGlite } from '@electric-sql/pglite';
 
 /** The folder of the cached copy, or null when the user has no home to keep it in. */
-export function pgliteCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  if (env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME)) return path.join(env.XDG_CACHE_HOME, 'orchestrate');
+function pgliteCacheDir(): string | null {
+  const xdg = process.env.XDG_CACHE_HOME;
+  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'orchestrate');
   let home: string;
   try {
     home = os.homedir();
@@ -40,7 +41,7 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
  * The copy's file is named after its checksum (`pglite-<version>-<sha256>.tar`), so a copy that
  * was cut short or changed since is recognised and never loaded; it is deleted.
  */
-function readCopy(dir: string, prefix: string): Uint8Array | null {
+function readCopy(dir: string, prefix: string): { bytes: Uint8Array; file: string } | null {
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => n.startsWith(prefix) && n.endsWith('.tar'));
@@ -51,7 +52,7 @@ function readCopy(dir: string, prefix: string): Uint8Array | null {
     const file = path.join(dir, name);
     try {
       const bytes = readFileSync(file);
-      if (name === `${prefix}${sha256(bytes)}.tar`) return bytes;
+      if (name === `${prefix}${sha256(bytes)}.tar`) return { bytes, file };
     } catch {
       // Unreadable: removed below like a damaged one.
     }
@@ -92,11 +93,11 @@ export async function createFreshPglite(
   const copy = dir === null ? null : readCopy(dir, prefix);
   if (copy !== null) {
     try {
-      return await PGliteClass.create({ ...base, loadDataDir: new Blob([copy]) });
+      return await PGliteClass.create({ ...base, loadDataDir: new Blob([copy.bytes]) });
     } catch {
       // A copy this PGlite cannot start from (its checksum held): start the slow way, save anew.
       if (options.dataDir !== undefined) rmSync(options.dataDir, { recursive: true, force: true });
-      if (dir !== null) rmSync(path.join(dir, `${prefix}${sha256(copy)}.tar`), { force: true });
+      rmSync(copy.file, { force: true });
     }
   }
   const db = await PGliteClass.create(base);
