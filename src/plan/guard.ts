@@ -35,9 +35,9 @@ const baseEnum = (name: string) => name.replace(/_(new|old)$/, '');
  * is only known on the `before` side); `everyone` is the ownership of the whole enabled schema,
  * so that no owner drops a table carrying others' columns or recreates an enum others use.
  *
- * PostgreSQL scripts are read with PostgreSQL's parser and any statement kind the guard does
- * not know is a violation; SQLite scripts are read from their text, table rebuilds as a whole
- * against `previous` (the whole schema of the side the script starts from).
+ * PostgreSQL scripts are read with PostgreSQL's parser, SQLite scripts from their text (table
+ * rebuilds as a whole, against `previous`: the whole schema of the side the script starts
+ * from); on both, any statement kind the guard does not know is a violation.
  *
  * @example
  *   await findViolations('ALTER TABLE "User" ADD COLUMN "x" TEXT;', 'billing', before, after); // [{ object: 'column "User"."x"', owner: 'core', ... }]

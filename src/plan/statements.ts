@@ -245,19 +245,36 @@ const quotedNames = (s: string) => [...s.matchAll(/"((?:[^"]|"")+)"/g)].map((m) 
 /** The code of each statement of a script, without its leading comment or its final `;`. */
 export const statementCodes = (sql: string): string[] => splitStatements(sql).map((s) => codeOf(s).text.replace(/;$/, ''));
 
+/** The two PRAGMAs Prisma's engine wraps table rebuilds in; they change no schema object. */
+const FOREIGN_KEYS_PRAGMA = /^PRAGMA\s+(?:defer_)?foreign_keys\s*=\s*(?:ON|OFF)$/i;
+
+/** An SQLite statement's kind in SQL's words: `CREATE TRIGGER`, `INSERT`, `PRAGMA journal_mode`. */
+function sqliteKind(code: string): string {
+  const words = code.trim().split(/[\s(=;]+/).map((w) => w.toUpperCase());
+  if (words[0] === 'PRAGMA') return `PRAGMA ${(code.trim().split(/[\s(=;]+/)[1] ?? '').toLowerCase()}`;
+  if (['CREATE', 'DROP', 'ALTER'].includes(words[0] ?? '')) {
+    const object = words.slice(1).find((w) => !['TEMP', 'TEMPORARY', 'UNIQUE', 'VIRTUAL'].includes(w));
+    return object ? `${words[0]} ${object}` : words[0]!;
+  }
+  return words[0]!;
+}
+
 /**
  * Reads an SQLite script as Prisma's engine writes it (PostgreSQL's parser cannot read its
- * PRAGMAs). Statements it does not recognise touch nothing it can name: table rebuilds are
- * checked as a whole (see redefine.ts) and PRAGMAs change no schema object.
+ * PRAGMAs): tables, columns, constraints and indexes by name, and the foreign-key PRAGMAs
+ * around table rebuilds, which touch nothing. Any other statement (a trigger, a view, an
+ * INSERT outside a rebuild, another PRAGMA) is reported as unknown, so that the guard refuses
+ * it. Table rebuilds are checked as a whole (see redefine.ts) before this reads what is left.
  */
 export function readSqlite(code: string): ReadStatement {
   const text = oneLine(code);
   let m: RegExpExecArray | null;
+  if (code.trim() === '' || FOREIGN_KEYS_PRAGMA.test(code.trim())) return { text, touches: [] };
   if ((m = CREATE_TABLE.exec(code))) return { text, touches: [{ kind: 'table', table: m[1]! }] };
   if ((m = DROP_TABLE.exec(code))) return { text, touches: [{ kind: 'table', table: m[1]!, drop: true }] };
   if ((m = CREATE_INDEX.exec(code))) return { text, touches: [{ kind: 'index', name: m[1]!, table: m[2]! }] };
   if ((m = DROP_INDEX.exec(code))) return { text, touches: [{ kind: 'index', name: m[1]! }] };
-  if (!(m = ALTER_TABLE.exec(code))) return { text, touches: [] };
+  if (!(m = ALTER_TABLE.exec(code))) return { text, touches: [{ kind: 'unknown', what: sqliteKind(code) }] };
   const table = m[1]!;
   const touches: Touch[] = [];
   for (const action of topLevelItems(m[2]!)) {

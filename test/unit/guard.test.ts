@@ -187,7 +187,34 @@ describe('ownership guard on SQLite (read from the text)', () => {
     ['billing', 'ALTER TABLE "User" ADD COLUMN "age" INTEGER', ['column "User"."age" <- core']],
     ['billing', 'DROP TABLE "User"', ['table "User" <- core']],
     ['core', 'DROP INDEX "billing_invoices_userId_idx"', ['index "billing_invoices_userId_idx" on table "billing_invoices" <- billing']],
+    ['billing', 'PRAGMA defer_foreign_keys=ON', []],
+    ['billing', 'ALTER TABLE "billing_invoices" RENAME TO "billing_bills"', []],
+    // Deny by default: what Prisma's engine does not write for SQLite is refused, whoever owns the table.
+    ['billing', 'PRAGMA journal_mode=WAL', ['a PRAGMA journal_mode statement <- billing (unrecognised)']],
+    ['billing', 'CREATE TRIGGER "billing_t" AFTER INSERT ON "billing_invoices" BEGIN DELETE FROM "User"; END', ['a CREATE TRIGGER statement <- billing (unrecognised)', 'an END statement <- billing (unrecognised)']],
+    ['billing', 'CREATE VIEW "billing_v" AS SELECT * FROM "User"', ['a CREATE VIEW statement <- billing (unrecognised)']],
+    ['billing', 'CREATE TEMP TABLE "billing_tmp" ("id" INTEGER)', ['a CREATE TABLE statement <- billing (unrecognised)']],
+    ['billing', 'INSERT INTO "billing_invoices" ("id") VALUES (1)', ['an INSERT statement <- billing (unrecognised)']],
+    ['billing', 'DELETE FROM "User"', ['a DELETE statement <- billing (unrecognised)']],
+    ['billing', 'DROP VIEW "billing_v"', ['a DROP VIEW statement <- billing (unrecognised)']],
   ] as [string, string, string[]][])('%s writing %s', async (owner, sql, expected) => {
     expect(await check(owner, `${sql};\n`, 'sqlite')).toEqual(expected);
+  });
+
+  it('reads a table rebuild as a whole, and its copy alone (outside a rebuild) as unknown', async () => {
+    const rebuild = [
+      'PRAGMA defer_foreign_keys=ON;',
+      'PRAGMA foreign_keys=OFF;',
+      'CREATE TABLE "new_billing_invoices" ("id" INTEGER NOT NULL PRIMARY KEY, "userId" INTEGER NOT NULL, "total" INTEGER NOT NULL DEFAULT 0);',
+      'INSERT INTO "new_billing_invoices" ("id", "userId") SELECT "id", "userId" FROM "billing_invoices";',
+      'DROP TABLE "billing_invoices";',
+      'ALTER TABLE "new_billing_invoices" RENAME TO "billing_invoices";',
+      'CREATE INDEX "billing_invoices_userId_idx" ON "billing_invoices"("userId");',
+      'PRAGMA foreign_keys=ON;',
+      'PRAGMA defer_foreign_keys=OFF;',
+    ].join('\n');
+    const previous = 'CREATE TABLE "billing_invoices" ("id" INTEGER NOT NULL PRIMARY KEY, "userId" INTEGER NOT NULL);\nCREATE INDEX "billing_invoices_userId_idx" ON "billing_invoices"("userId");\n';
+    expect(await findViolations(`${rebuild}\n`, 'billing', ownership, ownership, ownership, previous, 'sqlite')).toEqual([]);
+    expect(await check('billing', 'INSERT INTO "new_billing_invoices" ("id") SELECT "id" FROM "billing_invoices";\n', 'sqlite')).toEqual(['an INSERT statement <- billing (unrecognised)']);
   });
 });
