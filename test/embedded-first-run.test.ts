@@ -113,6 +113,14 @@ describe('the cached fresh data directory', () => {
       // A copy cut short is deleted and made again by the next new database (here an
       // in-memory one, as a shadow is: the same path as the embedded database's).
       writeFileSync(file, readFileSync(file).subarray(0, 4096));
+      // Copies that killed processes were writing are removed; one a live process writes is not.
+      const prefix = path.basename(file).replace(/[0-9a-f]{32}\.tar$/, '');
+      const exited = execa(process.execPath, ['-e', '']);
+      const gone = exited.pid!;
+      await exited;
+      writeFileSync(path.join(folder, `${prefix}${gone}.partial`), 'cut short');
+      const live = `${prefix}${process.ppid}.partial`;
+      writeFileSync(path.join(folder, live), 'being written');
       const { PGlite } = await import('@electric-sql/pglite');
       const db = await createFreshPglite(PGlite, { cacheDir: folder });
       try {
@@ -120,6 +128,8 @@ describe('the cached fresh data directory', () => {
       } finally {
         await db.close();
       }
+      expect(readdirSync(folder).filter((n) => n.endsWith('.partial'))).toEqual([live]);
+      rmSync(path.join(folder, live));
       expect(statSync(theCopy()).size).toBeGreaterThan(1_000_000);
     } finally {
       cache.cleanup();
