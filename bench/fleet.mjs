@@ -46,10 +46,12 @@ async function inParallel(items, n, fn) {
 }
 
 function fleet(dir, file) {
+  // The databases come from --file: DATABASE_URL unset (an empty one is refused as a mistake).
+  const { DATABASE_URL: _unset, ...env } = process.env;
   const started = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [CLI, 'fleet', '--file', file, '--concurrency', '8', '--json'], {
     cwd: dir,
-    env: { ...process.env, APP_EXTENSIONS: 'analytics,billing,crm', DATABASE_URL: '', NO_COLOR: '1' },
+    env: { ...env, APP_EXTENSIONS: 'analytics,billing,crm', NO_COLOR: '1' },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
