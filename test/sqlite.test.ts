@@ -216,6 +216,7 @@ INSERT INTO "Item" ("id", "name") VALUES (1, NULL);
     const checked = await check(ctx(dir));
     expect(checked.exitCode).toBe(3);
     expect(checked.data.problems.map((p) => `${p.code} ${p.owner}`)).toContain('orphan-history gone');
+    expect(checked.text.split('\n')).toContain('Drift is not checked on SQLite: the shadow database that replays migrations is PostgreSQL, so each schema was compared with its latest snapshot.prisma only.');
     // What `downgrade --sql` prints.
     const downSql = await withLibrary(dir, async (o) => o.sql(await o.planDowngrade({ owners: ['core'], target: INIT })));
     expect(downSql).toContain('DROP TABLE "B";');

@@ -339,6 +339,10 @@ export async function checkProject(ctx: RunContext, opts: CheckOptions = {}): Pr
   const { databaseTarget, openDatabase } = await import('../db/connect.js');
   const { projectProvider } = await import('../project/provider.js');
   const provider = projectProvider(project);
+  if (composed && provider === 'sqlite' && migrations > 0) {
+    // Said, so that a clean report is not read as more than it checked.
+    notes.push('Drift is not checked on SQLite: the shadow database that replays migrations is PostgreSQL, so each schema was compared with its latest snapshot.prisma only.');
+  }
   const target = await databaseTarget(databaseSourceOf(ctx), provider);
   const database: CheckReport['database'] = { checked: false, location: null };
   let db: Driver | null = null;
