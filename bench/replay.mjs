@@ -70,7 +70,7 @@ async function measure(label, dir) {
   for (let run = 0; run < RUNS; run++) {
     let t = process.hrtime.bigint();
     // The shadow loads the PostgreSQL extensions the scripts create (umami: pgcrypto).
-    const shadow = await openShadow(readMigrations(project.core.migrationsDir).map((m) => m.sql));
+    const shadow = await openShadow('postgresql', readMigrations(project.core.migrationsDir).map((m) => m.sql));
     starts.push(ms(t));
     try {
       const replay = await replayOwner(project, project.core, shadow);

@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import { ColumnTypeEnum } from '@prisma/driver-adapter-utils';
 import type {
@@ -50,10 +51,46 @@ export async function readOnlyPgFactory(config: ClientConfig & { max?: number })
 }
 
 /**
+ * A libsql driver adapter factory (`@prisma/adapter-libsql`) over an SQLite file whose
+ * connections SQLite itself keeps read-only (`PRAGMA query_only`): a write the engine might
+ * send fails there with SQLITE_READONLY, whatever its text. Each connection checks that the
+ * setting took. A shadow database of the engine's own is never handed out.
+ *
+ * @example
+ *   const engineFactory = readOnlyFactory(await readOnlySqliteFactory('/tmp/orchestrate-shadow-x/shadow.db'));
+ */
+export async function readOnlySqliteFactory(file: string): Promise<SqlMigrationAwareDriverAdapterFactory> {
+  const { PrismaLibSql } = await import('@prisma/adapter-libsql');
+  // A file URL, percent-encoded, as db/sqlite.ts opens the same kind of file.
+  const inner = new PrismaLibSql({ url: pathToFileURL(file).href });
+  const noArgs = { args: [], argTypes: [] };
+  return {
+    provider: inner.provider,
+    adapterName: inner.adapterName,
+    async connect() {
+      const adapter = await inner.connect();
+      try {
+        await adapter.executeRaw({ sql: 'PRAGMA query_only = ON', ...noArgs });
+        const shown = await adapter.queryRaw({ sql: 'PRAGMA query_only', ...noArgs });
+        if (Number(shown.rows[0]?.[0]) !== 1) throw new EngineWriteRefused(`the SQLite connection did not become read-only (query_only is ${String(shown.rows[0]?.[0])})`);
+      } catch (error) {
+        await adapter.dispose().catch(() => {});
+        throw error;
+      }
+      return adapter;
+    },
+    connectToShadowDb: async () => {
+      throw new EngineWriteRefused('orchestrate refused a shadow database to the schema engine; it only reads the one it is given.');
+    },
+  };
+}
+
+/**
  * Wraps a driver adapter factory for the schema engine, which only needs one read-only query
  * (server version, namespace) to diff two datamodels. Reads pass through: on a user's database
- * the session itself is read-only (see `readOnlyPgFactory`). Scripts, raw executions,
- * transactions and shadow databases are never needed for a diff, so asking for one fails loudly.
+ * the session itself is read-only (see `readOnlyPgFactory`), as is an SQLite shadow's connection
+ * (`readOnlySqliteFactory`). Scripts, raw executions, transactions and shadow databases are never
+ * needed for a diff, so asking for one fails loudly.
  */
 export function readOnlyFactory(inner: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory & { disposeAll(): Promise<void> } {
   return restrictedFactory(inner, () => true, (what) => {

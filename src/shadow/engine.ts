@@ -22,24 +22,24 @@ export interface ShadowEngine {
 }
 
 /**
- * Starts the in-process engine connected to a shadow database.
+ * Starts the in-process engine connected to a shadow database, with the shadow's provider.
  *
  * @example
  *   const engine = await startShadowEngine(replay.shadow);
  *   const sql = await engine.diffTo([{ path: 'prisma/schema.prisma', content }]);
  */
 export async function startShadowEngine(shadow: ShadowDatabase): Promise<ShadowEngine> {
-  const [{ loadSchemaEngineRuntime }, { readOnlyFactory, pgliteFactory }, { engineMessage, normaliseScript }, { bindMigrationAwareSqlAdapterFactory }] = await Promise.all([
+  const [{ loadSchemaEngineRuntime }, { readOnlyFactory }, { engineMessage, normaliseScript }, { bindMigrationAwareSqlAdapterFactory }] = await Promise.all([
     import('../engine/wasm.js'),
     import('../engine/adapters.js'),
     import('../engine/engine.js'),
     import('@prisma/driver-adapter-utils'),
   ]);
   const runtime = await loadSchemaEngineRuntime();
-  const guarded = readOnlyFactory(pgliteFactory(shadow.pglite));
+  const guarded = readOnlyFactory(await shadow.engineAdapter());
   let engine;
   try {
-    engine = await runtime.SchemaEngine.new({ datamodels: [['schema.prisma', 'datasource db {\n  provider = "postgresql"\n}\n']] }, () => {}, bindMigrationAwareSqlAdapterFactory(guarded));
+    engine = await runtime.SchemaEngine.new({ datamodels: [['schema.prisma', `datasource db {\n  provider = "${shadow.provider}"\n}\n`]] }, () => {}, bindMigrationAwareSqlAdapterFactory(guarded));
   } catch (error) {
     await guarded.disposeAll();
     throw new RuntimeError(`Cannot start Prisma's schema engine on the shadow database (${engineMessage(error)}).`, { cause: error });

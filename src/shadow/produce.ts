@@ -43,7 +43,7 @@ export interface Produced {
 export async function openReplaySession(project: Project, owners: Owner[] = project.owners, files?: Map<string, MigrationFiles[]>): Promise<ReplaySession> {
   const read = files ?? new Map(owners.map((o) => [o.name, readMigrations(o.migrationsDir)]));
   const scripts = [...read.values()].flat().map((m) => m.sql);
-  const shadow: ShadowDatabase = await openShadow(scripts);
+  const shadow: ShadowDatabase = await openShadow(projectProvider(project), scripts);
   let engine: ShadowEngine;
   try {
     engine = await startShadowEngine(shadow);

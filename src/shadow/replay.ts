@@ -12,10 +12,7 @@ import { UsageError, databaseErrorFields } from '../errors.js';
 import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
 import { transitiveDependencies, type Owner, type Project } from '../project/project.js';
 import { relativePath } from '../schema/sources.js';
-import type { ShadowDatabase } from './database.js';
-
-/** Tables, columns and enum types of the shadow's `public` schema, as `table`, `table.column` and `enum name`. */
-export type Objects = Set<string>;
+import type { Objects, ShadowDatabase } from './database.js';
 
 export interface Replay {
   owner: Owner;
@@ -40,41 +37,29 @@ export function replayChain(project: Project, owner: Owner): Owner[] {
   return inOrder.some((o) => o.name === owner.name) ? inOrder : [...inOrder, owner];
 }
 
-async function objects(shadow: ShadowDatabase): Promise<Objects> {
-  const rows = await shadow.driver.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
-     UNION ALL
-     SELECT c.relname || '.' || a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
-     UNION ALL
-     SELECT 'enum ' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'public' AND t.typtype = 'e'`,
-  );
-  return new Set(rows.map((r) => r.name));
-}
-
 /**
  * Replays `owner`'s history, after core's and its dependencies', into `shadow`, which is emptied
- * first (one shadow serves several replays: starting PGlite is the slow part). The history tables
+ * first (one shadow serves several replays: starting it is the slow part). The history tables
  * the runner writes are dropped afterwards: what remains is what the migrations produce.
  *
  * @example
- *   const shadow = await openShadow(scripts);
+ *   const shadow = await openShadow('postgresql', scripts);
  *   const replay = await replayOwner(project, project.core, shadow);
  */
 export async function replayOwner(project: Project, owner: Owner, shadow: ShadowDatabase, files?: Map<string, MigrationFiles[]>, chain = replayChain(project, owner)): Promise<Replay> {
   const read = new Map(chain.map((o) => [o.name, files?.get(o.name) ?? readMigrations(o.migrationsDir)]));
-  const state = buildState(chain, read, EMPTY_HISTORY);
+  const state = buildState(chain, read, { ...EMPTY_HISTORY, schema: shadow.driver.schema }, shadow.driver.dialect);
   const plan = planUpgrade(state, chain.map((o) => o.name), { newId: randomUUID });
-  await shadow.driver.exec(RESET);
+  await shadow.reset();
   const started = process.hrtime.bigint();
   const own = (s: Step) => s.owner === owner.name;
   await run(project, shadow, { ...plan, steps: plan.steps.filter((s) => !own(s)) });
-  const before = await objects(shadow);
+  const before = await shadow.objects();
   await run(project, shadow, { ...plan, steps: plan.steps.filter(own) });
-  const drop = chain.map((o) => shadow.driver.dialect.dropHistoryTable({ schema: 'public', name: o.historyTable })).join('\n');
+  const drop = chain.map((o) => shadow.driver.dialect.dropHistoryTable({ schema: shadow.driver.schema, name: o.historyTable })).join('\n');
   await shadow.driver.exec(drop);
   const applyMs = Number(process.hrtime.bigint() - started) / 1e6;
-  const after = await objects(shadow);
+  const after = await shadow.objects();
   const migrations = new Map(chain.map((o) => [o.name, read.get(o.name)!.length]));
   return { owner, chain, migrations, before, after, applyMs };
 }
@@ -86,9 +71,6 @@ export async function replayOwner(project: Project, owner: Owner, shadow: Shadow
 export async function replayAll(project: Project, shadow: ShadowDatabase, files?: Map<string, MigrationFiles[]>): Promise<Replay> {
   return replayOwner(project, project.owners.at(-1)!, shadow, files, project.owners);
 }
-
-/** Back to an empty database (extensions live in `public` and go with it). */
-const RESET = 'DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;';
 
 async function run(project: Project, shadow: ShadowDatabase, plan: Parameters<typeof runPlan>[1]): Promise<void> {
   const result = await runPlan(shadow.driver, plan);
