@@ -324,9 +324,7 @@ export async function checkProject(ctx: RunContext, opts: CheckOptions = {}): Pr
   if (composed) {
     lintNames(project, composed, problems);
     // Drift first: planning the revision then reuses what the replays of adopted owners produced.
-    const { projectProvider } = await import('../project/provider.js');
-    // The shadow is PostgreSQL (PGlite): SQLite histories are not replayed.
-    const drifting = projectProvider(project) === 'postgresql' ? await drift(project, project.owners.filter((o) => selected.has(o.name)), problems) : new Set<string>();
+    const drifting = await drift(project, project.owners.filter((o) => selected.has(o.name)), problems);
     await pendingChanges(ctx, project, problems);
     // An adopted owner whose schema differs from its history: the drift problem says it, with SQL.
     for (let i = problems.length - 1; i >= 0; i--) if (problems[i]!.code === 'pending-changes' && drifting.has(problems[i]!.owner!)) problems.splice(i, 1);
@@ -339,10 +337,6 @@ export async function checkProject(ctx: RunContext, opts: CheckOptions = {}): Pr
   const { databaseTarget, openDatabase } = await import('../db/connect.js');
   const { projectProvider } = await import('../project/provider.js');
   const provider = projectProvider(project);
-  if (composed && provider === 'sqlite' && migrations > 0) {
-    // Said, so that a clean report is not read as more than it checked.
-    notes.push('Drift is not checked on SQLite: the shadow database that replays migrations is PostgreSQL, so each schema was compared with its latest snapshot.prisma only.');
-  }
   const target = await databaseTarget(databaseSourceOf(ctx), provider);
   const database: CheckReport['database'] = { checked: false, location: null };
   let db: Driver | null = null;

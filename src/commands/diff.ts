@@ -44,8 +44,8 @@ function findOwner(project: Project, name: string | undefined): Owner {
 }
 
 /**
- * Prints the SQL from one state of an owner to another: `migrations` (its history replayed in an
- * in-memory shadow database), `snapshot` (its latest migration's snapshot.prisma) or `schema`
+ * Prints the SQL from one state of an owner to another: `migrations` (its history replayed in a
+ * shadow database, never the user's), `snapshot` (its latest migration's snapshot.prisma) or `schema`
  * (its schema file now).
  *
  * @example

@@ -133,8 +133,7 @@ export async function replayedSnapshots(project: Project, owners: Owner[]): Prom
     return latest !== undefined && !existsSync(latest.snapshotPath);
   });
   const produced = new Map<string, string>();
-  // The shadow is PostgreSQL: a SQLite history keeps asking for its snapshot.
-  if (adopted.length === 0 || projectProvider(project) !== 'postgresql') return produced;
+  if (adopted.length === 0) return produced;
   // Names come from the current schemas; an unreadable one fails later, where revision reads it.
   const current = new Map(project.owners.map((o) => [o.name, existsSync(o.schemaPath) ? readSchemaText(project, o) : '']));
   for (const owner of adopted) {
