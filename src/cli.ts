@@ -81,6 +81,15 @@ function interruptSignal(announce?: string): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * For the commands that only read but may replay migrations into a shadow database (check,
+ * diff): a signal ends the run at once, as by default, but through `process.exit`, so that an
+ * SQLite shadow's temporary folder is removed on the way out.
+ */
+function exitOnSignal(): void {
+  for (const name of Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[]) process.on(name, () => process.exit(SIGNAL_EXIT[name]));
+}
+
 /** A yes/no question on the terminal (stderr, so that stdout stays the result). */
 async function confirm(question: string): Promise<boolean> {
   const { createInterface } = await import('node:readline/promises');
@@ -229,6 +238,7 @@ selection(program.command('check').description('validate schemas and migrations,
   .option('--strict', 'count extension folders that are not enabled as problems (also ORCHESTRATE_STRICT=1)')
   .action(async (opts, cmd: Command) => {
     const { check } = await commands.check();
+    exitOnSignal();
     await execute(cmd, (ctx) => check(ctx, opts));
   });
 
@@ -240,6 +250,7 @@ program
   .requiredOption('--to <state>', 'migrations, snapshot or schema')
   .action(async (opts, cmd: Command) => {
     const { diff } = await commands.diff();
+    exitOnSignal();
     await execute(cmd, (ctx) => diff(ctx, opts));
   });
 

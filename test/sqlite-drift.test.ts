@@ -4,12 +4,13 @@
  * snapshot or schema — for `check`'s drift, `revision` on an adopted history and `diff --from
  * migrations`. Expected SQL is what the engine writes for the same change between two schemas.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { writeMigration } from './apply-fixtures.js';
 import { useCleanups } from './fixtures.js';
-import { runCli, tempDir } from './helpers.js';
+import { CLI, runCli, tempDir } from './helpers.js';
 import { checkData, reviseInProcess } from './in-process.js';
 import { startWasmEngine, type DiffSide } from '../src/engine/engine.js';
 import { readOnlyFactory } from '../src/engine/adapters.js';
@@ -237,6 +238,29 @@ describe('check on SQLite', () => {
     expect(runs.postgresql!.line).toMatch(new RegExp(`^migrations \\(core\\): Replaying the migrations into a shadow database failed in core/${INIT} \\(`));
     expect(runs.sqlite!.exitCode).toBe(3);
     expect(runs.sqlite!.exitCode).toBe(runs.postgresql!.exitCode);
+    expect(shadowsIn(shadowDir)).toEqual([]);
+  });
+});
+
+describe('Ctrl-C during a replay', () => {
+  it('check stops with 130 and removes the shadow on the way out', async () => {
+    const dir = project('model T0 {\n  id Int @id\n}\n');
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 50; i++) many[`2024010100${String(i).padStart(4, '0')}_t${i}`] = `CREATE TABLE "T${i}" ("id" INTEGER NOT NULL PRIMARY KEY);\n`;
+    adopt(dir, many);
+    const shadowDir = tmp();
+    const watcher = watch(shadowDir);
+    const created = new Promise<void>((resolve) => watcher.on('change', (_event, name) => String(name).startsWith(SHADOW_PREFIX) && resolve()));
+    const child = execa(process.execPath, [CLI, 'check'], { cwd: dir, reject: false, env: { APP_EXTENSIONS: '', DATABASE_URL: undefined, TMPDIR: shadowDir } });
+    try {
+      await Promise.race([created, child.then(() => Promise.reject(new Error('check ended before it opened a shadow')))]);
+    } finally {
+      watcher.close();
+    }
+    child.kill('SIGINT');
+    const result = await child;
+    // Stopped by the signal, not finished (a finished check exits 0 or 3).
+    expect(result.exitCode).toBe(130);
     expect(shadowsIn(shadowDir)).toEqual([]);
   });
 });
