@@ -4,21 +4,26 @@
  * snapshot or schema — for `check`'s drift, `revision` on an adopted history and `diff --from
  * migrations`. Expected SQL is what the engine writes for the same change between two schemas.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { writeMigration } from './apply-fixtures.js';
 import { useCleanups } from './fixtures.js';
-import { CLI, runCli, tempDir } from './helpers.js';
+import { CLI, REPO, runCli, tempDir } from './helpers.js';
 import { checkData, reviseInProcess } from './in-process.js';
 import { startWasmEngine, type DiffSide } from '../src/engine/engine.js';
 import { readOnlyFactory } from '../src/engine/adapters.js';
+import { loadSettings } from '../src/config/settings.js';
+import { createOrchestrator } from '../src/index.js';
+import { loadProject } from '../src/project/project.js';
 import { openShadow } from '../src/shadow/database.js';
+import { replayedSnapshots } from '../src/shadow/produce.js';
 
 const SQLITE = 'datasource db {\n  provider = "sqlite"\n}\n';
 const INIT = '20240101000000_init';
 const SHADOW_PREFIX = 'orchestrate-shadow-';
+const EXTENSIONS = ['analytics', 'billing', 'crm'];
 
 const USER = `model User {
   id    Int     @id @default(autoincrement())
@@ -267,8 +272,9 @@ describe('Ctrl-C during a replay', () => {
 
 describe('revision on an adopted SQLite history', () => {
   it('writes only the schema change, starting from what the replayed history produces', async () => {
-    const before = USER;
-    const after = USER.replace('  name  String?\n', '  name  String?\n  bio   String?\n');
+    // SQLite keeps an enum as TEXT; the replay must give the default back as the enum value.
+    const before = `${USER.replace('  name  String?\n', '  name  String?\n  role  Role    @default(MEMBER)\n')}\nenum Role {\n  ADMIN\n  MEMBER @map("member")\n}\n`;
+    const after = before.replace('  name  String?\n', '  name  String?\n  bio   String?\n');
     const dir = project(before);
     // What Prisma Migrate writes for USER, index included: no drift, only the change to come.
     const init = await engineSql('empty', coreFile(before));
@@ -283,6 +289,38 @@ describe('revision on an adopted SQLite history', () => {
     const sql = readFileSync(path.join(dir, 'prisma/migrations', folder, 'migration.sql'), 'utf8');
     expect(statementsOf(sql)).toBe((await engineSql(coreFile(before), coreFile(after))).trim());
     expect(statementsOf(sql)).toBe('-- AlterTable\nALTER TABLE "User" ADD COLUMN "bio" TEXT;');
-    expect(readFileSync(path.join(dir, 'prisma/migrations', folder, 'snapshot.prisma'), 'utf8')).toContain('bio');
+    const snapshot = readFileSync(path.join(dir, 'prisma/migrations', folder, 'snapshot.prisma'), 'utf8');
+    expect(snapshot).toMatch(/^\s+bio\s+String\?$/m);
+    expect(snapshot).toMatch(/^\s+role\s+Role\s+@default\(MEMBER\)$/m);
+  });
+
+  it("gives the sample app's SQLite twin, snapshots removed, exactly its schemas: enums, `extend model` fields and rebuilt tables included", async () => {
+    const dir = tempDir('orch-sqlite-drift-app-');
+    onCleanup(dir.cleanup);
+    mkdirSync(path.join(dir.dir, 'prisma'));
+    writeFileSync(path.join(dir.dir, 'prisma/schema.prisma'), readFileSync(path.join(REPO, 'prisma/schema.prisma'), 'utf8').replace('provider = "postgresql"', 'provider = "sqlite"'));
+    for (const name of EXTENSIONS) {
+      mkdirSync(path.join(dir.dir, 'extensions', name), { recursive: true });
+      for (const file of ['schema.prisma', 'extension.json']) cpSync(path.join(REPO, 'extensions', name, file), path.join(dir.dir, 'extensions', name, file));
+    }
+    await reviseInProcess(dir.dir, EXTENSIONS, { name: 'init' });
+    const snapshots = readdirSync(dir.dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('snapshot.prisma'));
+    expect(snapshots).toHaveLength(4);
+    for (const f of snapshots) rmSync(path.join(dir.dir, f));
+
+    const orchestrator = createOrchestrator({ root: dir.dir, extensions: EXTENSIONS, env: {} });
+    try {
+      const plan = await orchestrator.planRevision({});
+      expect(plan.owners.map((o) => `${o.owner} ${o.status}`)).toEqual(['core unchanged', 'billing unchanged', 'analytics unchanged', 'crm unchanged']);
+    } finally {
+      await orchestrator.close();
+    }
+    expect((await checkData(dir.dir, EXTENSIONS)).problems).toEqual([]);
+    // Enums are no SQLite objects: each owner's are those its schema declares.
+    const project = loadProject(loadSettings(dir.dir), { extensions: EXTENSIONS.join(','), env: {} });
+    const produced = await replayedSnapshots(project, project.owners);
+    expect(produced.get('core')).toMatch(/^\s+role\s+Role\s+@default\(MEMBER\)$/m);
+    expect(produced.get('billing')).toMatch(/^enum InvoiceStatus \{$/m);
+    expect(produced.get('billing')).not.toMatch(/^enum Role \{$/m);
   });
 });

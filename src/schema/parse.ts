@@ -47,6 +47,8 @@ export interface ParsedBlock {
   attributes: { name: string; line: number }[];
   /** An enum's values as the database labels them (`@map` or the name), in declaration order. */
   values?: string[];
+  /** The same values by their names in the schema. */
+  valueNames?: string[];
 }
 
 export interface ParsedFile {
@@ -164,6 +166,7 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
     const fields: ParsedField[] = [];
     const attributes: { name: string; line: number }[] = [];
     const values: string[] = [];
+    const valueNames: string[] = [];
     let dbName = node.name;
     if (kind === 'model' || kind === 'view' || kind === 'type') {
       for (const prop of (node as { properties?: unknown[] }).properties ?? []) {
@@ -190,7 +193,9 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
         const en = e as BlockAttribute;
         if (en.type === 'attribute' && en.name === 'map') dbName = mapArgument([en], 'map') ?? dbName;
         const value = e as { type: string; name: string; attributes?: { name: string; args?: { value: unknown }[] }[] };
-        if (value.type === 'enumerator') values.push(mapArgument(value.attributes, 'map') ?? value.name);
+        if (value.type !== 'enumerator') continue;
+        values.push(mapArgument(value.attributes, 'map') ?? value.name);
+        valueNames.push(value.name);
       }
     }
     blocks.push({
@@ -206,7 +211,7 @@ export function parseSchemaFile(file: SourceFile): ParsedFile {
       dbName,
       fields,
       attributes,
-      ...(kind === 'enum' ? { values } : {}),
+      ...(kind === 'enum' ? { values, valueNames } : {}),
     });
   }
   return { file, blocks };

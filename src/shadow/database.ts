@@ -23,6 +23,11 @@ export type Objects = Set<string>;
 export interface ShadowDatabase {
   /** The datasource provider the schema engine is started with. */
   provider: Provider;
+  /**
+   * Whether enums are types of the database (PostgreSQL). SQLite stores them as TEXT: they
+   * exist only in schemas, and a replay cannot tell who created one.
+   */
+  enumTypes: boolean;
   /** The runner's port over the shadow (what `runPlan` executes on). */
   driver: Driver;
   /** Back to an empty database, for the next replay. */
@@ -97,6 +102,7 @@ async function openPgliteShadow(scripts: string[]): Promise<ShadowDatabase> {
   };
   return {
     provider: 'postgresql',
+    enumTypes: true,
     driver,
     // Extensions live in `public` and go with it.
     reset: () => driver.exec('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;'),
@@ -145,6 +151,7 @@ async function openSqliteShadow(): Promise<ShadowDatabase> {
   }
   return {
     provider: 'sqlite',
+    enumTypes: false,
     driver,
     async reset() {
       const rows = await driver.query<{ type: string; name: string }>(`SELECT type, name FROM sqlite_master WHERE ${userObject('name')}`);

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readMigrations, type MigrationFiles } from '../migrations/folder.js';
 import type { Owner, Project } from '../project/project.js';
 import { projectProvider } from '../project/provider.js';
+import type { SchemaFile } from '../schema/compose.js';
 import { parseSchemaFile, type ParsedBlock } from '../schema/parse.js';
 import { readSchemaText, relativePath } from '../schema/sources.js';
 import { world } from '../plan/revision.js';
@@ -58,8 +59,14 @@ export async function openReplaySession(project: Project, owners: Owner[] = proj
       const replay = await replayOwner(project, owner, shadow, files);
       const composed = world(project, owner, current, current.get(owner.name)!);
       const schema = composed ? composed.files : [{ path: relativePath(project, project.core.schemaPath), content: current.get(project.core.name)! }];
-      const introspected = await engine.introspect(schema);
-      const text = owner.kind === 'core' ? coreText(project, introspected) : extensionText(owner, introspected, replay);
+      let introspected = await engine.introspect(schema);
+      // Enums the database does not know are the ones the owner's schema declares.
+      let ownEnums: Set<string> | null = null;
+      if (!shadow.enumTypes) {
+        introspected = schemaEnums(owner, introspected, schema);
+        ownEnums = new Set(declaredEnums(owner, current.get(owner.name)!));
+      }
+      const text = owner.kind === 'core' ? coreText(project, introspected) : extensionText(owner, introspected, replay, ownEnums);
       remembered.set(memoKey(project, owner, current, files), text);
       return { text, replay };
     },
@@ -81,17 +88,19 @@ function coreText(project: Project, files: { path: string; content: string }[]):
 
 /**
  * An extension's part of the introspected world: the models of tables and the enums its
- * migrations created, and, for other owners' models, the fields of the columns it added and the
- * relation fields pointing at its models.
+ * migrations created (`ownEnums`: those its schema declares, where enums are no database
+ * objects), and, for other owners' models, the fields of the columns it added and the relation
+ * fields pointing at its models.
  */
-function extensionText(owner: Owner, files: { path: string; content: string }[], replay: Replay): string {
+function extensionText(owner: Owner, files: { path: string; content: string }[], replay: Replay, ownEnums: Set<string> | null): string {
   const created = (key: string) => replay.after.has(key) && !replay.before.has(key);
+  const ownEnum = (block: ParsedBlock) => (ownEnums ? ownEnums.has(block.name) : created(`enum ${block.dbName}`));
   const blocks: { text: string; block: ParsedBlock }[] = [];
   for (const f of files) {
     const parsed = parseSchemaFile({ owner: owner.name, path: f.path, text: f.content });
     for (const block of parsed.blocks) blocks.push({ text: f.content, block });
   }
-  const own = blocks.filter(({ block }) => (block.kind === 'model' && created(block.dbName)) || (block.kind === 'enum' && created(`enum ${block.dbName}`)));
+  const own = blocks.filter(({ block }) => (block.kind === 'model' && created(block.dbName)) || (block.kind === 'enum' && ownEnum(block)));
   const ownNames = new Set(own.map(({ block }) => block.name));
   const out: string[] = own.map(({ text, block }) => text.slice(block.startOffset, block.endOffset));
   for (const { text, block } of blocks) {
@@ -102,6 +111,43 @@ function extensionText(owner: Owner, files: { path: string; content: string }[],
     out.push(`extend model ${block.name} {\n${fields.map((f) => lines[f.line - 1]).join('\n')}\n}`);
   }
   return out.length === 0 ? '' : `${out.join('\n\n')}\n`;
+}
+
+/** Names of the enums an owner's schema text declares. */
+function declaredEnums(owner: Owner, text: string): string[] {
+  return parseSchemaFile({ owner: owner.name, path: owner.schemaPath, text }).blocks.filter((b) => b.kind === 'enum').map((b) => b.name);
+}
+
+/**
+ * SQLite stores an enum as TEXT, so the enums of a re-introspected schema come from the schema
+ * it was given (`input`), and come back incomplete: value `@map`s are lost, and a field keeps
+ * its enum type but gets its default back as the stored label (`role Role @default("member")`),
+ * which Prisma then rejects ("Expected an enum value"). The enum blocks are taken from `input`
+ * as they are, and such defaults become the value whose label they hold.
+ */
+function schemaEnums(owner: Owner, introspected: SchemaFile[], input: SchemaFile[]): SchemaFile[] {
+  const parse = (f: SchemaFile) => parseSchemaFile({ owner: owner.name, path: f.path, text: f.content }).blocks;
+  const enums = new Map<string, { text: string; labels: Map<string, string> }>();
+  for (const f of input) {
+    for (const b of parse(f)) {
+      if (b.kind === 'enum') enums.set(b.name, { text: f.content.slice(b.startOffset, b.endOffset), labels: new Map(b.values!.map((label, i) => [label, b.valueNames![i]!])) });
+    }
+  }
+  return introspected.map((f) => {
+    const lines = f.content.split('\n');
+    for (const field of parse(f).filter((b) => b.kind === 'model').flatMap((b) => b.fields)) {
+      const labels = enums.get(field.type)?.labels;
+      if (!labels) continue;
+      lines[field.line - 1] = lines[field.line - 1]!.replace(/@default\("([^"\\]*)"\)/, (whole, label: string) => (labels.has(label) ? `@default(${labels.get(label)})` : whole));
+    }
+    let content = lines.join('\n');
+    // From the end, so that earlier offsets stay valid.
+    for (const b of parse({ ...f, content }).reverse()) {
+      const original = b.kind === 'enum' ? enums.get(b.name) : undefined;
+      if (original) content = content.slice(0, b.startOffset) + original.text + content.slice(b.endOffset);
+    }
+    return { ...f, content };
+  });
 }
 
 /** A relation field whose `fields: [...]` are columns the extension added. */
