@@ -122,10 +122,19 @@ const statementsOf = (sql: string) =>
 describe('SQLite shadow database', () => {
   it('is a private temporary file, removed on close, and the engine reads it on a connection that refuses writes', async () => {
     const dir = tmp();
+    // What killed processes left: removed when the pid is gone, kept while it runs.
+    const exited = execa(process.execPath, ['-e', '']);
+    const gone = `${SHADOW_PREFIX}${exited.pid!}-abc123`;
+    await exited;
+    const running = `${SHADOW_PREFIX}${process.ppid}-def456`;
+    for (const left of [gone, running]) mkdirSync(path.join(dir, left, 'x'), { recursive: true });
     const shadow = await withTmpdir(dir, () => openShadow('sqlite', []));
     let folder: string;
     try {
+      expect(shadowsIn(dir).filter((n) => n === gone || n === running)).toEqual([running]);
+      rmSync(path.join(dir, running), { recursive: true });
       const [name] = shadowsIn(dir);
+      expect(name).toMatch(new RegExp(`^${SHADOW_PREFIX}${process.pid}-`));
       folder = path.join(dir, name!);
       expect(statSync(folder).mode & 0o777).toBe(0o700);
       await shadow.driver.exec('CREATE TABLE "A" ("id" INTEGER NOT NULL PRIMARY KEY, "x" TEXT); CREATE INDEX "A_x_idx" ON "A"("x"); CREATE VIEW "V" AS SELECT 1;');

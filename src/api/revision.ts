@@ -2,10 +2,11 @@
  * Revision as a use case: a plan (what each owner's new migration would hold, as data) and a
  * separate write step. The command in src/commands/revision.ts only words the results.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadSettings } from '../config/settings.js';
+import { removeAbandoned } from '../db/abandoned.js';
 import { explicitDatabaseUrl } from '../db/url.js';
 import type { DiffEngine, DiffSide } from '../engine/engine.js';
 import { CheckError, InterruptedError, UsageError, throwProblems, type Problem } from '../errors.js';
@@ -419,31 +420,9 @@ async function refuseUnmigratedWorld(engine: DiffEngine, project: Project, folde
 /** Prefix of the folders and files a revision is still writing, in the migrations folder itself. */
 export const TEMP_PREFIX = '.orchestrate-tmp-';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes what an earlier revision left half-written when it was killed (its process is gone). */
 export function removeStaleTemporaries(migrationsDir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(migrationsDir);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const m = new RegExp(`^${TEMP_PREFIX.replace(/\./g, '\\.')}(\\d+)-`).exec(name);
-    if (!m || alive(Number(m[1]))) continue;
-    rmSync(path.join(migrationsDir, name), { recursive: true, force: true });
-    removed.push(name);
-  }
-  return removed;
+  return removeAbandoned(migrationsDir, new RegExp(`^${TEMP_PREFIX.replace(/\./g, '\\.')}(\\d+)-`));
 }
 
 /**

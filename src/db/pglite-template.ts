@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { Extension, PGlite } from '@electric-sql/pglite';
+import { removeAbandoned } from './abandoned.js';
 
 /** The folder of the cached copy, or null when the user has no home to keep it in. */
 function pgliteCacheDir(): string | null {
@@ -61,29 +62,12 @@ function readCopy(dir: string, prefix: string): { bytes: Uint8Array; file: strin
   return null;
 }
 
-/** Whether process `pid` still runs (EPERM: it runs, as another user). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes copies a killed process was writing (`<prefix><pid>.partial`, that pid gone): 28 MB each. */
-function removeAbandoned(dir: string, prefix: string): void {
-  for (const name of readdirSync(dir)) {
-    const pid = name.startsWith(prefix) && name.endsWith('.partial') ? Number(name.slice(prefix.length, -'.partial'.length)) : NaN;
-    if (Number.isInteger(pid) && pid > 0 && !running(pid)) rmSync(path.join(dir, name), { force: true });
-  }
-}
-
 /** Saves `db`'s data directory, which must be fresh, as the copy; a failure only costs speed. */
 async function save(db: PGlite, dir: string, prefix: string): Promise<void> {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    removeAbandoned(dir, prefix);
+    // Copies killed processes were writing (`<prefix><pid>.partial`): 28 MB each.
+    removeAbandoned(dir, new RegExp(`^${prefix.replace(/\./g, '\\.')}(\\d+)\\.partial$`));
     const bytes = new Uint8Array(await (await db.dumpDataDir('none')).arrayBuffer());
     // Written beside its final name and renamed: a concurrent reader never sees half of it.
     const partial = path.join(dir, `${prefix}${process.pid}.partial`);

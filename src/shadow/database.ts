@@ -15,6 +15,7 @@ import type { Driver, Row } from '../db/driver.js';
 import { pgliteExtensionsFor } from '../db/pglite-extensions.js';
 import { createFreshPglite } from '../db/pglite-template.js';
 import { postgresDialect } from '../db/postgres-dialect.js';
+import { removeAbandoned } from '../db/abandoned.js';
 import type { Provider } from '../project/provider.js';
 
 /** Tables, columns and enum types of the shadow, as `table`, `table.column` and `enum name`. */
@@ -125,6 +126,9 @@ async function openPgliteShadow(scripts: string[]): Promise<ShadowDatabase> {
   };
 }
 
+/** The folders of SQLite shadows, `orchestrate-shadow-<pid>-<random>`. */
+const SHADOW_FOLDER = /^orchestrate-shadow-(\d+)-/;
+
 /** SQLite's own objects (`sqlite_sequence`, `sqlite_autoindex_*`) are not the migrations'. */
 const userObject = (name: string) => `${name} NOT LIKE 'sqlite\\_%' ESCAPE '\\'`;
 
@@ -134,7 +138,9 @@ const userObject = (name: string) => `${name} NOT LIKE 'sqlite\\_%' ESCAPE '\\'`
  * close, when opening fails, and when the process exits before closing it.
  */
 async function openSqliteShadow(): Promise<ShadowDatabase> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'orchestrate-shadow-'));
+  // Named after this process: the next shadow removes those a killed process left.
+  removeAbandoned(os.tmpdir(), SHADOW_FOLDER);
+  const dir = mkdtempSync(path.join(os.tmpdir(), `orchestrate-shadow-${process.pid}-`));
   const remove = () => rmSync(dir, { recursive: true, force: true });
   process.once('exit', remove);
   const file = path.join(dir, 'shadow.db');
