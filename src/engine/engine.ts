@@ -50,8 +50,7 @@ export async function startWasmEngine(options: EngineOptions): Promise<DiffEngin
   const refusal = (what: string) => `orchestrate refused a database request from the schema engine (${what}); a diff of two schemas needs no database.`;
   let guarded: SqlMigrationAwareDriverAdapterFactory & { disposeAll?: () => Promise<void> };
   if (sqlite) {
-    const { offlineSqliteFactory } = await import('./offline-sqlite.js');
-    guarded = offlineSqliteFactory(refusal);
+    guarded = offline.offlineFactory(refusal, 'sqlite');
   } else if (options.url) {
     const { clientConfigFor } = await import('../db/postgres.js');
     // Connection settings as libpq reads the URL (sslmode, PG* variables, ~/.pgpass), decided by one connection.

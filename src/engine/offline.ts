@@ -15,24 +15,28 @@ export const PROBE = /\bpg_namespace\b[\s\S]*\bversion\(\)[\s\S]*\bserver_versio
 const VERSION = /^\s*SELECT\s+version\(\)\s+AS\s+version\s*$/i;
 
 /**
- * A driver adapter factory with no database behind it. On connect, Prisma's schema engine
- * asks one question (does the schema exist, which server version); this adapter answers it
- * and refuses everything else. That is all a diff between two Prisma schemas needs: the
- * script does not depend on the reported version (checked against PostgreSQL 15 and 17).
+ * A driver adapter factory with no database behind it, for a diff between two Prisma schemas,
+ * which needs none. On PostgreSQL, Prisma's schema engine asks one question on connect (does
+ * the schema exist, which server version): it is answered here, and the script does not depend
+ * on the reported version (checked against PostgreSQL 15 and 17). On SQLite the engine asks
+ * nothing. Every other request is refused: one would mean the engine is about to touch a
+ * database, which orchestrate never lets it do.
  *
  * @example
  *   const engine = await runtime.SchemaEngine.new({ datamodels: undefined }, log,
- *     bindMigrationAwareSqlAdapterFactory(offlineFactory('run `db execute`')));
+ *     bindMigrationAwareSqlAdapterFactory(offlineFactory((what) => `refused: ${what}`)));
+ *   offlineFactory(refusal, 'sqlite'); // for a datasource with provider = "sqlite"
  */
-export function offlineFactory(refusal: (what: string) => string): SqlMigrationAwareDriverAdapterFactory {
+export function offlineFactory(refusal: (what: string) => string, provider: 'postgresql' | 'sqlite' = 'postgresql'): SqlMigrationAwareDriverAdapterFactory {
   const refuse = (what: string): never => {
     throw new NoDatabaseError(refusal(what));
   };
+  const postgres = provider === 'postgresql';
+  const names = postgres ? { provider: 'postgres', adapterName: 'orchestrate-offline' } as const : { provider: 'sqlite', adapterName: 'orchestrate-offline-sqlite' } as const;
   const adapter: SqlDriverAdapter = {
-    provider: 'postgres',
-    adapterName: 'orchestrate-offline',
+    ...names,
     async queryRaw(query: SqlQuery): Promise<SqlResultSet> {
-      if (!PROBE.test(query.sql)) return refuse(query.sql.slice(0, 80));
+      if (!postgres || !PROBE.test(query.sql)) return refuse(query.sql.slice(0, 80));
       const schema = typeof query.args[0] === 'string' ? query.args[0] : 'public';
       return {
         columnNames: ['exists', 'version', 'numeric_version'],
@@ -49,12 +53,11 @@ export function offlineFactory(refusal: (what: string) => string): SqlMigrationA
     async startTransaction(): Promise<never> {
       return refuse('a transaction');
     },
-    getConnectionInfo: () => ({ schemaName: 'public', supportsRelationJoins: true }),
+    ...(postgres ? { getConnectionInfo: () => ({ schemaName: 'public', supportsRelationJoins: true }) } : {}),
     async dispose() {},
   };
   return {
-    provider: 'postgres',
-    adapterName: 'orchestrate-offline',
+    ...names,
     connect: async () => adapter,
     connectToShadowDb: async () => refuse('a shadow database'),
   };
