@@ -13,7 +13,7 @@ import { createFreshPglite } from './pglite-template.js';
  * PGlite starts with search_path `pg_catalog` and then sets `public` for the session, so a
  * RESET ALL alone would leave it at `pg_catalog`: set it back after the reset.
  */
-const pgliteDialect: Dialect = { ...postgresDialect, resetSession: `${postgresDialect.resetSession} SET search_path TO public;` };
+export const pgliteDialect: Dialect = { ...postgresDialect, resetSession: `${postgresDialect.resetSession} SET search_path TO public;` };
 
 /**
  * The extensions an embedded database was last opened with, kept in its own folder (PostgreSQL
@@ -127,17 +127,7 @@ export async function openPglite(dataDir: string, lockFile: string, location: st
         );
       }
     },
-    async transaction<T>(fn: () => Promise<T>) {
-      await db.exec('BEGIN');
-      try {
-        const value = await fn();
-        await db.exec('COMMIT');
-        return value;
-      } catch (error) {
-        await db.exec('ROLLBACK').catch(() => {});
-        throw error;
-      }
-    },
+    transaction: (fn) => pgliteTransaction(db, fn),
     async lock() {
       // Held since open (see above).
     },
@@ -201,4 +191,23 @@ function damaged(dataDir: string, reason: string, cause?: unknown): RuntimeError
     `The embedded database in ${dataDir} is damaged and cannot be opened (${reason}); delete that folder (\`rm -rf ${dataDir}\`) to start again with an empty database, or set DATABASE_URL to use a server.`,
     { cause },
   );
+}
+
+/**
+ * Runs `fn` between BEGIN and COMMIT on a PGlite, rolling back when it throws (PGlite has one
+ * session: the statements `fn` sends are in the transaction).
+ *
+ * @example
+ *   await pgliteTransaction(db, async () => { await db.exec(script); });
+ */
+export async function pgliteTransaction<T>(db: PGlite, fn: () => Promise<T>): Promise<T> {
+  await db.exec('BEGIN');
+  try {
+    const value = await fn();
+    await db.exec('COMMIT');
+    return value;
+  } catch (error) {
+    await db.exec('ROLLBACK').catch(() => {});
+    throw error;
+  }
 }

@@ -13,8 +13,8 @@ import path from 'node:path';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { Driver, Row } from '../db/driver.js';
 import { pgliteExtensionsFor } from '../db/pglite-extensions.js';
+import { pgliteDialect, pgliteTransaction } from '../db/pglite.js';
 import { createFreshPglite } from '../db/pglite-template.js';
-import { postgresDialect } from '../db/postgres-dialect.js';
 import { removeAbandoned } from '../db/abandoned.js';
 import type { Provider } from '../project/provider.js';
 
@@ -52,8 +52,6 @@ export function openShadow(provider: Provider, scripts: string[]): Promise<Shado
   return provider === 'sqlite' ? openSqliteShadow() : openPgliteShadow(scripts);
 }
 
-/** As `db/pglite.ts`: PGlite's RESET ALL leaves search_path at pg_catalog, so set it back. */
-const pgliteDialect = { ...postgresDialect, resetSession: `${postgresDialect.resetSession} SET search_path TO public;` };
 
 async function openPgliteShadow(scripts: string[]): Promise<ShadowDatabase> {
   const { PGlite } = await import('@electric-sql/pglite');
@@ -76,17 +74,7 @@ async function openPgliteShadow(scripts: string[]): Promise<ShadowDatabase> {
     async exec(script: string) {
       await db.exec(script);
     },
-    async transaction<T>(fn: () => Promise<T>) {
-      await db.exec('BEGIN');
-      try {
-        const value = await fn();
-        await db.exec('COMMIT');
-        return value;
-      } catch (error) {
-        await db.exec('ROLLBACK').catch(() => {});
-        throw error;
-      }
-    },
+    transaction: (fn) => pgliteTransaction(db, fn),
     // Nobody else can see an in-memory database: there is nothing to lock or cancel.
     async lock() {},
     async unlock() {},
