@@ -18,17 +18,13 @@
  * Environment: BENCH_PG_URL (or TEST_PG_URL), an admin URL allowed to create databases;
  * default postgresql://postgres@127.0.0.1:5432/postgres. psql must be on PATH.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ADMIN_URL, CLI, ROOT, admin, fmt, median, timed, writeManyMigrations } from './common.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'dist/cli.js');
-const ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const EXTENSIONS = 50;
@@ -36,19 +32,6 @@ const onlyArg = process.argv.indexOf('--only');
 const ONLY = new Set(onlyArg > 0 ? process.argv[onlyArg + 1].split(',') : process.argv.includes('--noop-only') ? ['a'] : ['a', 'b', 'c']);
 const CORE_MIGRATIONS = 160;
 const SNAPSHOTS = process.argv.includes('--snapshots');
-
-const require = createRequire(path.join(ROOT, 'package.json'));
-const pg = require('pg');
-
-async function admin(sql) {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Flushes dirty buffers (needs a superuser; skipped otherwise). */
 async function checkpoint() {
@@ -64,51 +47,7 @@ async function createDatabase() {
 }
 
 /** A project with core + `extensions` extensions and `total` migrations spread over the owners. */
-function writeProject(total, extensions = EXTENSIONS) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'orch-bench-'));
-  mkdirSync(path.join(dir, 'prisma'), { recursive: true });
-  writeFileSync(path.join(dir, 'prisma/schema.prisma'), 'datasource db {\n  provider = "postgresql"\n}\n');
-  const owners = ['core', ...Array.from({ length: extensions }, (_, i) => `ext_${String(i).padStart(2, '0')}`)];
-  const files = [];
-  for (const [index, owner] of owners.entries()) {
-    const count = Math.floor(total / owners.length) + (index < total % owners.length ? 1 : 0);
-    const base = owner === 'core' ? path.join(dir, 'prisma') : path.join(dir, 'extensions', owner);
-    mkdirSync(base, { recursive: true });
-    const schema = owner === 'core' ? 'datasource db {\n  provider = "postgresql"\n}\n' : `// ${owner}\n`;
-    if (owner !== 'core') writeFileSync(path.join(base, 'schema.prisma'), schema);
-    for (let m = 0; m < count; m++) {
-      const name = `${2024 + Math.floor(m / 336)}${String((Math.floor(m / 28) % 12) + 1).padStart(2, '0')}${String((m % 28) + 1).padStart(2, '0')}000000_step_${m}`;
-      const table = `${owner}_t${m}`;
-      const migrationDir = path.join(base, 'migrations', name);
-      mkdirSync(migrationDir, { recursive: true });
-      const file = path.join(migrationDir, 'migration.sql');
-      writeFileSync(
-        file,
-        `-- CreateTable\nCREATE TABLE "${table}" (\n    "id" SERIAL NOT NULL,\n    "name" TEXT NOT NULL,\n    "created_at" TIMESTAMPTZ NOT NULL DEFAULT now(),\n\n    CONSTRAINT "${table}_pkey" PRIMARY KEY ("id")\n);\n\n-- CreateIndex\nCREATE INDEX "${table}_name_idx" ON "${table}"("name");\n`,
-      );
-      writeFileSync(path.join(migrationDir, 'down.sql'), `DROP TABLE "${table}";\n`);
-      if (SNAPSHOTS) writeFileSync(path.join(migrationDir, 'snapshot.prisma'), schema);
-      files.push(file);
-    }
-  }
-  return { dir, env: { APP_EXTENSIONS: owners.slice(1).join(','), NO_COLOR: '1' }, files };
-}
-
-function timed(command, args, options) {
-  const started = process.hrtime.bigint();
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args.slice(0, 3).join(' ')} failed (${result.status}): ${result.stderr || result.stdout}`);
-  }
-  return { ms, stdout: result.stdout };
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const fmt = (ms) => `${ms.toFixed(1)} ms`;
+const writeProject = (total, extensions = EXTENSIONS) => writeManyMigrations({ total, extensions, snapshots: SNAPSHOTS });
 
 function orchestrate(project, url, args) {
   return timed(process.execPath, [CLI, ...args], { cwd: project.dir, env: { ...process.env, ...project.env, DATABASE_URL: url } });

@@ -15,63 +15,20 @@
  *
  * Usage: node bench/sqlite.mjs [--runs 1]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI, fmt, median, timed as timedProcess, writeManyMigrations } from './common.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'dist/cli.js');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 1;
 const EXTENSIONS = 50;
 const TOTAL = 1000;
 
-function writeProject() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'orch-bench-sqlite-'));
-  mkdirSync(path.join(dir, 'prisma'), { recursive: true });
-  writeFileSync(path.join(dir, 'prisma/schema.prisma'), 'datasource db {\n  provider = "sqlite"\n}\n');
-  const owners = ['core', ...Array.from({ length: EXTENSIONS }, (_, i) => `ext_${String(i).padStart(2, '0')}`)];
-  const files = [];
-  for (const [index, owner] of owners.entries()) {
-    const count = Math.floor(TOTAL / owners.length) + (index < TOTAL % owners.length ? 1 : 0);
-    const base = owner === 'core' ? path.join(dir, 'prisma') : path.join(dir, 'extensions', owner);
-    mkdirSync(path.join(base, 'migrations'), { recursive: true });
-    writeFileSync(path.join(base, 'migrations/migration_lock.toml'), 'provider = "sqlite"\n');
-    if (owner !== 'core') writeFileSync(path.join(base, 'schema.prisma'), `// ${owner}\n`);
-    for (let m = 0; m < count; m++) {
-      const name = `2024${String(Math.floor(m / 28) + 1).padStart(2, '0')}${String((m % 28) + 1).padStart(2, '0')}000000_step_${m}`;
-      const table = `${owner}_t${m}`;
-      const migrationDir = path.join(base, 'migrations', name);
-      mkdirSync(migrationDir, { recursive: true });
-      const file = path.join(migrationDir, 'migration.sql');
-      writeFileSync(
-        file,
-        `-- CreateTable\nCREATE TABLE "${table}" (\n    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,\n    "name" TEXT NOT NULL,\n    "created_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP\n);\n\n-- CreateIndex\nCREATE INDEX "${table}_name_idx" ON "${table}"("name");\n`,
-      );
-      writeFileSync(path.join(migrationDir, 'down.sql'), `DROP TABLE "${table}";\n`);
-      files.push(file);
-    }
-  }
-  return { dir, env: { APP_EXTENSIONS: owners.slice(1).join(','), NO_COLOR: '1' }, files };
-}
-
-function timed(command, args, options) {
-  const started = process.hrtime.bigint();
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0 || result.stderr.includes('Error')) {
-    throw new Error(`${command} ${args.slice(0, 3).join(' ')} failed (${result.status}): ${result.stderr || result.stdout}`);
-  }
-  return { ms, stdout: result.stdout };
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const fmt = (ms) => `${ms.toFixed(1)} ms`;
+const writeProject = () => writeManyMigrations({ total: TOTAL, extensions: EXTENSIONS, provider: 'sqlite' });
+// The sqlite3 shell exits 0 after an error it reports.
+const timed = (command, args, options) => timedProcess(command, args, { errorOnStderr: true, ...options });
 
 execFileSync(process.execPath, [CLI, '--version']); // fails early when the build is missing
 const version = execFileSync('sqlite3', ['-version'], { encoding: 'utf8' }).split(' ')[0];
