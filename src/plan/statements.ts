@@ -250,8 +250,9 @@ const FOREIGN_KEYS_PRAGMA = /^PRAGMA\s+(?:defer_)?foreign_keys\s*=\s*(?:ON|OFF)$
 
 /** An SQLite statement's kind in SQL's words: `CREATE TRIGGER`, `INSERT`, `PRAGMA journal_mode`. */
 function sqliteKind(code: string): string {
-  const words = code.trim().split(/[\s(=;]+/).map((w) => w.toUpperCase());
-  if (words[0] === 'PRAGMA') return `PRAGMA ${(code.trim().split(/[\s(=;]+/)[1] ?? '').toLowerCase()}`;
+  const raw = code.trim().split(/[\s(=;]+/);
+  const words = raw.map((w) => w.toUpperCase());
+  if (words[0] === 'PRAGMA') return `PRAGMA ${(raw[1] ?? '').toLowerCase()}`;
   if (['CREATE', 'DROP', 'ALTER'].includes(words[0] ?? '')) {
     const object = words.slice(1).find((w) => !['TEMP', 'TEMPORARY', 'UNIQUE', 'VIRTUAL'].includes(w));
     return object ? `${words[0]} ${object}` : words[0]!;
