@@ -422,7 +422,7 @@ export const TEMP_PREFIX = '.orchestrate-tmp-';
 
 /** Removes what an earlier revision left half-written when it was killed (its process is gone). */
 export function removeStaleTemporaries(migrationsDir: string): string[] {
-  return removeAbandoned(migrationsDir, new RegExp(`^${TEMP_PREFIX.replace(/\./g, '\\.')}(\\d+)-`));
+  return removeAbandoned(migrationsDir, TEMP_PREFIX, '-');
 }
 
 /**

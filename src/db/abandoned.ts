@@ -17,14 +17,13 @@ export function processRunning(pid: number): boolean {
 }
 
 /**
- * Removes the entries of `dir` whose name `pattern` matches with a pid (its first group) that
- * no longer runs, and returns their names. What cannot be read or removed (another user's) is
- * left as it is.
+ * Removes the entries of `dir` named `<prefix><pid><after>…` whose process no longer runs, and
+ * returns their names. What cannot be read or removed (another user's) is left as it is.
  *
  * @example
- *   removeAbandoned(os.tmpdir(), /^orchestrate-shadow-(\d+)-/); // ['orchestrate-shadow-4242-x1Yz']
+ *   removeAbandoned(os.tmpdir(), 'orchestrate-shadow-', '-'); // ['orchestrate-shadow-4242-x1Yz']
  */
-export function removeAbandoned(dir: string, pattern: RegExp): string[] {
+export function removeAbandoned(dir: string, prefix: string, after: string): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -33,8 +32,11 @@ export function removeAbandoned(dir: string, pattern: RegExp): string[] {
   }
   const removed: string[] = [];
   for (const name of names) {
-    const pid = Number(pattern.exec(name)?.[1]);
-    if (!Number.isInteger(pid) || pid <= 0 || processRunning(pid)) continue;
+    if (!name.startsWith(prefix)) continue;
+    const digits = /^\d+/.exec(name.slice(prefix.length))?.[0];
+    if (!digits || !name.startsWith(after, prefix.length + digits.length)) continue;
+    const pid = Number(digits);
+    if (pid <= 0 || processRunning(pid)) continue;
     try {
       rmSync(path.join(dir, name), { recursive: true, force: true });
       removed.push(name);

@@ -67,7 +67,7 @@ async function save(db: PGlite, dir: string, prefix: string): Promise<void> {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     // Copies killed processes were writing (`<prefix><pid>.partial`): 28 MB each.
-    removeAbandoned(dir, new RegExp(`^${prefix.replace(/\./g, '\\.')}(\\d+)\\.partial$`));
+    removeAbandoned(dir, prefix, '.partial');
     const bytes = new Uint8Array(await (await db.dumpDataDir('none')).arrayBuffer());
     // Written beside its final name and renamed: a concurrent reader never sees half of it.
     const partial = path.join(dir, `${prefix}${process.pid}.partial`);

@@ -24,11 +24,6 @@ export type Objects = Set<string>;
 export interface ShadowDatabase {
   /** The datasource provider the schema engine is started with. */
   provider: Provider;
-  /**
-   * Whether enums are types of the database (PostgreSQL). SQLite stores them as TEXT: they
-   * exist only in schemas, and a replay cannot tell who created one.
-   */
-  enumTypes: boolean;
   /** The runner's port over the shadow (what `runPlan` executes on). */
   driver: Driver;
   /** Back to an empty database, for the next replay. */
@@ -51,7 +46,6 @@ export interface ShadowDatabase {
 export function openShadow(provider: Provider, scripts: string[]): Promise<ShadowDatabase> {
   return provider === 'sqlite' ? openSqliteShadow() : openPgliteShadow(scripts);
 }
-
 
 async function openPgliteShadow(scripts: string[]): Promise<ShadowDatabase> {
   const { PGlite } = await import('@electric-sql/pglite');
@@ -91,7 +85,6 @@ async function openPgliteShadow(scripts: string[]): Promise<ShadowDatabase> {
   };
   return {
     provider: 'postgresql',
-    enumTypes: true,
     driver,
     // Extensions live in `public` and go with it.
     reset: () => driver.exec('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;'),
@@ -114,8 +107,8 @@ async function openPgliteShadow(scripts: string[]): Promise<ShadowDatabase> {
   };
 }
 
-/** The folders of SQLite shadows, `orchestrate-shadow-<pid>-<random>`. */
-const SHADOW_FOLDER = /^orchestrate-shadow-(\d+)-/;
+/** The folders of SQLite shadows: `orchestrate-shadow-<pid>-<random>`. */
+const SHADOW_FOLDER = 'orchestrate-shadow-';
 
 /** SQLite's own objects (`sqlite_sequence`, `sqlite_autoindex_*`) are not the migrations'. */
 const userObject = (name: string) => `${name} NOT LIKE 'sqlite\\_%' ESCAPE '\\'`;
@@ -127,8 +120,8 @@ const userObject = (name: string) => `${name} NOT LIKE 'sqlite\\_%' ESCAPE '\\'`
  */
 async function openSqliteShadow(): Promise<ShadowDatabase> {
   // Named after this process: the next shadow removes those a killed process left.
-  removeAbandoned(os.tmpdir(), SHADOW_FOLDER);
-  const dir = mkdtempSync(path.join(os.tmpdir(), `orchestrate-shadow-${process.pid}-`));
+  removeAbandoned(os.tmpdir(), SHADOW_FOLDER, '-');
+  const dir = mkdtempSync(path.join(os.tmpdir(), `${SHADOW_FOLDER}${process.pid}-`));
   const remove = () => rmSync(dir, { recursive: true, force: true });
   process.once('exit', remove);
   const file = path.join(dir, 'shadow.db');
@@ -145,7 +138,6 @@ async function openSqliteShadow(): Promise<ShadowDatabase> {
   }
   return {
     provider: 'sqlite',
-    enumTypes: false,
     driver,
     async reset() {
       const rows = await driver.query<{ type: string; name: string }>(`SELECT type, name FROM sqlite_master WHERE ${userObject('name')}`);

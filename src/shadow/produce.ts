@@ -60,9 +60,10 @@ export async function openReplaySession(project: Project, owners: Owner[] = proj
       const composed = world(project, owner, current, current.get(owner.name)!);
       const schema = composed ? composed.files : [{ path: relativePath(project, project.core.schemaPath), content: current.get(project.core.name)! }];
       let introspected = await engine.introspect(schema);
-      // Enums the database does not know are the ones the owner's schema declares.
+      // SQLite stores enums as TEXT: they exist only in schemas, and a replay cannot tell who
+      // created one, so an owner's enums are the ones its schema declares.
       let ownEnums: Set<string> | null = null;
-      if (!shadow.enumTypes) {
+      if (shadow.provider === 'sqlite') {
         introspected = schemaEnums(owner, introspected, schema);
         ownEnums = new Set(declaredEnums(owner, current.get(owner.name)!));
       }
