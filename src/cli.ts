@@ -344,7 +344,7 @@ function parseCount(value: string): number {
 }
 
 const ENV: Record<string, string> = {
-  DATABASE_URL: 'database URL (--url overrides it; unset: the embedded database in .orchestrate/pglite)',
+  DATABASE_URL: 'database URL (--url overrides it; unset: the embedded database, .orchestrate/pglite, or .orchestrate/sqlite/dev.db for provider = "sqlite")',
   APP_EXTENSIONS: 'enabled extensions, comma separated (--extensions overrides it)',
   ORCHESTRATE_WAIT: 'seconds to retry the first connection when --wait is not given',
   ORCHESTRATE_STRICT: '1: extensions that are not enabled are errors (exit 3), as with --strict',
